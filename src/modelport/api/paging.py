@@ -1,0 +1,63 @@
+"""The `links` and `meta` blocks of a paged /v2 list, and its query parameters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
+
+from modelport.core.paging import MAX_PER_PAGE, PageRequest, page_count
+from modelport.errors import InvalidInput
+
+
+class Pages(BaseModel):
+    """Links to the other pages; a link is absent where there is no such page."""
+
+    first: str | None = None
+    previous: str | None = None
+    next: str | None = None
+    last: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_missing(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class Links(BaseModel):
+    pages: Pages
+
+
+class Meta(BaseModel):
+    page: int
+    pages: int
+    total: int
+
+
+def page_request(
+    page: Annotated[int | None, Query(description="Page number, from 1.")] = None,
+    per_page: Annotated[
+        int | None, Query(description=f"Items per page, 1 to {MAX_PER_PAGE}; 20 by default.")
+    ] = None,
+) -> PageRequest:
+    try:
+        return PageRequest.parse(page, per_page)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="page") from None
+
+
+def links_and_meta(request: Request, wanted: PageRequest, total: int) -> tuple[Links, Meta]:
+    """Absolute links to the neighbouring pages, as DigitalOcean's API gives them."""
+    pages = page_count(total, wanted.per_page)
+
+    def url(number: int) -> str:
+        return str(request.url.include_query_params(page=number, per_page=wanted.per_page))
+
+    links = Pages()
+    if wanted.page > 1:
+        links.first = url(1)
+        links.previous = url(min(wanted.page - 1, pages))
+    if wanted.page < pages:
+        links.next = url(wanted.page + 1)
+        links.last = url(pages)
+    return Links(pages=links), Meta(page=wanted.page, pages=pages, total=total)

@@ -1,0 +1,134 @@
+"""The /v2 error model: `{"id", "message", "request_id"}`, rendered in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from modelport import errors
+from modelport.api.context import request_id_of
+
+log = logging.getLogger("modelport.api")
+
+_STATUS: list[tuple[type[errors.ModelportError], int]] = [
+    (errors.InvalidInput, 400),
+    (errors.Unauthenticated, 401),
+    (errors.Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.RateLimited, 429),
+    (errors.StorageUnavailable, 503),
+    (errors.ModelUnavailable, 503),
+    (errors.UpstreamTimeout, 504),
+    (errors.UpstreamError, 502),
+]
+
+ERROR_IDS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    500: "server_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
+
+
+class ErrorBody(BaseModel):
+    """The error body of every /v2 response that is not a success."""
+
+    id: str
+    message: str
+    request_id: str | None = None
+
+
+def error_response(
+    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> ORJSONResponse:
+    body = ErrorBody(
+        id=ERROR_IDS.get(status, "error"),
+        message=message,
+        request_id=request_id_of(request.scope),
+    )
+    return ORJSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def status_of(exc: errors.ModelportError) -> int:
+    for kind, status in _STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+async def _modelport_error(request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, errors.ModelportError)
+    headers = None
+    if isinstance(exc, errors.RateLimited):
+        headers = {"retry-after": str(exc.retry_after)}
+    return error_response(request, status_of(exc), exc.message, headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(request, 400, describe_validation(exc.errors()))
+
+
+async def _http_error(request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, HTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404:
+        message = "The resource you requested could not be found."
+    return error_response(request, exc.status_code, message, exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+    log.error(
+        "unhandled error",
+        exc_info=exc,
+        extra={"request_id": request_id_of(request.scope), "path": request.url.path},
+    )
+    return error_response(request, 500, "Unexpected server-side error")
+
+
+def describe_validation(problems: Any) -> str:
+    """One readable sentence for the first validation problem, naming the input."""
+    if not problems:
+        return "error parsing request body"
+    first = problems[0]
+    if first.get("type") == "json_invalid":
+        return "error parsing request body: not valid JSON"
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    message = str(first.get("msg", "invalid value"))
+    return f"{where}: {message}" if where else message
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.ModelportError, _modelport_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "The request is malformed or breaks a rule."),
+        (401, "Authentication failed due to invalid credentials."),
+        (403, "The credential may not do this (for example, a read-only token writing)."),
+        (404, "The resource was not found."),
+        (429, "The API rate limit has been exceeded."),
+        (500, "There was a server error."),
+        (503, "The database is unavailable."),
+    )
+}

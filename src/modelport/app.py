@@ -1,0 +1,61 @@
+"""create_app(settings): the one place the hub is wired together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from modelport import __version__
+from modelport.api import health
+from modelport.api.context import RequestContextMiddleware
+from modelport.api.v2_errors import install_error_handlers
+from modelport.api.v2_limits import ApiRateLimitMiddleware, BodyLimitMiddleware
+from modelport.audit import routes as audit_routes
+from modelport.components import Components, build_components
+from modelport.config import Settings
+from modelport.db.migrate import upgrade_to_head
+from modelport.keys import routes as key_routes
+
+DESCRIPTION = """
+modelport's control plane. It follows DigitalOcean's GenAI API shape: errors are
+`{"id", "message", "request_id"}`, lists are paged with `links` and `meta`, and every response
+carries `ratelimit-*` headers. Authenticate with `Authorization: Bearer <API token>`.
+"""
+
+
+def create_app(settings: Settings, components: Components | None = None) -> FastAPI:
+    """The ASGI app. Its lifespan migrates the database and closes every resource."""
+    hub = components or build_components(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await upgrade_to_head(hub.database)
+        try:
+            yield
+        finally:
+            await hub.close()
+
+    app = FastAPI(
+        title="modelport",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.components = hub
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(key_routes.router)
+    app.include_router(audit_routes.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        ApiRateLimitMiddleware,
+        limiter=hub.rate_limiter,
+        digester=hub.digester,
+        per_minute=settings.api_rate_limit_per_minute,
+    )
+    app.add_middleware(RequestContextMiddleware)
+    return app

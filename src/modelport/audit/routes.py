@@ -1,0 +1,35 @@
+"""`GET /v2/gen-ai/audit_events`: the team's audit log, newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from modelport.api.deps import AuditReader, ReadUnit
+from modelport.api.paging import links_and_meta, page_request
+from modelport.api.v2_errors import ERROR_RESPONSES
+from modelport.audit.schemas import AuditEventInfo, AuditEventListResponse
+from modelport.audit.service import AuditService
+from modelport.core.paging import PageRequest
+
+router = APIRouter(prefix="/v2/gen-ai/audit_events", tags=["Audit log"])
+
+
+@router.get(
+    "",
+    operation_id="modelport_list_audit_events",
+    summary="List the team's audit events, newest first",
+    responses=ERROR_RESPONSES,
+)
+async def list_audit_events(
+    request: Request,
+    caller: AuditReader,
+    unit: ReadUnit,
+    wanted: Annotated[PageRequest, Depends(page_request)],
+) -> AuditEventListResponse:
+    page = await AuditService(unit).page(caller.team_id, wanted)
+    links, meta = links_and_meta(request, wanted, page.total)
+    return AuditEventListResponse(
+        audit_events=[AuditEventInfo.of(e) for e in page.events], links=links, meta=meta
+    )

@@ -1,0 +1,53 @@
+"""Records and reads the audit log. Recording joins the caller's unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from modelport.audit.repository import AuditRepository
+from modelport.auth.principal import Caller
+from modelport.core.clock import utcnow
+from modelport.core.paging import PageRequest
+from modelport.db.tables import AuditEvent
+from modelport.db.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    events: list[AuditEvent]
+    total: int
+
+
+class AuditService:
+    def __init__(self, unit: UnitOfWork) -> None:
+        self._events = AuditRepository(unit.session)
+
+    def record(
+        self,
+        caller: Caller,
+        action: str,
+        *,
+        target_id: uuid.UUID | None = None,
+        target_name: str | None = None,
+    ) -> None:
+        """Add an event to the current transaction: it commits or rolls back with the change."""
+        self._events.add(
+            AuditEvent(
+                team_id=caller.team_id,
+                at=utcnow(),
+                actor=caller.principal.actor,
+                action=action,
+                target_id=target_id,
+                target_name=target_name,
+                client_addr=caller.client_addr,
+                request_id=caller.request_id,
+            )
+        )
+
+    async def page(self, team_id: uuid.UUID, request: PageRequest) -> AuditPage:
+        total = await self._events.count(team_id)
+        events = await self._events.newest_first(
+            team_id, offset=request.offset, limit=request.per_page
+        )
+        return AuditPage(events, total)

@@ -1,0 +1,1 @@
+"""Teams, control-plane API tokens, and who is calling."""

@@ -1,0 +1,45 @@
+"""The long-lived parts of a running hub, built once at start and closed at shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from modelport.config import Settings
+from modelport.core.digest import Digester
+from modelport.db.engine import Database
+from modelport.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from modelport.infra.revocations import MemoryRevocationLedger, RevocationLedger
+from modelport.keys.verifier import KeyVerifier
+
+KEY_CACHE_SECONDS = 300.0
+
+
+@dataclass(slots=True)
+class Components:
+    settings: Settings
+    database: Database
+    digester: Digester
+    ledger: RevocationLedger
+    verifier: KeyVerifier
+    rate_limiter: RateLimiter
+    redis: aioredis.Redis | None
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.database.dispose()
+
+
+def build_components(settings: Settings) -> Components:
+    """Wire every component from settings. Does no I/O: connections open on first use."""
+    database = Database(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
+    digester = Digester(settings.server_secret())
+    redis = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    ledger = MemoryRevocationLedger(ttl=2 * KEY_CACHE_SECONDS + 60)
+    limiter: RateLimiter = MemoryRateLimiter()
+    if redis is not None:
+        limiter = RedisRateLimiter(redis, MemoryRateLimiter())
+    verifier = KeyVerifier(database, digester, ledger, cache_seconds=KEY_CACHE_SECONDS)
+    return Components(settings, database, digester, ledger, verifier, limiter, redis)

@@ -1,0 +1,97 @@
+"""The one settings object. Nothing else in modelport reads the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_FILE = "server-secret"  # noqa: S105 (a file name)
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Every setting, from `MODELPORT_*` environment variables; validated at start."""
+
+    model_config = SettingsConfigDict(env_prefix="MODELPORT_", frozen=True, extra="ignore")
+
+    data_dir: Path = Path(".modelport")
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret: SecretStr | None = None
+    environment: Literal["development", "production"] = "development"
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_file: Path | None = None
+
+    url: str = "http://127.0.0.1:8080"
+    """Where the CLI's API commands send requests (`MODELPORT_URL`)."""
+    token: SecretStr | None = None
+    """The API token the CLI's API commands present (`MODELPORT_TOKEN`)."""
+
+    api_rate_limit_per_minute: int = Field(250, ge=1)
+    max_request_bytes: int = Field(1_048_576, ge=1024)
+    db_pool_size: int = Field(10, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite", "postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the async driver SQLAlchemy needs."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'modelport.db').resolve()}"
+        for plain, driver in (
+            ("sqlite://", "sqlite+aiosqlite://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+        ):
+            if url.startswith(plain):
+                return driver + url[len(plain) :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    def server_secret(self) -> bytes:
+        """The HMAC key for every stored digest; generated into the data dir on first start.
+
+        Raises ValueError when the configuration is unsafe: a short secret, or a shared
+        database (several replicas) without an explicit `MODELPORT_SECRET`, since each replica
+        would generate a different one and no key would verify across them.
+        """
+        if self.secret is not None:
+            value = self.secret.get_secret_value()
+            if len(value) < MIN_SECRET_LENGTH:
+                raise ValueError(f"MODELPORT_SECRET must be at least {MIN_SECRET_LENGTH} chars")
+            return value.encode("utf-8")
+        if not self.is_sqlite:
+            raise ValueError("MODELPORT_SECRET must be set when the database is shared")
+        return _load_or_create_secret(self.data_dir / SECRET_FILE)
+
+
+def _load_or_create_secret(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        value = path.read_text().strip()
+        if len(value) < MIN_SECRET_LENGTH:
+            raise ValueError(f"{path} holds a server secret that is too short") from None
+        return value.encode("utf-8")
+    with os.fdopen(fd, "w") as handle:
+        value = secrets.token_urlsafe(48)
+        handle.write(value + "\n")
+    return value.encode("utf-8")

@@ -1,0 +1,1 @@
+"""Pure logic with no I/O: secret formats, digests, names, paging, money."""

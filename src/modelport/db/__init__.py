@@ -1,0 +1,1 @@
+"""Storage: the engine, units of work, table models and migrations."""

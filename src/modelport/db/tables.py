@@ -1,0 +1,89 @@
+"""Table models. Only repositories query them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from modelport.db.types import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every table."""
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Kept in the same transaction as every key insert and delete, so that a list's total
+    # is one row read instead of a count over 100,000 keys.
+    live_key_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ApiToken(Base):
+    """A control-plane credential for `/v2`. Only its digest is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ModelKey(Base):
+    """A model access key. The digest is NULL once the key is deleted."""
+
+    __tablename__ = "model_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    hint: Mapped[str] = mapped_column(String(8))
+    models: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_model_keys_team_live", "team_id", "deleted_at", "created_at", "id"),
+    )
+
+
+class AuditEvent(Base):
+    """Who did what to which key, when and from where. Never a secret."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    target_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    client_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (Index("ix_audit_events_team_at", "team_id", "id"),)

@@ -1,0 +1,74 @@
+"""The error tree. Services raise these; each API family renders them in one handler.
+
+    ModelportError
+    ├── InvalidInput          the request is malformed or breaks a rule (400)
+    ├── Unauthenticated       no credential, or one that does not verify (401)
+    │   └── KeyExpired        a model access key past its expiry (401)
+    ├── Forbidden             a valid credential without the right to do this (403)
+    ├── NotFound              no such thing for this caller, including other teams' (404)
+    ├── RateLimited           over a request, token or spend limit (429)
+    ├── StorageUnavailable    the database cannot be reached (503)
+    ├── ModelUnavailable      the model exists but cannot be served now (503)
+    └── UpstreamError         the upstream provider failed (502)
+        └── UpstreamTimeout   the upstream provider did not answer in time (504)
+
+Nothing here knows about HTTP: the mapping to status codes lives at each boundary.
+"""
+
+from __future__ import annotations
+
+
+class ModelportError(Exception):
+    """Base of every error modelport raises on purpose. `message` is safe to show a caller."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(ModelportError):
+    """The request is malformed or breaks a rule; `field` names the offending input if known."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Unauthenticated(ModelportError):
+    """No credential was presented, or it does not verify."""
+
+
+class KeyExpired(Unauthenticated):
+    """A model access key that has passed its `expires_at`."""
+
+
+class Forbidden(ModelportError):
+    """The caller is known but may not do this."""
+
+
+class NotFound(ModelportError):
+    """No such resource for this caller (other teams' resources are reported the same way)."""
+
+
+class RateLimited(ModelportError):
+    """Over a limit; `retry_after` is whole seconds until a retry can succeed."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StorageUnavailable(ModelportError):
+    """The database cannot be reached; the request changed nothing."""
+
+
+class ModelUnavailable(ModelportError):
+    """The model is in the catalog but cannot be served (for example, no credential)."""
+
+
+class UpstreamError(ModelportError):
+    """The upstream provider failed or answered with an error."""
+
+
+class UpstreamTimeout(UpstreamError):
+    """The upstream provider did not connect or answer within the configured timeout."""

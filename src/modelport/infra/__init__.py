@@ -1,0 +1,1 @@
+"""Pieces with a Redis version and an in-memory version behind one Protocol each."""

@@ -1,0 +1,113 @@
+"""All SQL for model access keys. Never commits.
+
+Every change is one UPDATE ... RETURNING on the columns it changes, so a rename racing a
+regenerate loses neither, and concurrent regenerates serialise on the row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelport.core.digest import Digest
+from modelport.db.tables import ModelKey
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedKeyRow:
+    """What the verifier needs about a live key, read by digest."""
+
+    id: uuid.UUID
+    team_id: uuid.UUID
+    models: list[str] | None
+
+
+class KeyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, key: ModelKey) -> None:
+        self._session.add(key)
+        await self._session.flush()  # the INSERT goes first: SQLite takes its write lock here
+
+    async def live(self, team_id: uuid.UUID, key_id: uuid.UUID) -> ModelKey | None:
+        result = await self._session.execute(
+            select(ModelKey).where(
+                ModelKey.id == key_id, ModelKey.team_id == team_id, ModelKey.deleted_at.is_(None)
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def live_page(
+        self, team_id: uuid.UUID, *, offset: int, limit: int, oldest_first: bool
+    ) -> list[ModelKey]:
+        """Live keys of a team, newest first, read from whichever end is nearer."""
+        if limit == 0:
+            return []
+        order = (
+            (ModelKey.created_at.asc(), ModelKey.id.asc())
+            if oldest_first
+            else (ModelKey.created_at.desc(), ModelKey.id.desc())
+        )
+        result = await self._session.execute(
+            select(ModelKey)
+            .where(ModelKey.team_id == team_id, ModelKey.deleted_at.is_(None))
+            .order_by(*order)
+            .offset(offset)
+            .limit(limit)
+        )
+        rows = list(result.scalars())
+        return rows[::-1] if oldest_first else rows
+
+    async def change(self, team_id: uuid.UUID, key_id: uuid.UUID, **values: Any) -> ModelKey | None:
+        """Set `values` on a live key of this team; the updated row, or None if there is none."""
+        result = await self._session.execute(
+            update(ModelKey)
+            .where(
+                ModelKey.id == key_id, ModelKey.team_id == team_id, ModelKey.deleted_at.is_(None)
+            )
+            .values(**values)
+            .returning(ModelKey),
+            execution_options={"synchronize_session": False},
+        )
+        return result.scalar_one_or_none()
+
+    async def locked_digest(self, team_id: uuid.UUID, key_id: uuid.UUID) -> Digest | None:
+        """The live key's digest, with its row locked until the transaction ends.
+
+        PostgreSQL takes a row lock, so concurrent regenerates see each other's digests;
+        SQLite's write transaction already holds the database lock.
+        """
+        result = await self._session.execute(
+            select(ModelKey.digest)
+            .where(
+                ModelKey.id == key_id, ModelKey.team_id == team_id, ModelKey.deleted_at.is_(None)
+            )
+            .with_for_update()
+        )
+        value = result.scalar_one_or_none()
+        return None if value is None else Digest(value)
+
+    async def verify_by_digest(self, digest: Digest) -> VerifiedKeyRow | None:
+        result = await self._session.execute(
+            select(ModelKey.id, ModelKey.team_id, ModelKey.models).where(
+                ModelKey.digest == digest, ModelKey.deleted_at.is_(None)
+            )
+        )
+        row = result.one_or_none()
+        return None if row is None else VerifiedKeyRow(row.id, row.team_id, row.models)
+
+    async def touch(self, used: dict[uuid.UUID, datetime]) -> None:
+        """Record last use for several keys at once; never moves a time backwards."""
+        for key_id, at in used.items():
+            await self._session.execute(
+                update(ModelKey)
+                .where(ModelKey.id == key_id)
+                .where((ModelKey.last_used_at.is_(None)) | (ModelKey.last_used_at < at))
+                .values(last_used_at=at)
+            )

@@ -1,0 +1,127 @@
+"""The DigitalOcean-compatible key lifecycle API: parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from modelport.api.deps import ComponentsDep, KeysReader, KeysWriter, ReadUnit, WriteUnit
+from modelport.api.paging import links_and_meta, page_request
+from modelport.api.v2_errors import ERROR_RESPONSES
+from modelport.core.paging import PageRequest
+from modelport.errors import InvalidInput
+from modelport.keys.schemas import (
+    ApiKeyInfo,
+    ApiKeyInfoWithSecret,
+    ApiKeyListResponse,
+    ApiKeyResponse,
+    ApiKeyWithSecretResponse,
+    CreateKeyBody,
+    UpdateKeyBody,
+)
+from modelport.keys.service import KeyService
+
+router = APIRouter(prefix="/v2/gen-ai/models/api_keys", tags=["Model access keys"])
+
+
+def _reading(unit: ReadUnit, hub: ComponentsDep) -> KeyService:
+    return KeyService(unit, hub.digester, hub.ledger, hub.verifier)
+
+
+def _writing(unit: WriteUnit, hub: ComponentsDep) -> KeyService:
+    return KeyService(unit, hub.digester, hub.ledger, hub.verifier)
+
+
+ReadKeys = Annotated[KeyService, Depends(_reading)]
+WriteKeys = Annotated[KeyService, Depends(_writing)]
+KeyId = Annotated[uuid.UUID, Path(description="The key's uuid.")]
+
+
+@router.post(
+    "",
+    operation_id="genai_create_model_api_key",
+    summary="Create a model access key; the response holds its secret, once",
+    responses=ERROR_RESPONSES,
+)
+async def create_key(
+    body: CreateKeyBody, caller: KeysWriter, keys: WriteKeys
+) -> ApiKeyWithSecretResponse:
+    key, secret = await keys.create(caller, body.name, body.models)
+    return ApiKeyWithSecretResponse(api_key_info=ApiKeyInfoWithSecret.issued(key, secret))
+
+
+@router.get(
+    "",
+    operation_id="genai_list_model_api_keys",
+    summary="List model access keys, newest first",
+    responses=ERROR_RESPONSES,
+)
+async def list_keys(
+    request: Request,
+    caller: KeysReader,
+    keys: ReadKeys,
+    wanted: Annotated[PageRequest, Depends(page_request)],
+) -> ApiKeyListResponse:
+    page = await keys.page(caller.team_id, wanted)
+    links, meta = links_and_meta(request, wanted, page.total)
+    return ApiKeyListResponse(
+        api_key_infos=[ApiKeyInfo.of(k) for k in page.keys], links=links, meta=meta
+    )
+
+
+@router.get(
+    "/{api_key_uuid}",
+    operation_id="genai_get_model_api_key",
+    summary="Get one model access key",
+    responses=ERROR_RESPONSES,
+)
+async def get_key(api_key_uuid: KeyId, caller: KeysReader, keys: ReadKeys) -> ApiKeyResponse:
+    return ApiKeyResponse(api_key_info=ApiKeyInfo.of(await keys.get(caller.team_id, api_key_uuid)))
+
+
+@router.put(
+    "/{api_key_uuid}",
+    operation_id="genai_update_model_api_key",
+    summary="Rename a model access key",
+    responses=ERROR_RESPONSES,
+)
+async def rename_key(
+    api_key_uuid: KeyId, body: UpdateKeyBody, caller: KeysWriter, keys: WriteKeys
+) -> ApiKeyResponse:
+    if body.api_key_uuid is not None and _same_uuid(body.api_key_uuid) != api_key_uuid:
+        raise InvalidInput("api_key_uuid in the body does not match the path", field="api_key_uuid")
+    key = await keys.rename(caller, api_key_uuid, body.name)
+    return ApiKeyResponse(api_key_info=ApiKeyInfo.of(key))
+
+
+@router.put(
+    "/{api_key_uuid}/regenerate",
+    operation_id="genai_regenerate_model_api_key",
+    summary="Give a key a new secret; the old one stops working at once",
+    responses=ERROR_RESPONSES,
+)
+async def regenerate_key(
+    api_key_uuid: KeyId, caller: KeysWriter, keys: WriteKeys
+) -> ApiKeyWithSecretResponse:
+    key, secret = await keys.regenerate(caller, api_key_uuid)
+    return ApiKeyWithSecretResponse(api_key_info=ApiKeyInfoWithSecret.issued(key, secret))
+
+
+@router.delete(
+    "/{api_key_uuid}",
+    operation_id="genai_delete_model_api_key",
+    summary="Delete a model access key for good",
+    responses=ERROR_RESPONSES,
+)
+async def delete_key(api_key_uuid: KeyId, caller: KeysWriter, keys: WriteKeys) -> ApiKeyResponse:
+    return ApiKeyResponse(api_key_info=ApiKeyInfo.of(await keys.delete(caller, api_key_uuid)))
+
+
+def _same_uuid(raw: str) -> uuid.UUID | None:
+    """The body's uuid; DigitalOcean's examples quote it, so quotes are tolerated."""
+    try:
+        return uuid.UUID(raw.strip().strip('"'))
+    except ValueError:
+        return None

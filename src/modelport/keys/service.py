@@ -1,0 +1,154 @@
+"""The rules of the model access key lifecycle. No HTTP here; routes and the panel call it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from modelport.audit.service import AuditService
+from modelport.auth.principal import Caller
+from modelport.auth.repository import TeamRepository
+from modelport.core import secrets as secret_format
+from modelport.core.clock import utcnow
+from modelport.core.digest import Digest, Digester
+from modelport.core.names import normalize_name
+from modelport.core.paging import PageRequest, window
+from modelport.db.tables import ModelKey
+from modelport.db.uow import UnitOfWork
+from modelport.errors import InvalidInput, NotFound
+from modelport.infra.revocations import RevocationLedger
+from modelport.keys.repository import KeyRepository
+from modelport.keys.verifier import KeyVerifier
+
+KEY_NOT_FOUND = "The resource you requested could not be found."
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPage:
+    keys: list[ModelKey]
+    total: int
+
+
+class KeyService:
+    """Create, list, rename, regenerate and delete a team's keys, in the caller's unit of work.
+
+    Create and regenerate return `(key, secret)`: that return value is the secret's only way
+    out. Everything else handles digests.
+    """
+
+    def __init__(
+        self,
+        unit: UnitOfWork,
+        digester: Digester,
+        ledger: RevocationLedger,
+        verifier: KeyVerifier,
+    ) -> None:
+        self._unit = unit
+        self._keys = KeyRepository(unit.session)
+        self._teams = TeamRepository(unit.session)
+        self._audit = AuditService(unit)
+        self._digester = digester
+        self._ledger = ledger
+        self._verifier = verifier
+
+    async def create(
+        self, caller: Caller, name: str, models: Sequence[str] | None = None
+    ) -> tuple[ModelKey, secret_format.PlainSecret]:
+        """A new key and its secret; InvalidInput if the name or model list is wrong."""
+        secret = secret_format.generate(secret_format.MODEL_KEY_PREFIX)
+        key = ModelKey(
+            id=uuid.uuid4(),
+            team_id=caller.team_id,
+            name=_valid_name(name),
+            digest=self._digester.digest(secret),
+            hint=secret_format.hint(secret),
+            models=_valid_models(models),
+            created_at=utcnow(),
+            created_by=caller.principal.actor,
+        )
+        await self._keys.add(key)
+        await self._teams.adjust_key_count(caller.team_id, +1)
+        self._audit.record(caller, "key.create", target_id=key.id, target_name=key.name)
+        return key, secret
+
+    async def page(self, team_id: uuid.UUID, request: PageRequest) -> KeyPage:
+        """One page of the team's live keys, newest first."""
+        total = await self._teams.key_count(team_id)
+        where = window(request, total)
+        keys = await self._keys.live_page(
+            team_id, offset=where.offset, limit=where.limit, oldest_first=where.reverse
+        )
+        return KeyPage(keys, total)
+
+    async def get(self, team_id: uuid.UUID, key_id: uuid.UUID) -> ModelKey:
+        """A live key of this team; NotFound for unknown, deleted and other teams' keys."""
+        key = await self._keys.live(team_id, key_id)
+        if key is None:
+            raise NotFound(KEY_NOT_FOUND)
+        return key
+
+    async def rename(self, caller: Caller, key_id: uuid.UUID, name: str) -> ModelKey:
+        """The renamed key; InvalidInput for a bad name, NotFound for no such key."""
+        key = await self._keys.change(caller.team_id, key_id, name=_valid_name(name))
+        if key is None:
+            raise NotFound(KEY_NOT_FOUND)
+        self._audit.record(caller, "key.rename", target_id=key.id, target_name=key.name)
+        return key
+
+    async def regenerate(
+        self, caller: Caller, key_id: uuid.UUID
+    ) -> tuple[ModelKey, secret_format.PlainSecret]:
+        """The key with a new secret; the old one is refused once this commits. NotFound."""
+        await self._revoke_current(caller.team_id, key_id)
+        secret = secret_format.generate(secret_format.MODEL_KEY_PREFIX)
+        key = await self._keys.change(
+            caller.team_id,
+            key_id,
+            digest=self._digester.digest(secret),
+            hint=secret_format.hint(secret),
+        )
+        if key is None:
+            raise NotFound(KEY_NOT_FOUND)
+        self._audit.record(caller, "key.regenerate", target_id=key.id, target_name=key.name)
+        return key, secret
+
+    async def delete(self, caller: Caller, key_id: uuid.UUID) -> ModelKey:
+        """The deleted key, `deleted_at` set; its secret is refused once this commits."""
+        await self._revoke_current(caller.team_id, key_id)
+        key = await self._keys.change(caller.team_id, key_id, deleted_at=utcnow(), digest=None)
+        if key is None:
+            raise NotFound(KEY_NOT_FOUND)
+        await self._teams.adjust_key_count(caller.team_id, -1)
+        self._audit.record(caller, "key.delete", target_id=key.id, target_name=key.name)
+        return key
+
+    async def _revoke_current(self, team_id: uuid.UUID, key_id: uuid.UUID) -> Digest:
+        """Lock the key's row and mark its current digest revoked, before the change commits.
+
+        Marking first means no process trusts a cached verification of the old secret from
+        the moment the change is visible. Raises NotFound, or StorageUnavailable if the mark
+        cannot be recorded (then nothing changes).
+        """
+        digest = await self._keys.locked_digest(team_id, key_id)
+        if digest is None:
+            raise NotFound(KEY_NOT_FOUND)
+        await self._ledger.mark(digest)
+        self._unit.after_commit(lambda: self._verifier.forget(digest))
+        return digest
+
+
+def _valid_name(raw: str) -> str:
+    try:
+        return normalize_name(raw)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="name") from None
+
+
+def _valid_models(models: Sequence[str] | None) -> list[str] | None:
+    if models is None:
+        return None
+    cleaned = sorted({m.strip() for m in models})
+    if not cleaned or any(not m for m in cleaned):
+        raise InvalidInput("models must be a non-empty list of model ids", field="models")
+    return cleaned

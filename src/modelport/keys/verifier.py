@@ -1,0 +1,98 @@
+"""The one key verifier: a presented secret becomes a key's identity, or a refusal.
+
+The data plane calls it on every request, so a verified key is cached by digest (never by
+secret). A cache hit is trusted only when the revocation ledger says the digest is clear;
+otherwise the database decides. A wrong checksum is refused before any I/O.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from modelport.core import secrets as secret_format
+from modelport.core.digest import Digest, Digester
+from modelport.db.engine import Database
+from modelport.errors import Unauthenticated
+from modelport.infra.revocations import RevocationLedger
+from modelport.keys.repository import KeyRepository
+
+INVALID_KEY = "Invalid or revoked model access key."
+
+
+@dataclass(frozen=True, slots=True)
+class KeyIdentity:
+    """A verified key: what the data plane may know about it."""
+
+    key_id: uuid.UUID
+    team_id: uuid.UUID
+    models: frozenset[str] | None
+    """The models the key may call, or None for every model."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    identity: KeyIdentity
+    expires: float
+
+
+class KeyVerifier:
+    """Verifies model access key secrets; the only way into the data plane."""
+
+    def __init__(
+        self,
+        database: Database,
+        digester: Digester,
+        ledger: RevocationLedger,
+        *,
+        cache_seconds: float,
+        cache_size: int = 100_000,
+    ) -> None:
+        self._database = database
+        self._digester = digester
+        self._ledger = ledger
+        self._ttl = cache_seconds
+        self._size = cache_size
+        self._cache: dict[Digest, _Entry] = {}
+
+    async def verify(self, presented: str) -> KeyIdentity:
+        """The identity of the key behind `presented`; raises Unauthenticated if there is none.
+
+        Raises StorageUnavailable when the answer needs the database and it cannot be reached.
+        """
+        if not secret_format.is_well_formed(secret_format.MODEL_KEY_PREFIX, presented):
+            raise Unauthenticated(INVALID_KEY)
+        digest = self._digester.digest(presented)
+        entry = self._cache.get(digest)
+        if (
+            entry is not None
+            and entry.expires > time.monotonic()
+            and await self._ledger.is_marked(digest) is False
+        ):
+            return entry.identity
+        return await self._from_database(digest)
+
+    async def _from_database(self, digest: Digest) -> KeyIdentity:
+        # The entry expires relative to when the read began, so that a fill that raced a
+        # revoke dies no later than the ledger's mark does.
+        started = time.monotonic()
+        async with self._database.read() as unit:
+            row = await KeyRepository(unit.session).verify_by_digest(digest)
+        if row is None:
+            self._cache.pop(digest, None)
+            raise Unauthenticated(INVALID_KEY)
+        identity = KeyIdentity(
+            key_id=row.id,
+            team_id=row.team_id,
+            models=None if row.models is None else frozenset(row.models),
+        )
+        if self._ttl > 0:
+            if len(self._cache) >= self._size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[digest] = _Entry(identity, started + self._ttl)
+        return identity
+
+    def forget(self, digest: Digest) -> None:
+        """Drop a cached verification at once (the ledger covers other processes)."""
+        self._cache.pop(digest, None)

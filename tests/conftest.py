@@ -1,0 +1,65 @@
+"""Shared fixtures: real hubs on real SQLite and PostgreSQL, reached over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.support.databases import create_pg_database, drop_pg_database, sqlite_url
+from tests.support.hub import Hub, Team
+from tests.support.loop import BackgroundLoop
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def loop() -> Iterator[BackgroundLoop]:
+    background = BackgroundLoop()
+    yield background
+    background.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(
+    backend: str, loop: BackgroundLoop, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A fresh database for the whole run, per backend."""
+    if backend == "sqlite":
+        yield sqlite_url(tmp_path_factory.mktemp("sqlite"))
+        return
+    url = loop.run(create_pg_database())
+    yield url
+    loop.run(drop_pg_database(url))
+
+
+@pytest.fixture(scope="session")
+def hub(
+    database_url: str, loop: BackgroundLoop, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Hub]:
+    """One running `modelport serve` per backend; at the end, its logs hold no secret."""
+    server = Hub(database_url, tmp_path_factory.mktemp("hub"), loop)
+    server.start()
+    yield server
+    server.stop()
+    leaked = server.leaked_secrets()
+    assert not leaked, f"{len(leaked)} secrets appear in the server logs"
+
+
+@pytest.fixture
+def team(hub: Hub) -> Team:
+    return hub.new_team()
+
+
+@pytest.fixture
+def api(hub: Hub, team: Team) -> Iterator[httpx.Client]:
+    """A client with the team's read-write token."""
+    with hub.client(team.token) as client:
+        yield client
+

@@ -1,0 +1,63 @@
+"""Real databases for tests: a fresh PostgreSQL database per run, or a SQLite file.
+
+PostgreSQL is expected on 127.0.0.1:5432 with trust auth. If it cannot be reached the tests
+fail loudly; they never skip.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import asyncpg
+
+PG_HOST = "127.0.0.1"
+PG_PORT = 5432
+PG_USER = "postgres"
+PG_ADMIN_URL = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/test"
+
+
+async def create_pg_database() -> str:
+    """A new empty database; its plain `postgresql://` URL, as users would give it."""
+    name = "mp_test_" + secrets.token_hex(6)
+    try:
+        connection = await asyncpg.connect(PG_ADMIN_URL, timeout=10)
+    except OSError as exc:
+        raise RuntimeError(
+            f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}; the storage tests need it"
+        ) from exc
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+async def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    connection = await asyncpg.connect(PG_ADMIN_URL, timeout=10)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def dump(database_url: str) -> str:
+    """Everything the database holds, as SQL text."""
+    if database_url.startswith("sqlite"):
+        path = database_url.split(":///", 1)[1]
+        with sqlite3.connect(path) as connection:
+            return "\n".join(connection.iterdump())
+    result = subprocess.run(
+        ["pg_dump", "--data-only", "--inserts", database_url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout
+
+
+def sqlite_url(folder: Path) -> str:
+    return f"sqlite:///{folder / 'modelport.db'}"

@@ -1,0 +1,162 @@
+"""A real `modelport serve` process for tests, on a real database, over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from modelport.auth.service import TokenService
+from modelport.config import Settings
+from modelport.core.digest import Digester
+from modelport.db.engine import Database
+from tests.support.loop import BackgroundLoop
+
+SECRET_PATTERN = re.compile(r"\bmpt?_[0-9A-Za-z]{38}\b")
+TEST_SECRET = "test-server-secret-" + "x" * 32
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class Team:
+    """A team of its own for one test, with a read-write and a read-only token."""
+
+    name: str
+    token: str
+    read_only_token: str
+
+
+class Hub:
+    """One running hub. Tests isolate themselves by working in a team of their own."""
+
+    def __init__(
+        self,
+        database_url: str,
+        data_dir: Path,
+        loop: BackgroundLoop,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self.log_path = data_dir / "server.log"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._loop = loop
+        self._env = {
+            **os.environ,
+            "MODELPORT_DATABASE_URL": database_url,
+            "MODELPORT_SECRET": TEST_SECRET,
+            "MODELPORT_DATA_DIR": str(data_dir),
+            "MODELPORT_LOG_FILE": str(self.log_path),
+            "MODELPORT_API_RATE_LIMIT_PER_MINUTE": "100000",
+            **(extra_env or {}),
+        }
+        self._process: subprocess.Popen[bytes] | None = None
+        self._settings = Settings(database_url=database_url, secret=TEST_SECRET)
+        self.issued: set[str] = set()
+        """Every secret this hub handed out to a test, to search the logs for at the end."""
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(self._env)
+
+    def start(self, timeout: float = 30) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "modelport", "serve", "--port", str(self.port)],
+            env=self._env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.data_dir / "stderr.log", "ab"),  # noqa: SIM115
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"modelport serve exited: {self.stderr()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"modelport serve did not become healthy: {self.stderr()}")
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def stderr(self) -> str:
+        path = self.data_dir / "stderr.log"
+        return path.read_text() if path.exists() else ""
+
+    def logs(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def new_team(self) -> Team:
+        """A fresh team with one read-write and one read-only token, made on the database."""
+        name = "t-" + uuid.uuid4().hex[:12]
+        token, read_only = self._loop.run(self._issue_tokens(name))
+        self.issued.update((token, read_only))
+        return Team(name=name, token=token, read_only_token=read_only)
+
+    async def _issue_tokens(self, team_name: str) -> tuple[str, str]:
+        database = Database(self._settings.sqlalchemy_url)
+        try:
+            async with database.write() as unit:
+                service = TokenService(unit, Digester(self._settings.server_secret()))
+                team = await service.team(team_name, create=True)
+                _, token = await service.issue(team, "rw", read_only=False, created_by="test")
+                _, read_only = await service.issue(team, "ro", read_only=True, created_by="test")
+            return token, read_only
+        finally:
+            await database.dispose()
+
+    def client(self, token: str | None) -> httpx.Client:
+        """A client whose every response is scanned for issued secrets."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(
+            base_url=self.url,
+            headers=headers,
+            timeout=30,
+            event_hooks={"response": [self._remember_secrets]},
+        )
+
+    def async_client(self, token: str | None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(
+            base_url=self.url,
+            headers=headers,
+            timeout=60,
+            event_hooks={"response": [self._remember_secrets_async]},
+        )
+
+    def _remember_secrets(self, response: httpx.Response) -> None:
+        response.read()
+        self.issued.update(SECRET_PATTERN.findall(response.text))
+
+    async def _remember_secrets_async(self, response: httpx.Response) -> None:
+        await response.aread()
+        self.issued.update(SECRET_PATTERN.findall(response.text))
+
+    def leaked_secrets(self) -> list[str]:
+        """Issued secrets that appear in the server's logs (should be none)."""
+        text = self.logs() + self.stderr()
+        return sorted(s for s in self.issued if s in text)
