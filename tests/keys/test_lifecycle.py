@@ -26,7 +26,8 @@ def test_create_list_get_rename_regenerate_delete(api: httpx.Client) -> None:
     assert listed["meta"] == {"page": 1, "pages": 1, "total": 1}
 
     got = api.get(f"{BASE}/{key_id}").json()["api_key_info"]
-    assert got["name"] == "prod" and "secret_key" not in got
+    assert got["name"] == "prod"
+    assert "secret_key" not in got
 
     renamed = api.put(f"{BASE}/{key_id}", json={"api_key_uuid": key_id, "name": "staging"})
     assert renamed.status_code == 200
