@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -87,3 +88,33 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (Index("ix_audit_events_team_at", "team_id", "id"),)
+
+
+class UsageRecord(Base):
+    """One request that reached an upstream, written exactly once (unique request id).
+
+    Cost is integer picodollars (1e-12 USD): prices are USD per million tokens with at most
+    six decimals, so tokens x price is exact in this unit and is never rounded per request.
+    """
+
+    __tablename__ = "usage_records"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id"))
+    key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("model_keys.id"))
+    model: Mapped[str] = mapped_column(String(128))
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    cost_picousd: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(24))
+    estimated: Mapped[bool] = mapped_column(Boolean)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_usage_team_time", "team_id", "created_at"),
+        Index("ix_usage_key_time", "key_id", "created_at"),
+    )
