@@ -10,6 +10,7 @@ import pytest
 from tests.support.databases import create_pg_database, drop_pg_database, sqlite_url
 from tests.support.hub import Hub, Team
 from tests.support.loop import BackgroundLoop
+from tests.support.verify import Verifier
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -63,3 +64,10 @@ def api(hub: Hub, team: Team) -> Iterator[httpx.Client]:
     with hub.client(team.token) as client:
         yield client
 
+
+@pytest.fixture(scope="session")
+def verifier(hub: Hub, loop: BackgroundLoop) -> Iterator[Verifier]:
+    """The key verifier, in this process, against the hub's database."""
+    checker = Verifier(hub.database_url, loop)
+    yield checker
+    checker.close()
