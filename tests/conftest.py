@@ -7,9 +7,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.support.catalog import CREDENTIAL_ENV, write_test_catalog
 from tests.support.databases import create_pg_database, drop_pg_database, sqlite_url
 from tests.support.hub import Hub, Team
 from tests.support.loop import BackgroundLoop
+from tests.support.upstream import CREDENTIAL, FakeUpstream
 from tests.support.verify import Verifier
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -41,16 +43,38 @@ def database_url(
 
 
 @pytest.fixture(scope="session")
+def upstream(loop: BackgroundLoop) -> Iterator[FakeUpstream]:
+    """The fake model provider every test catalog model points at."""
+    fake = FakeUpstream(loop)
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def upstream_env(
+    upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """Environment that points a hub's catalog at the fake upstream, with its credential."""
+    catalog = write_test_catalog(tmp_path_factory.mktemp("catalog") / "catalog.toml", upstream.url)
+    return {"MODELPORT_CATALOG": str(catalog), CREDENTIAL_ENV: CREDENTIAL}
+
+
+@pytest.fixture(scope="session")
 def hub(
-    database_url: str, loop: BackgroundLoop, tmp_path_factory: pytest.TempPathFactory
+    database_url: str,
+    loop: BackgroundLoop,
+    upstream_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Hub]:
     """One running `modelport serve` per backend; at the end, its logs hold no secret."""
-    server = Hub(database_url, tmp_path_factory.mktemp("hub"), loop)
+    server = Hub(database_url, tmp_path_factory.mktemp("hub"), loop, upstream_env)
     server.start()
     yield server
     server.stop()
     leaked = server.leaked_secrets()
     assert not leaked, f"{len(leaked)} secrets appear in the server logs"
+    assert CREDENTIAL not in server.logs() + server.stderr(), "the upstream credential leaked"
 
 
 @pytest.fixture

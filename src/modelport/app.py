@@ -16,6 +16,7 @@ from modelport.audit import routes as audit_routes
 from modelport.components import Components, build_components
 from modelport.config import Settings
 from modelport.db.migrate import upgrade_to_head
+from modelport.gateway.dataplane import DataPlane, DataPlaneMiddleware
 from modelport.keys import routes as key_routes
 
 DESCRIPTION = """
@@ -32,6 +33,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade_to_head(hub.database)
+        await hub.start()
         try:
             yield
         finally:
@@ -56,6 +58,16 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         limiter=hub.rate_limiter,
         digester=hub.digester,
         per_minute=settings.api_rate_limit_per_minute,
+    )
+    app.add_middleware(
+        DataPlaneMiddleware,
+        data_plane=DataPlane(
+            hub.verifier,
+            hub.catalog,
+            hub.upstream,
+            hub.recorder,
+            max_body=settings.max_inference_request_bytes,
+        ),
     )
     app.add_middleware(RequestContextMiddleware)
     return app

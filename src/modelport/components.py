@@ -6,12 +6,16 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from modelport.config import Settings
+from modelport.catalog.loader import load_catalog
+from modelport.catalog.service import Catalog
+from modelport.config import Settings, environment_value
 from modelport.core.digest import Digester
 from modelport.db.engine import Database
 from modelport.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from modelport.infra.revocations import MemoryRevocationLedger, RevocationLedger
 from modelport.keys.verifier import KeyVerifier
+from modelport.providers.upstream import UpstreamClient
+from modelport.usage.recorder import UsageRecorder
 
 KEY_CACHE_SECONDS = 300.0
 
@@ -25,15 +29,27 @@ class Components:
     verifier: KeyVerifier
     rate_limiter: RateLimiter
     redis: aioredis.Redis | None
+    catalog: Catalog
+    upstream: UpstreamClient
+    recorder: UsageRecorder
+
+    async def start(self) -> None:
+        await self.upstream.start()
+        await self.recorder.start()
 
     async def close(self) -> None:
+        await self.recorder.close()
+        await self.upstream.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.database.dispose()
 
 
 def build_components(settings: Settings) -> Components:
-    """Wire every component from settings. Does no I/O: connections open on first use."""
+    """Wire every component from settings. Opens no connection: that happens on first use.
+
+    Raises ValueError (CatalogError among them) when the settings or catalog are unusable.
+    """
     database = Database(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
     digester = Digester(settings.server_secret())
     redis = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
@@ -42,4 +58,13 @@ def build_components(settings: Settings) -> Components:
     if redis is not None:
         limiter = RedisRateLimiter(redis, MemoryRateLimiter())
     verifier = KeyVerifier(database, digester, ledger, cache_seconds=KEY_CACHE_SECONDS)
-    return Components(settings, database, digester, ledger, verifier, limiter, redis)
+    catalog = Catalog(load_catalog(settings.catalog, environment_value))
+    upstream = UpstreamClient(
+        connect_timeout=settings.upstream_connect_timeout,
+        read_timeout=settings.upstream_read_timeout,
+        pool_size=settings.upstream_pool_size,
+    )
+    recorder = UsageRecorder(database)
+    return Components(
+        settings, database, digester, ledger, verifier, limiter, redis, catalog, upstream, recorder
+    )

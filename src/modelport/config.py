@@ -35,9 +35,19 @@ class Settings(BaseSettings):
     token: SecretStr | None = None
     """The API token the CLI's API commands present (`MODELPORT_TOKEN`)."""
 
+    catalog: Path | None = None
+    """The model catalog file (TOML); the shipped one when unset."""
+    upstream_connect_timeout: float = Field(5.0, gt=0)
+    upstream_read_timeout: float = Field(300.0, gt=0)
+    """Longest silence allowed between bytes from an upstream (streams included)."""
+    upstream_pool_size: int = Field(512, ge=1)
+    max_inference_request_bytes: int = Field(8 * 1_048_576, ge=1024)
+
     api_rate_limit_per_minute: int = Field(250, ge=1)
     max_request_bytes: int = Field(1_048_576, ge=1024)
     db_pool_size: int = Field(10, ge=1)
+    session_hours: int = Field(12, ge=1, le=24 * 30)
+    """How long a control panel sign-in lasts (`MODELPORT_SESSION_HOURS`)."""
 
     @field_validator("database_url")
     @classmethod
@@ -80,6 +90,11 @@ class Settings(BaseSettings):
         if not self.is_sqlite:
             raise ValueError("MODELPORT_SECRET must be set when the database is shared")
         return _load_or_create_secret(self.data_dir / SECRET_FILE)
+
+
+def environment_value(name: str) -> str | None:
+    """A variable the catalog names (an upstream credential or URL); None if unset or empty."""
+    return os.environ.get(name) or None
 
 
 def _load_or_create_secret(path: Path) -> bytes:

@@ -27,11 +27,15 @@ class ModelportError(Exception):
 
 
 class InvalidInput(ModelportError):
-    """The request is malformed or breaks a rule; `field` names the offending input if known."""
+    """The request is malformed or breaks a rule.
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    `field` names the offending input and `code` a machine-readable reason, when known.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+        self.code = code
 
 
 class Unauthenticated(ModelportError):

@@ -11,6 +11,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 access_log = logging.getLogger("modelport.access")
 
 
+def bearer_token(scope: Scope) -> str | None:
+    """The token in `Authorization: Bearer <token>`, or None."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            token = token.strip()
+            return token if scheme.lower() == "bearer" and token else None
+    return None
+
+
 def request_id_of(scope: Scope) -> str | None:
     state = scope.get("state")
     return None if state is None else state.get("request_id")

@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from modelport.api.context import request_id_of
-from modelport.api.v2_limits import bearer_token
+from modelport.api.context import bearer_token, request_id_of
 from modelport.auth.principal import Caller, Principal, Scope
 from modelport.auth.service import TokenService
 from modelport.components import Components

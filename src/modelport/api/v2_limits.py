@@ -12,7 +12,7 @@ import time
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from modelport.api.context import request_id_of
+from modelport.api.context import bearer_token, request_id_of
 from modelport.api.v2_errors import ERROR_IDS
 from modelport.core.digest import Digester
 from modelport.infra.ratelimit import RateLimiter
@@ -38,16 +38,6 @@ async def send_v2_error(
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-def bearer_token(scope: Scope) -> str | None:
-    """The token in `Authorization: Bearer <token>`, or None."""
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            token = token.strip()
-            return token if scheme.lower() == "bearer" and token else None
-    return None
 
 
 class ApiRateLimitMiddleware:

@@ -1,0 +1,37 @@
+"""Money without floats: integer picodollars (1e-12 USD).
+
+Catalog prices are USD per million tokens with at most six decimal places, so a price times
+10**6 is a whole number of picodollars per token, and tokens x price is exact. Costs are
+summed as integers and only turned into text, never rounded, when shown.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+PICO_PER_USD = 10**12
+PRICE_DECIMALS = 6
+
+
+def picousd_per_token(price_per_million: Decimal) -> int:
+    """A per-million price as picodollars per token; ValueError if it is not exact or < 0."""
+    if price_per_million < 0:
+        raise ValueError("must not be negative")
+    scaled = price_per_million.scaleb(PRICE_DECIMALS)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"must have at most {PRICE_DECIMALS} decimal places")
+    return int(scaled)
+
+
+def cost_picousd(
+    prompt_tokens: int, completion_tokens: int, input_pico: int, output_pico: int
+) -> int:
+    """The exact cost of a request in picodollars."""
+    return prompt_tokens * input_pico + completion_tokens * output_pico
+
+
+def usd(picousd: int) -> str:
+    """An exact decimal string in USD, e.g. 1_500_000 -> '0.0000015'."""
+    value = Decimal(picousd).scaleb(-12)
+    text = f"{value:.12f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text

@@ -1,0 +1,1 @@
+"""Upstream model providers. The only package that makes network calls to them."""

@@ -1,0 +1,1 @@
+"""Metering and charges: one usage row per request that reached an upstream."""

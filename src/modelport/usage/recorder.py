@@ -1,0 +1,122 @@
+"""The one usage recorder: durable before the response completes, in group commits.
+
+`record()` returns only once the row is committed, so a response that completes always has
+its usage stored; a crash after that loses nothing. Rows that arrive while a commit is in
+flight go together in the next one, so the cost of a commit is shared under load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from datetime import datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from modelport.core.clock import utcnow
+from modelport.db.engine import Database
+from modelport.errors import StorageUnavailable
+from modelport.keys.repository import KeyRepository
+from modelport.usage.repository import UsageRepository
+from modelport.usage.row import UsageRow
+
+log = logging.getLogger("modelport.usage")
+
+MAX_BATCH = 512
+MAX_BACKLOG = 100_000
+RETRY_SECONDS = 0.5
+NOT_RECORDED = "Usage could not be recorded because the database is unavailable."
+
+
+class UsageRecorder:
+    """Writes usage rows and keys' last use. `start()` with the app, `close()` at shutdown."""
+
+    def __init__(self, database: Database, *, touch_every: float = 60.0) -> None:
+        self._database = database
+        self._touch_every = touch_every
+        self._pending: list[tuple[UsageRow, asyncio.Future[None] | None]] = []
+        self._touches: dict[uuid.UUID, datetime] = {}
+        self._touched_at: dict[uuid.UUID, float] = {}
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="usage-recorder")
+
+    async def close(self) -> None:
+        """Write what is pending (as long as the database answers), then stop."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=10)
+            except TimeoutError:
+                log.error(
+                    "usage rows left unwritten at shutdown", extra={"rows": len(self._pending)}
+                )
+
+    async def record(self, row: UsageRow) -> None:
+        """Return once `row` is committed; StorageUnavailable if it cannot be now.
+
+        A row that could not be written is retried in the background, so the spend is not
+        lost; its request id makes a second write impossible.
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((row, future))
+        self._wakeup.set()
+        await asyncio.shield(future)
+
+    def submit(self, row: UsageRow) -> None:
+        """Queue `row` without waiting: for a request whose client has already gone."""
+        self._pending.append((row, None))
+        self._wakeup.set()
+
+    def touch(self, key_id: uuid.UUID) -> None:
+        """Note that a key was used; written with the next batch, once a minute per key."""
+        now = time.monotonic()
+        last = self._touched_at.get(key_id)
+        if last is None or now - last >= self._touch_every:
+            self._touched_at[key_id] = now
+            self._touches[key_id] = utcnow()
+            self._wakeup.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending or self._touches:
+                if not await self._write_batch():
+                    if self._closing:
+                        return
+                    await asyncio.sleep(RETRY_SECONDS)
+            if self._closing:
+                return
+
+    async def _write_batch(self) -> bool:
+        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        touches, self._touches = self._touches, {}
+        try:
+            async with self._database.write() as unit:
+                if batch:
+                    await UsageRepository(unit.session).insert_once([row for row, _ in batch])
+                if touches:
+                    await KeyRepository(unit.session).touch(touches)
+        except (StorageUnavailable, SQLAlchemyError, OSError) as exc:
+            log.warning(
+                "usage write failed; will retry",
+                extra={"rows": len(batch), "error": type(exc).__name__},
+            )
+            for _, future in batch:
+                if future is not None and not future.done():
+                    future.set_exception(StorageUnavailable(NOT_RECORDED))
+            kept = [(row, None) for row, _ in batch]
+            self._pending = (kept + self._pending)[:MAX_BACKLOG]
+            self._touches = {**touches, **self._touches}
+            return False
+        for _, future in batch:
+            if future is not None and not future.done():
+                future.set_result(None)
+        return True

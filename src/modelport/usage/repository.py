@@ -1,0 +1,93 @@
+"""All SQL for usage rows. Never commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Date, cast, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from modelport.db.tables import UsageRecord
+from modelport.usage.row import UsageRow
+
+GroupBy = Literal["day", "model", "key"]
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """Sums over one day, model or key. `label` is the ISO date, model id or key uuid."""
+
+    label: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_picousd: int
+
+
+class UsageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def insert_once(self, rows: Sequence[UsageRow]) -> None:
+        """Insert rows; a request id already recorded is skipped, so a retry cannot double-count."""
+        dialect = self._session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(UsageRecord).on_conflict_do_nothing(index_elements=["request_id"])
+        await self._session.execute(statement, [asdict(row) for row in rows])
+
+    async def buckets(
+        self,
+        team_id: uuid.UUID,
+        start: datetime,
+        end: datetime,
+        group_by: GroupBy,
+        key_id: uuid.UUID | None = None,
+    ) -> list[Bucket]:
+        """Sums per bucket for [start, end), in label order."""
+        label = self._label(group_by).label("label")
+        filters: list[ColumnElement[bool]] = [
+            UsageRecord.team_id == team_id,
+            UsageRecord.created_at >= start,
+            UsageRecord.created_at < end,
+        ]
+        if key_id is not None:
+            filters.append(UsageRecord.key_id == key_id)
+        result = await self._session.execute(
+            select(
+                label,
+                func.count(),
+                func.sum(UsageRecord.prompt_tokens),
+                func.sum(UsageRecord.completion_tokens),
+                func.sum(UsageRecord.cost_picousd),
+            )
+            .where(*filters)
+            .group_by(label)
+            .order_by(label)
+        )
+        return [
+            Bucket(str(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
+            for row in result
+        ]
+
+    async def spend_by_key(self, team_id: uuid.UUID, since: datetime) -> dict[uuid.UUID, int]:
+        """Picodollars spent per key since `since`."""
+        result = await self._session.execute(
+            select(UsageRecord.key_id, func.sum(UsageRecord.cost_picousd))
+            .where(UsageRecord.team_id == team_id, UsageRecord.created_at >= since)
+            .group_by(UsageRecord.key_id)
+        )
+        return {row[0]: int(row[1]) for row in result}
+
+    def _label(self, group_by: GroupBy) -> Any:
+        if group_by == "model":
+            return UsageRecord.model
+        if group_by == "key":
+            return UsageRecord.key_id
+        if self._session.get_bind().dialect.name == "postgresql":
+            return cast(func.timezone("UTC", UsageRecord.created_at), Date)
+        return func.substr(UsageRecord.created_at, 1, 10)  # stored as 'YYYY-MM-DD HH:MM:SS'

@@ -1,0 +1,44 @@
+"""Usage reports: sums per day, model or key, and their totals, in exact money."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from modelport.db.uow import UnitOfWork
+from modelport.usage.repository import Bucket, GroupBy, UsageRepository
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    buckets: list[Bucket]
+    totals: Bucket
+
+
+class UsageService:
+    def __init__(self, unit: UnitOfWork) -> None:
+        self._usage = UsageRepository(unit.session)
+
+    async def report(
+        self,
+        team_id: uuid.UUID,
+        start: datetime,
+        end: datetime,
+        group_by: GroupBy,
+        key_id: uuid.UUID | None = None,
+    ) -> UsageReport:
+        """Buckets for [start, end) and totals that are exactly their sum."""
+        buckets = await self._usage.buckets(team_id, start, end, group_by, key_id)
+        totals = Bucket(
+            label="total",
+            requests=sum(b.requests for b in buckets),
+            prompt_tokens=sum(b.prompt_tokens for b in buckets),
+            completion_tokens=sum(b.completion_tokens for b in buckets),
+            cost_picousd=sum(b.cost_picousd for b in buckets),
+        )
+        return UsageReport(buckets, totals)
+
+    async def spend_by_key(self, team_id: uuid.UUID, since: datetime) -> dict[uuid.UUID, int]:
+        """Picodollars spent per key since `since` (keys without use are absent)."""
+        return await self._usage.spend_by_key(team_id, since)
