@@ -13,11 +13,13 @@ from modelport.api.context import RequestContextMiddleware
 from modelport.api.v2_errors import install_error_handlers
 from modelport.api.v2_limits import ApiRateLimitMiddleware, BodyLimitMiddleware
 from modelport.audit import routes as audit_routes
+from modelport.catalog import routes as catalog_routes
 from modelport.components import Components, build_components
 from modelport.config import Settings
 from modelport.db.migrate import upgrade_to_head
 from modelport.gateway.dataplane import DataPlane, DataPlaneMiddleware
 from modelport.keys import routes as key_routes
+from modelport.usage import routes as usage_routes
 
 DESCRIPTION = """
 modelport's control plane. It follows DigitalOcean's GenAI API shape: errors are
@@ -52,6 +54,8 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     app.include_router(health.router)
     app.include_router(key_routes.router)
     app.include_router(audit_routes.router)
+    app.include_router(catalog_routes.router)
+    app.include_router(usage_routes.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(
         ApiRateLimitMiddleware,

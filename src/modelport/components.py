@@ -11,8 +11,10 @@ from modelport.catalog.service import Catalog
 from modelport.config import Settings, environment_value
 from modelport.core.digest import Digester
 from modelport.db.engine import Database
+from modelport.db.uow import UnitOfWork
 from modelport.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from modelport.infra.revocations import MemoryRevocationLedger, RevocationLedger
+from modelport.keys.service import KeyService
 from modelport.keys.verifier import KeyVerifier
 from modelport.providers.upstream import UpstreamClient
 from modelport.usage.recorder import UsageRecorder
@@ -32,6 +34,10 @@ class Components:
     catalog: Catalog
     upstream: UpstreamClient
     recorder: UsageRecorder
+
+    def keys(self, unit: UnitOfWork) -> KeyService:
+        """The key service in `unit`: the one way routes and the panel build it."""
+        return KeyService(unit, self.digester, self.ledger, self.verifier, self.catalog.ids())
 
     async def start(self) -> None:
         await self.upstream.start()

@@ -68,3 +68,5 @@ def require(scope: Scope) -> Callable[..., Awaitable[Caller]]:
 KeysReader = Annotated[Caller, Depends(require("keys:read"))]
 KeysWriter = Annotated[Caller, Depends(require("keys:write"))]
 AuditReader = Annotated[Caller, Depends(require("audit:read"))]
+ModelsReader = Annotated[Caller, Depends(require("models:read"))]
+UsageReader = Annotated[Caller, Depends(require("usage:read"))]

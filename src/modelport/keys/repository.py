@@ -43,6 +43,13 @@ class KeyRepository:
         )
         return result.scalar_one_or_none()
 
+    async def belongs(self, team_id: uuid.UUID, key_id: uuid.UUID) -> bool:
+        """Whether the key is this team's, deleted or not."""
+        result = await self._session.execute(
+            select(ModelKey.id).where(ModelKey.id == key_id, ModelKey.team_id == team_id)
+        )
+        return result.scalar_one_or_none() is not None
+
     async def live_page(
         self, team_id: uuid.UUID, *, offset: int, limit: int, oldest_first: bool
     ) -> list[ModelKey]:

@@ -27,11 +27,11 @@ router = APIRouter(prefix="/v2/gen-ai/models/api_keys", tags=["Model access keys
 
 
 def _reading(unit: ReadUnit, hub: ComponentsDep) -> KeyService:
-    return KeyService(unit, hub.digester, hub.ledger, hub.verifier)
+    return hub.keys(unit)
 
 
 def _writing(unit: WriteUnit, hub: ComponentsDep) -> KeyService:
-    return KeyService(unit, hub.digester, hub.ledger, hub.verifier)
+    return hub.keys(unit)
 
 
 ReadKeys = Annotated[KeyService, Depends(_reading)]

@@ -43,8 +43,10 @@ class KeyService:
         digester: Digester,
         ledger: RevocationLedger,
         verifier: KeyVerifier,
+        known_models: frozenset[str],
     ) -> None:
         self._unit = unit
+        self._known_models = known_models
         self._keys = KeyRepository(unit.session)
         self._teams = TeamRepository(unit.session)
         self._audit = AuditService(unit)
@@ -63,7 +65,7 @@ class KeyService:
             name=_valid_name(name),
             digest=self._digester.digest(secret),
             hint=secret_format.hint(secret),
-            models=_valid_models(models),
+            models=self._valid_models(models),
             created_at=utcnow(),
             created_by=caller.principal.actor,
         )
@@ -87,6 +89,11 @@ class KeyService:
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
         return key
+
+    async def ensure_owned(self, team_id: uuid.UUID, key_id: uuid.UUID) -> None:
+        """NotFound unless the key is this team's, live or deleted (its usage outlives it)."""
+        if not await self._keys.belongs(team_id, key_id):
+            raise NotFound(KEY_NOT_FOUND)
 
     async def rename(self, caller: Caller, key_id: uuid.UUID, name: str) -> ModelKey:
         """The renamed key; InvalidInput for a bad name, NotFound for no such key."""
@@ -123,6 +130,20 @@ class KeyService:
         self._audit.record(caller, "key.delete", target_id=key.id, target_name=key.name)
         return key
 
+    def _valid_models(self, models: Sequence[str] | None) -> list[str] | None:
+        """The sorted, distinct model ids; InvalidInput if empty or not in the catalog."""
+        if models is None:
+            return None
+        cleaned = sorted({m.strip() for m in models})
+        if not cleaned or any(not m for m in cleaned):
+            raise InvalidInput("models must be a non-empty list of model ids", field="models")
+        unknown = [m for m in cleaned if m not in self._known_models]
+        if unknown:
+            raise InvalidInput(
+                f"models not in the catalog: {', '.join(unknown)}", field="models"
+            )
+        return cleaned
+
     async def _revoke_current(self, team_id: uuid.UUID, key_id: uuid.UUID) -> Digest:
         """Lock the key's row and mark its current digest revoked, before the change commits.
 
@@ -145,10 +166,3 @@ def _valid_name(raw: str) -> str:
         raise InvalidInput(str(exc), field="name") from None
 
 
-def _valid_models(models: Sequence[str] | None) -> list[str] | None:
-    if models is None:
-        return None
-    cleaned = sorted({m.strip() for m in models})
-    if not cleaned or any(not m for m in cleaned):
-        raise InvalidInput("models must be a non-empty list of model ids", field="models")
-    return cleaned

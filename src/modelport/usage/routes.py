@@ -1,0 +1,62 @@
+"""Usage and charges: per key, and team-wide."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from modelport.api.deps import ComponentsDep, ReadUnit, UsageReader
+from modelport.api.v2_errors import ERROR_RESPONSES
+from modelport.usage.period import parse_period
+from modelport.usage.schemas import UsageResponse
+from modelport.usage.service import UsageService
+
+router = APIRouter(prefix="/v2/gen-ai", tags=["Usage"])
+
+Start = Annotated[
+    str | None, Query(description="Date or date-time (UTC); the start of this month by default.")
+]
+End = Annotated[str | None, Query(description="Date (inclusive) or date-time; now by default.")]
+
+
+@router.get(
+    "/models/api_keys/{api_key_uuid}/usage",
+    operation_id="modelport_get_model_api_key_usage",
+    summary="One key's requests, tokens and cost, by day or by model",
+    responses=ERROR_RESPONSES,
+)
+async def key_usage(
+    api_key_uuid: Annotated[uuid.UUID, Path(description="The key's uuid.")],
+    caller: UsageReader,
+    unit: ReadUnit,
+    hub: ComponentsDep,
+    start: Start = None,
+    end: End = None,
+    group_by: Annotated[Literal["day", "model"], Query()] = "day",
+) -> UsageResponse:
+    begin, finish = parse_period(start, end)
+    await hub.keys(unit).ensure_owned(caller.team_id, api_key_uuid)
+    report = await UsageService(unit).report(
+        caller.team_id, begin, finish, group_by, key_id=api_key_uuid
+    )
+    return UsageResponse.of(report, begin, finish, group_by)
+
+
+@router.get(
+    "/usage",
+    operation_id="modelport_get_usage",
+    summary="The team's requests, tokens and cost, by day, model or key",
+    responses=ERROR_RESPONSES,
+)
+async def team_usage(
+    caller: UsageReader,
+    unit: ReadUnit,
+    start: Start = None,
+    end: End = None,
+    group_by: Annotated[Literal["day", "model", "key"], Query()] = "day",
+) -> UsageResponse:
+    begin, finish = parse_period(start, end)
+    report = await UsageService(unit).report(caller.team_id, begin, finish, group_by)
+    return UsageResponse.of(report, begin, finish, group_by)

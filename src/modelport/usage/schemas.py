@@ -1,0 +1,61 @@
+"""Wire shapes of the usage API. Money is a decimal string in USD, exact, never a float."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+
+from modelport.core.money import usd
+from modelport.usage.repository import Bucket, GroupBy
+from modelport.usage.service import UsageReport
+
+
+class UsageBucket(BaseModel):
+    date: str | None = Field(default=None, description="The UTC day, when grouped by day.")
+    model: str | None = Field(default=None, description="The model, when grouped by model.")
+    api_key_uuid: str | None = Field(default=None, description="The key, when grouped by key.")
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost: str = Field(description="USD, exact, as a decimal string.", examples=["0.0000125"])
+
+    @model_serializer(mode="wrap")
+    def _omit_other_labels(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        return {k: v for k, v in data.items() if v is not None}
+
+    @classmethod
+    def of(cls, bucket: Bucket, group_by: GroupBy | None) -> UsageBucket:
+        labels = {"day": "date", "model": "model", "key": "api_key_uuid"}
+        label = {labels[group_by]: bucket.label} if group_by else {}
+        return cls(
+            **label,
+            requests=bucket.requests,
+            prompt_tokens=bucket.prompt_tokens,
+            completion_tokens=bucket.completion_tokens,
+            total_tokens=bucket.prompt_tokens + bucket.completion_tokens,
+            cost=usd(bucket.cost_picousd),
+        )
+
+
+class UsageResponse(BaseModel):
+    start: datetime
+    end: datetime
+    group_by: str
+    usage: list[UsageBucket]
+    totals: UsageBucket = Field(description="Exactly the sum of the buckets.")
+
+    @classmethod
+    def of(
+        cls, report: UsageReport, start: datetime, end: datetime, group_by: GroupBy
+    ) -> UsageResponse:
+        return cls(
+            start=start,
+            end=end,
+            group_by=group_by,
+            usage=[UsageBucket.of(b, group_by) for b in report.buckets],
+            totals=UsageBucket.of(report.totals, None),
+        )
