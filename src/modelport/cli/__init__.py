@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import typer
 
-from modelport.cli import audit, keys, local
+from modelport.cli import audit, keys, local, models, usage
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 local.register(app)
 app.add_typer(keys.app, name="keys")
+app.add_typer(models.app, name="models")
+app.command("usage")(usage.usage)
 app.command("audit")(audit.audit)
 
 

@@ -1,0 +1,41 @@
+"""`modelport models list`: the catalog over the REST API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from modelport.cli.client import Api, Output, OutputOption, TokenOption, UrlOption, show
+
+app = typer.Typer(no_args_is_help=True, help="The model catalog.")
+
+COLUMNS = ("id", "provider", "type", "context", "input_$/M", "output_$/M", "available")
+
+
+@app.command("list")
+def list_models(
+    usecase: Annotated[
+        list[str] | None, typer.Option("--usecase", help="e.g. MODEL_USECASE_KNOWLEDGEBASE")
+    ] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """List every model: type, context window, prices per million tokens, availability."""
+    data = Api(url, token).call(
+        "GET", "/v2/gen-ai/models", params={"per_page": 200, "usecases": usecase or []}
+    )
+    show(output, data, [_row(m) for m in data["models"]], COLUMNS)
+
+
+def _row(model: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": model["id"],
+        "provider": model["provider_name"],
+        "type": model["type"],
+        "context": model["context_window"],
+        "input_$/M": model["pricing"]["input_price_per_million"],
+        "output_$/M": model["pricing"]["output_price_per_million"],
+        "available": "yes" if model["available"] else "no: " + model["unavailable_reason"],
+    }

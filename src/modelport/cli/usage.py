@@ -1,0 +1,33 @@
+"""`modelport usage`: requests, tokens and cost over the REST API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from modelport.cli.client import Api, Output, OutputOption, TokenOption, UrlOption, show
+
+COLUMNS = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "cost")
+
+
+def usage(
+    key: Annotated[str | None, typer.Option("--key", help="One key's usage (its uuid).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Start date or date-time; this month by default.")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="End date (inclusive) or date-time.")] = None,
+    group_by: Annotated[str, typer.Option(help="day, model or key (key: team-wide only).")] = "day",
+    url: UrlOption = None,
+    token: TokenOption = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """Show usage and charges (USD, exact), for the team or one key."""
+    path = f"/v2/gen-ai/models/api_keys/{key}/usage" if key else "/v2/gen-ai/usage"
+    params = {"group_by": group_by, "start": since, "end": until}
+    data = Api(url, token).call(
+        "GET", path, params={k: v for k, v in params.items() if v is not None}
+    )
+    label = {"day": "date", "model": "model", "key": "api_key_uuid"}.get(group_by, group_by)
+    rows = [*data["usage"], {label: "TOTAL", **data["totals"]}]
+    show(output, data, rows, (label, *COLUMNS))
