@@ -46,7 +46,13 @@ class AuditService:
         )
 
     async def page(self, team_id: uuid.UUID, request: PageRequest) -> AuditPage:
+        """One page of the team's events, newest first; empty past the end.
+
+        A page past the end is not read at all: its offset may not fit the database's integers.
+        """
         total = await self._events.count(team_id)
+        if request.offset >= total:
+            return AuditPage([], total)
         events = await self._events.newest_first(
             team_id, offset=request.offset, limit=request.per_page
         )
