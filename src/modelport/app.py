@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from modelport import __version__
 from modelport.api import health
 from modelport.api.context import RequestContextMiddleware
+from modelport.api.openapi import openapi_builder
 from modelport.api.v2_errors import install_error_handlers
 from modelport.api.v2_limits import ApiRateLimitMiddleware, BodyLimitMiddleware
 from modelport.audit import routes as audit_routes
@@ -49,6 +50,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         docs_url="/docs",
         redoc_url=None,
     )
+    app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     app.state.components = hub
     install_error_handlers(app)
     app.include_router(health.router)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
 
-from modelport.core.paging import MAX_PER_PAGE, PageRequest, page_count
+from modelport.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest, page_count
 from modelport.errors import InvalidInput
 
 
@@ -35,11 +35,21 @@ class Meta(BaseModel):
 
 
 def page_request(
-    page: Annotated[int | None, Query(description="Page number, from 1.")] = None,
+    page: Annotated[
+        int, Query(description="Page number, from 1.", json_schema_extra={"minimum": 1})
+    ] = 1,
     per_page: Annotated[
-        int | None, Query(description=f"Items per page, 1 to {MAX_PER_PAGE}; 20 by default.")
-    ] = None,
+        int,
+        Query(
+            description=f"Items per page, 1 to {MAX_PER_PAGE}.",
+            json_schema_extra={"minimum": 1, "maximum": MAX_PER_PAGE},
+        ),
+    ] = DEFAULT_PER_PAGE,
 ) -> PageRequest:
+    """The page asked for; InvalidInput naming the bad parameter.
+
+    The limits are only documented on the parameters: checked here, the message is ours.
+    """
     try:
         return PageRequest.parse(page, per_page)
     except ValueError as exc:

@@ -38,12 +38,24 @@ ReadKeys = Annotated[KeyService, Depends(_reading)]
 WriteKeys = Annotated[KeyService, Depends(_writing)]
 KeyId = Annotated[uuid.UUID, Path(description="The key's uuid.")]
 
+_NEW_KEY = {"api_key_uuid": "$response.body#/api_key_info/uuid"}
+CREATED_LINKS = {
+    name: {"operationId": operation, "parameters": _NEW_KEY}
+    for name, operation in (
+        ("GetKey", "genai_get_model_api_key"),
+        ("RenameKey", "genai_update_model_api_key"),
+        ("RegenerateKey", "genai_regenerate_model_api_key"),
+        ("DeleteKey", "genai_delete_model_api_key"),
+    )
+}
+"""OpenAPI links from a created key to what can be done with it next."""
+
 
 @router.post(
     "",
     operation_id="genai_create_model_api_key",
     summary="Create a model access key; the response holds its secret, once",
-    responses=ERROR_RESPONSES,
+    responses={**ERROR_RESPONSES, 200: {"links": CREATED_LINKS}},
 )
 async def create_key(
     body: CreateKeyBody, caller: KeysWriter, keys: WriteKeys

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from modelport.api.paging import Links, Meta
+from modelport.core.names import NAME_PATTERN, NOT_BLANK_PATTERN
 from modelport.core.secrets import PlainSecret
 from modelport.db.tables import ModelKey
 
@@ -62,11 +63,20 @@ class ApiKeyInfoWithSecret(ApiKeyInfo):
         return cls(**ApiKeyInfo.of(key).__dict__, secret_key=secret)
 
 
+# The name and model id patterns are documented, not enforced here: the service checks them,
+# with messages that say what is wrong.
+ModelId = Annotated[str, Field(json_schema_extra={"pattern": NOT_BLANK_PATTERN})]
+ModelIds = Annotated[list[ModelId], Field(json_schema_extra={"minItems": 1})]
+
+
 class CreateKeyBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    name: str = Field(description="1 to 64 characters after trimming; no control characters.")
-    models: list[str] | None = Field(
+    name: str = Field(
+        description="1 to 64 characters after trimming; no control characters.",
+        json_schema_extra={"pattern": NAME_PATTERN},
+    )
+    models: ModelIds | None = Field(
         default=None, description="Limit the key to these model ids; absent means every model."
     )
 
@@ -75,7 +85,10 @@ class UpdateKeyBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     api_key_uuid: str | None = Field(default=None, description="Must match the path if given.")
-    name: str = Field(description="The new name.")
+    name: str = Field(
+        description="The new name: 1 to 64 characters after trimming; no control characters.",
+        json_schema_extra={"pattern": NAME_PATTERN},
+    )
 
 
 class ApiKeyResponse(BaseModel):
