@@ -11,11 +11,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from modelport import errors
 from modelport.api.context import request_id_of
 
 log = logging.getLogger("modelport.api")
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+MIDDLEWARE_HEADERS = "middleware_headers"
+"""The scope state key where /v2 middleware leaves the headers it adds to every response."""
 
 _STATUS: list[tuple[type[errors.ModelportError], int]] = [
     (errors.InvalidInput, 400),
@@ -87,18 +94,40 @@ async def _validation_error(request: Request, exc: Exception) -> ORJSONResponse:
 async def _http_error(request: Request, exc: Exception) -> ORJSONResponse:
     assert isinstance(exc, HTTPException)
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    headers = exc.headers
     if exc.status_code == 404:
         message = "The resource you requested could not be found."
-    return error_response(request, exc.status_code, message, exc.headers)
+    if exc.status_code == 405:
+        headers = {"allow": _allowed_methods(request)}
+    return error_response(request, exc.status_code, message, headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+    """A 500. Starlette sends it from outside every middleware, so it adds their headers here."""
+    request_id = request_id_of(request.scope)
     log.error(
-        "unhandled error",
-        exc_info=exc,
-        extra={"request_id": request_id_of(request.scope), "path": request.url.path},
+        "unhandled error", exc_info=exc, extra={"request_id": request_id, "path": request.url.path}
     )
-    return error_response(request, 500, "Unexpected server-side error")
+    headers = {name.decode(): value.decode() for name, value in _middleware_headers(request.scope)}
+    if request_id is not None:
+        headers["x-request-id"] = request_id
+    return error_response(request, 500, "Unexpected server-side error", headers)
+
+
+def _middleware_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    state = scope.get("state") or {}
+    headers: list[tuple[bytes, bytes]] = state.get(MIDDLEWARE_HEADERS, [])
+    return headers
 
 
 def describe_validation(problems: Any) -> str:
@@ -127,6 +156,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "Authentication failed due to invalid credentials."),
         (403, "The credential may not do this (for example, a read-only token writing)."),
         (404, "The resource was not found."),
+        (413, "The request body is larger than the hub accepts."),
         (429, "The API rate limit has been exceeded."),
         (500, "There was a server error."),
         (503, "The database is unavailable."),

@@ -13,7 +13,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelport.api.context import bearer_token, request_id_of
-from modelport.api.v2_errors import ERROR_IDS
+from modelport.api.v2_errors import ERROR_IDS, MIDDLEWARE_HEADERS
 from modelport.core.digest import Digester
 from modelport.infra.ratelimit import RateLimiter
 
@@ -66,6 +66,7 @@ class ApiRateLimitMiddleware:
             (b"ratelimit-remaining", str(max(0, allowance.remaining)).encode()),
             (b"ratelimit-reset", str(allowance.reset_at).encode()),
         ]
+        scope.setdefault("state", {})[MIDDLEWARE_HEADERS] = headers
         if not allowance.allowed:
             retry = str(allowance.retry_after(time.time())).encode()
             await send_v2_error(
