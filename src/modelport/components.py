@@ -13,7 +13,11 @@ from modelport.core.digest import Digester
 from modelport.db.engine import Database
 from modelport.db.uow import UnitOfWork
 from modelport.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from modelport.infra.revocations import MemoryRevocationLedger, RevocationLedger
+from modelport.infra.revocations import (
+    MemoryRevocationLedger,
+    RedisRevocationLedger,
+    RevocationLedger,
+)
 from modelport.keys.service import KeyService
 from modelport.keys.verifier import KeyVerifier
 from modelport.providers.upstream import UpstreamClient
@@ -46,9 +50,17 @@ class Components:
     async def close(self) -> None:
         await self.recorder.close()
         await self.upstream.close()
+        await self.ledger.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.database.dispose()
+
+
+def _redis_client(url: str) -> aioredis.Redis:
+    """A client that gives up fast: a request must not stall because Redis is away."""
+    return aioredis.Redis.from_url(
+        url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=15
+    )
 
 
 def build_components(settings: Settings) -> Components:
@@ -58,10 +70,13 @@ def build_components(settings: Settings) -> Components:
     """
     database = Database(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
     digester = Digester(settings.server_secret())
-    redis = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
-    ledger = MemoryRevocationLedger(ttl=2 * KEY_CACHE_SECONDS + 60)
+    redis = _redis_client(settings.redis_url) if settings.redis_url else None
+    # A mark must outlive every cache entry that could hold the old secret (see the ledger).
+    mark_ttl = 2 * KEY_CACHE_SECONDS + 60
+    ledger: RevocationLedger = MemoryRevocationLedger(ttl=mark_ttl)
     limiter: RateLimiter = MemoryRateLimiter()
     if redis is not None:
+        ledger = RedisRevocationLedger(redis, ttl=mark_ttl)
         limiter = RedisRateLimiter(redis, MemoryRateLimiter())
     verifier = KeyVerifier(database, digester, ledger, cache_seconds=KEY_CACHE_SECONDS)
     catalog = Catalog(load_catalog(settings.catalog, environment_value))

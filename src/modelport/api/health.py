@@ -1,9 +1,15 @@
-"""Liveness: `GET /healthz` answers once the server can serve."""
+"""Liveness (`/healthz`: the process serves) and readiness (`/readyz`: what it depends on)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter
+from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel
+from redis.exceptions import RedisError
+
+from modelport.api.deps import ComponentsDep
 
 router = APIRouter(tags=["Health"])
 
@@ -15,3 +21,49 @@ class Health(BaseModel):
 @router.get("/healthz", operation_id="modelport_healthz", summary="The server is up")
 async def healthz() -> Health:
     return Health(status="ok")
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "degraded", "unavailable"]
+    database: Literal["ok", "unavailable"]
+    redis: Literal["ok", "unavailable", "not configured"]
+    revocation: str
+
+
+@router.get(
+    "/readyz",
+    operation_id="modelport_readyz",
+    summary="Database and Redis health; 503 while the database is unreachable",
+    responses={503: {"model": Readiness, "description": "The database is unreachable."}},
+)
+async def readyz(hub: ComponentsDep) -> ORJSONResponse:
+    database_ok = await hub.database.ping()
+    redis: Literal["ok", "unavailable", "not configured"] = "not configured"
+    if hub.redis is not None:
+        redis = "ok" if await _redis_answers(hub) else "unavailable"
+    if redis == "unavailable":
+        revocation = "checked in the database on every request until Redis returns"
+    elif redis == "ok":
+        revocation = "shared through Redis"
+    else:
+        revocation = "this process only (single node)"
+    status: Literal["ready", "degraded", "unavailable"] = "ready"
+    if not database_ok:
+        status = "unavailable"
+    elif redis == "unavailable":
+        status = "degraded"
+    body = Readiness(
+        status=status,
+        database="ok" if database_ok else "unavailable",
+        redis=redis,
+        revocation=revocation,
+    )
+    return ORJSONResponse(body.model_dump(), status_code=200 if database_ok else 503)
+
+
+async def _redis_answers(hub: ComponentsDep) -> bool:
+    assert hub.redis is not None
+    try:
+        return bool(await hub.redis.ping())
+    except (RedisError, OSError):
+        return False

@@ -4,22 +4,50 @@ A key's old digest is marked *before* the regenerate or delete commits. A verifi
 a digest in its cache asks the ledger whether it is marked; if it is, or if the ledger cannot
 tell, the verifier asks the database instead. So a revoked secret is refused by every process
 as soon as the change commits, and a cache fill racing the revoke cannot resurrect it.
+`docs/design/revocation.md` gives the whole argument, including Redis failures.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import secrets
 import time
 from typing import Protocol
 
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
 from modelport.core.digest import Digest
+
+log = logging.getLogger("modelport.revocation")
+
+BOOT_KEY = "mp:boot"
+MARK_PREFIX = "mp:revoked:"
+RETRY_SECONDS = 0.5
+PAUSE_AFTER_FAILURE = 1.0
 
 
 class RevocationLedger(Protocol):
     async def mark(self, digest: Digest) -> None:
-        """Mark `digest` as revoked for `ttl` seconds; raises StorageUnavailable if it cannot."""
+        """Mark `digest` revoked. Never fails: what cannot be shared now is retried."""
 
     async def is_marked(self, digest: Digest) -> bool | None:
         """True if marked, False if known clear, None if unknown (then check the database)."""
+
+    @property
+    def epoch(self) -> int:
+        """Changes whenever every cached verification must be forgotten.
+
+        A verifier notes the epoch before it reads a key from the database, and trusts the
+        cached result only while the epoch is unchanged.
+        """
+
+    @property
+    def shared(self) -> bool:
+        """Whether marks reach other replicas right now."""
+
+    async def close(self) -> None: ...
 
 
 class MemoryRevocationLedger:
@@ -31,13 +59,116 @@ class MemoryRevocationLedger:
 
     async def mark(self, digest: Digest) -> None:
         now = time.monotonic()
-        self._prune(now)
+        if len(self._marks) > 10_000:
+            self._marks = {d: e for d, e in self._marks.items() if e > now}
         self._marks[digest] = now + self._ttl
 
     async def is_marked(self, digest: Digest) -> bool | None:
         expiry = self._marks.get(digest)
         return expiry is not None and expiry > time.monotonic()
 
-    def _prune(self, now: float) -> None:
-        if len(self._marks) > 10_000:
-            self._marks = {d: e for d, e in self._marks.items() if e > now}
+    @property
+    def epoch(self) -> int:
+        return 0  # a process-local ledger never loses its marks
+
+    @property
+    def shared(self) -> bool:
+        return False
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisRevocationLedger:
+    """Marks shared by every replica through Redis, with a safe answer when Redis fails.
+
+    - Each mark is `mp:revoked:<digest>` with a TTL longer than any cache entry can live.
+    - `mp:boot` holds a random value. If it changes or vanishes (Redis restarted and lost
+      its marks), every cached verification is forgotten.
+    - While Redis cannot be reached, `is_marked` answers None, so every request is checked in
+      the database; when it comes back, caches filled meanwhile are forgotten too.
+    - A mark that cannot be written is retried until it is.
+    """
+
+    def __init__(self, client: aioredis.Redis, ttl: float) -> None:
+        self._client = client
+        self._ttl_ms = int(ttl * 1000)
+        self._boot: bytes | None = None
+        self._healthy = False
+        self._pause_until = 0.0
+        self._epoch = 0
+        self._unsent: set[Digest] = set()
+        self._retrying: asyncio.Task[None] | None = None
+
+    @property
+    def shared(self) -> bool:
+        return self._healthy
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    async def mark(self, digest: Digest) -> None:
+        if not await self._send(digest):
+            self._unsent.add(digest)
+            if self._retrying is None or self._retrying.done():
+                self._retrying = asyncio.create_task(self._retry(), name="revocation-retry")
+
+    async def is_marked(self, digest: Digest) -> bool | None:
+        if time.monotonic() < self._pause_until:
+            return None
+        try:
+            raw_boot, mark = await self._client.mget(BOOT_KEY, MARK_PREFIX + digest.hex())
+            boot = _as_bytes(raw_boot)
+            if not self._healthy or boot is None or boot != self._boot:
+                await self._adopt_boot(boot)
+                return None
+        except (RedisError, OSError):
+            self._lost()
+            return None
+        return mark is not None
+
+    async def close(self) -> None:
+        if self._retrying is not None:
+            self._retrying.cancel()
+
+    async def _send(self, digest: Digest) -> bool:
+        try:
+            await self._client.set(MARK_PREFIX + digest.hex(), b"1", px=self._ttl_ms)
+        except (RedisError, OSError):
+            self._lost()
+            return False
+        return True
+
+    async def _retry(self) -> None:
+        while self._unsent:
+            await asyncio.sleep(RETRY_SECONDS)
+            for digest in list(self._unsent):
+                if await self._send(digest):
+                    self._unsent.discard(digest)
+        log.info("revocation marks shared after Redis came back")
+
+    async def _adopt_boot(self, seen: bytes | None) -> None:
+        """Start trusting Redis again from a clean slate: forget every cached verification."""
+        if seen is None:
+            await self._client.set(BOOT_KEY, secrets.token_hex(16).encode(), nx=True)
+            seen = _as_bytes(await self._client.get(BOOT_KEY))
+        if self._boot is not None and seen != self._boot:
+            log.warning("Redis lost its revocation marks (restart?); cached keys forgotten")
+        self._boot = seen
+        self._healthy = True
+        self._forget_all()
+
+    def _lost(self) -> None:
+        self._pause_until = time.monotonic() + PAUSE_AFTER_FAILURE
+        if self._healthy:
+            log.warning("Redis unreachable: every key is checked in the database until it returns")
+        self._healthy = False
+        self._forget_all()
+
+    def _forget_all(self) -> None:
+        self._epoch += 1
+
+
+def _as_bytes(value: bytes | str | None) -> bytes | None:
+    return value.encode() if isinstance(value, str) else value

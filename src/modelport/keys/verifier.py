@@ -35,6 +35,7 @@ class KeyIdentity:
 class _Entry:
     identity: KeyIdentity
     expires: float
+    epoch: int
 
 
 class KeyVerifier:
@@ -69,14 +70,17 @@ class KeyVerifier:
             entry is not None
             and entry.expires > time.monotonic()
             and await self._ledger.is_marked(digest) is False
+            and entry.epoch == self._ledger.epoch
         ):
             return entry.identity
         return await self._from_database(digest)
 
     async def _from_database(self, digest: Digest) -> KeyIdentity:
         # The entry expires relative to when the read began, so that a fill that raced a
-        # revoke dies no later than the ledger's mark does.
+        # revoke dies no later than the ledger's mark does; and it is trusted only in the
+        # ledger epoch the read began in.
         started = time.monotonic()
+        epoch = self._ledger.epoch
         async with self._database.read() as unit:
             row = await KeyRepository(unit.session).verify_by_digest(digest)
         if row is None:
@@ -90,7 +94,7 @@ class KeyVerifier:
         if self._ttl > 0:
             if len(self._cache) >= self._size:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[digest] = _Entry(identity, started + self._ttl)
+            self._cache[digest] = _Entry(identity, started + self._ttl, epoch)
         return identity
 
     def forget(self, digest: Digest) -> None:
