@@ -78,7 +78,10 @@ def build_components(settings: Settings) -> Components:
     if redis is not None:
         ledger = RedisRevocationLedger(redis, ttl=mark_ttl)
         limiter = RedisRateLimiter(redis, MemoryRateLimiter())
-    verifier = KeyVerifier(database, digester, ledger, cache_seconds=KEY_CACHE_SECONDS)
+    # Without Redis, a shared database may have other replicas that could not hear of a
+    # revocation: then every verification asks the database.
+    cache_seconds = KEY_CACHE_SECONDS if redis is not None or settings.is_sqlite else 0.0
+    verifier = KeyVerifier(database, digester, ledger, cache_seconds=cache_seconds)
     catalog = Catalog(load_catalog(settings.catalog, environment_value))
     upstream = UpstreamClient(
         connect_timeout=settings.upstream_connect_timeout,
