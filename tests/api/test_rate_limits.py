@@ -11,6 +11,7 @@ import pytest
 from tests.support.databases import sqlite_url
 from tests.support.hub import Hub
 from tests.support.loop import BackgroundLoop
+from tests.support.reference import KEYS, check_response
 
 BASE = "/v2/gen-ai/models/api_keys"
 LIMIT = 5
@@ -88,6 +89,7 @@ def test_past_the_limit_a_token_gets_429_with_retry_after(small: Hub) -> None:
     assert body["id"] == "too_many_requests"
     assert body["message"]
     assert body["request_id"] == refused.headers["x-request-id"]
+    check_response(KEYS["list"], refused)
     limit, remaining, reset = _limits(refused)
     assert (limit, remaining) == (LIMIT, 0)
     retry_after = int(refused.headers["retry-after"])
