@@ -72,6 +72,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
             hub.catalog,
             hub.upstream,
             hub.recorder,
+            hub.key_limiter,
             max_body=settings.max_inference_request_bytes,
         ),
     )

@@ -18,9 +18,11 @@ from modelport.infra.revocations import (
     RedisRevocationLedger,
     RevocationLedger,
 )
+from modelport.infra.spend import MemorySpendLedger, RedisSpendLedger, SpendLedger
 from modelport.keys.service import KeyService
 from modelport.keys.verifier import KeyVerifier
 from modelport.providers.upstream import UpstreamClient
+from modelport.usage.limits import KeyLimiter, settled_loader
 from modelport.usage.recorder import UsageRecorder
 
 KEY_CACHE_SECONDS = 300.0
@@ -38,6 +40,7 @@ class Components:
     catalog: Catalog
     upstream: UpstreamClient
     recorder: UsageRecorder
+    key_limiter: KeyLimiter
 
     def keys(self, unit: UnitOfWork) -> KeyService:
         """The key service in `unit`: the one way routes and the panel build it."""
@@ -89,6 +92,20 @@ def build_components(settings: Settings) -> Components:
         pool_size=settings.upstream_pool_size,
     )
     recorder = UsageRecorder(database)
+    load = settled_loader(database)
+    spend: SpendLedger = MemorySpendLedger(load)
+    if redis is not None:
+        spend = RedisSpendLedger(redis, load, MemorySpendLedger(load))
     return Components(
-        settings, database, digester, ledger, verifier, limiter, redis, catalog, upstream, recorder
+        settings,
+        database,
+        digester,
+        ledger,
+        verifier,
+        limiter,
+        redis,
+        catalog,
+        upstream,
+        recorder,
+        KeyLimiter(limiter, spend),
     )

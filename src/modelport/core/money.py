@@ -35,3 +35,17 @@ def usd(picousd: int) -> str:
     value = Decimal(picousd).scaleb(-12)
     text = f"{value:.12f}".rstrip("0")
     return text + "0" if text.endswith(".") else text
+
+
+def parse_usd(value: str | int | float | Decimal) -> int:
+    """An amount in USD (text or number) as picodollars; ValueError if negative or too precise."""
+    try:
+        amount = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise ValueError("must be an amount in USD, e.g. 25 or 12.50") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError("must be a non-negative amount in USD")
+    scaled = amount.scaleb(12)
+    if scaled != scaled.to_integral_value():
+        raise ValueError("must have at most 12 decimal places")
+    return int(scaled)

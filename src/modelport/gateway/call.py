@@ -13,6 +13,7 @@ from modelport.gateway.requests import estimate_tokens
 from modelport.gateway.sse import Usage
 from modelport.keys.verifier import KeyIdentity
 from modelport.providers.upstream import Target
+from modelport.usage.limits import Admission
 from modelport.usage.row import Status, UsageRow
 
 
@@ -28,7 +29,9 @@ class Call:
     pieces: int = 0
     """Completion pieces streamed so far (about a token each)."""
     usage: Usage | None = None
-    recorded: bool = False
+    usage_row: UsageRow | None = None
+    """The row recorded for this request, once it is."""
+    admission: Admission | None = None
 
     @property
     def target(self) -> Target:

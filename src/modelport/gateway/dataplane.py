@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import orjson
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelport.api.context import bearer_token, request_id_of
 from modelport.catalog.model import CatalogModel
 from modelport.catalog.service import Catalog
+from modelport.core.money import cost_picousd
 from modelport.errors import (
     Forbidden,
     InvalidInput,
@@ -26,6 +27,7 @@ from modelport.gateway.call import Call, upstream_payload
 from modelport.gateway.disconnect import DisconnectWatch
 from modelport.gateway.requests import (
     check_limits,
+    estimate_tokens,
     parse_chat,
     parse_embeddings,
     read_body,
@@ -41,10 +43,12 @@ from modelport.gateway.sse import (
 from modelport.gateway.wire import error_body, error_shape, send_error, send_json
 from modelport.keys.verifier import KeyIdentity, KeyVerifier
 from modelport.providers.upstream import UpstreamClient
+from modelport.usage.limits import KeyLimiter
 from modelport.usage.recorder import UsageRecorder
 from modelport.usage.row import Status
 
-Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+Handler = Callable[[Scope, Receive, Send, Headers], Awaitable[None]]
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -62,9 +66,11 @@ class DataPlane:
         catalog: Catalog,
         upstream: UpstreamClient,
         recorder: UsageRecorder,
+        limiter: KeyLimiter,
         *,
         max_body: int,
     ) -> None:
+        self._limiter = limiter
         self._verifier = verifier
         self._catalog = catalog
         self._upstream = upstream
@@ -91,10 +97,18 @@ class DataPlane:
                 error_body(f"Use {method}.", "invalid_request_error", "method_not_allowed"),
             )
             return
+        # Each handler adds the key's x-ratelimit-* headers here; every response carries them.
+        headers: Headers = []
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and headers:
+                message["headers"] = [*message.get("headers", []), *headers]
+            await send(message)
+
         try:
-            await handler(scope, receive, send)
+            await handler(scope, receive, send_with_headers, headers)
         except ModelportError as exc:
-            await send_error(send, exc)
+            await send_error(send_with_headers, exc)
 
     async def _authorize(self, scope: Scope) -> KeyIdentity:
         token = bearer_token(scope)
@@ -111,7 +125,7 @@ class DataPlane:
             raise Forbidden(f"This model access key may not use the model {model_id!r}.")
         return self._catalog.servable(model_id)
 
-    async def _models(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _models(self, scope: Scope, receive: Receive, send: Send, _: Headers) -> None:
         identity = await self._authorize(scope)
         allowed = [
             {"id": m.id, "object": "model", "created": 0, "owned_by": m.entry.provider}
@@ -120,7 +134,7 @@ class DataPlane:
         ]
         await send_json(send, 200, orjson.dumps({"object": "list", "data": allowed}))
 
-    async def _chat(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _chat(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
         identity = await self._authorize(scope)
         request = parse_chat(await read_body(receive, self._max_body))
         model = self._model_for(identity, request.model)
@@ -133,6 +147,8 @@ class DataPlane:
         call = Call(
             _request_id(scope), identity, model, body, request.prompt_chars, request.include_usage
         )
+        completion = _requested_tokens(request.payload) or model.max_output_tokens
+        await self._admit(call, completion, headers)
         if request.stream:
             await self._guarded(call, receive, lambda: self._stream(call, send))
         else:
@@ -140,7 +156,9 @@ class DataPlane:
                 call, receive, lambda: self._complete(call, "/chat/completions", send)
             )
 
-    async def _embeddings(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _embeddings(
+        self, scope: Scope, receive: Receive, send: Send, headers: Headers
+    ) -> None:
         identity = await self._authorize(scope)
         payload, model_id, chars = parse_embeddings(await read_body(receive, self._max_body))
         model = self._model_for(identity, model_id)
@@ -150,7 +168,20 @@ class DataPlane:
             )
         body = orjson.dumps(upstream_payload(payload, model, stream=False))
         call = Call(_request_id(scope), identity, model, body, chars)
+        await self._admit(call, 0, headers)
         await self._guarded(call, receive, lambda: self._complete(call, "/embeddings", send))
+
+    async def _admit(self, call: Call, completion_tokens: int, headers: Headers) -> None:
+        """Apply the key's limits before any upstream call; RateLimited past them."""
+        estimate = cost_picousd(
+            estimate_tokens(call.prompt_chars),
+            completion_tokens,
+            call.model.input_picousd,
+            call.model.output_picousd,
+        )
+        call.admission = await self._limiter.admit(
+            call.identity, call.request_id, estimate, headers
+        )
 
     async def _guarded(
         self, call: Call, receive: Receive, work: Callable[[], Awaitable[None]]
@@ -163,19 +194,26 @@ class DataPlane:
             if not watch.fired:
                 raise
             watch.absorb()
-            if not call.recorded:
-                call.recorded = True
-                self._recorder.submit(call.row("client_disconnect"))
+            if call.usage_row is None:
+                call.usage_row = call.row("client_disconnect")
+                self._recorder.submit(call.usage_row)
         finally:
             watch.stop()
+            await self._settle(call)
+
+    async def _settle(self, call: Call) -> None:
+        """Count what the request really used against its key's limits."""
+        if call.admission is None:
+            return
+        row = call.usage_row
+        tokens = 0 if row is None else row.prompt_tokens + row.completion_tokens
+        await self._limiter.settle(call.admission, tokens, 0 if row is None else row.cost_picousd)
 
     async def _record(
         self, call: Call, status: Status, *, completion_chars: int = 0, charge: bool = True
     ) -> None:
-        call.recorded = True
-        await self._recorder.record(
-            call.row(status, completion_chars=completion_chars, charge=charge)
-        )
+        call.usage_row = call.row(status, completion_chars=completion_chars, charge=charge)
+        await self._recorder.record(call.usage_row)
 
     async def _complete(self, call: Call, path: str, send: Send) -> None:
         try:
@@ -210,10 +248,10 @@ class DataPlane:
                         await send({"type": "http.response.body", "body": out, "more_body": True})
         except (UpstreamError, StorageUnavailable) as exc:
             if not started:
-                if not call.recorded:
+                if call.usage_row is None:
                     await self._record(call, _failure_status(exc), charge=False)
                 raise
-            if not call.recorded:
+            if call.usage_row is None:
                 await self._record(call, _failure_status(exc))
             await self._end_stream_with_error(send, exc)
             return
@@ -290,6 +328,14 @@ def _loads(data: bytes) -> object:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         return None
+
+
+def _requested_tokens(payload: dict[str, object]) -> int | None:
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = payload.get(name)
+        if isinstance(value, int):
+            return value
+    return None
 
 
 def _request_id(scope: Scope) -> str:

@@ -25,6 +25,10 @@ class VerifiedKeyRow:
     id: uuid.UUID
     team_id: uuid.UUID
     models: list[str] | None
+    expires_at: datetime | None
+    monthly_spend_limit_picousd: int | None
+    rpm_limit: int | None
+    tpm_limit: int | None
 
 
 class KeyRepository:
@@ -106,12 +110,18 @@ class KeyRepository:
 
     async def verify_by_digest(self, digest: Digest) -> VerifiedKeyRow | None:
         result = await self._session.execute(
-            select(ModelKey.id, ModelKey.team_id, ModelKey.models).where(
-                ModelKey.digest == digest, ModelKey.deleted_at.is_(None)
-            )
+            select(
+                ModelKey.id,
+                ModelKey.team_id,
+                ModelKey.models,
+                ModelKey.expires_at,
+                ModelKey.monthly_spend_limit_picousd,
+                ModelKey.rpm_limit,
+                ModelKey.tpm_limit,
+            ).where(ModelKey.digest == digest, ModelKey.deleted_at.is_(None))
         )
         row = result.one_or_none()
-        return None if row is None else VerifiedKeyRow(row.id, row.team_id, row.models)
+        return None if row is None else VerifiedKeyRow(*row)
 
     async def touch(self, used: dict[uuid.UUID, datetime]) -> None:
         """Record last use for several keys at once; never moves a time backwards."""

@@ -60,7 +60,7 @@ CREATED_LINKS = {
 async def create_key(
     body: CreateKeyBody, caller: KeysWriter, keys: WriteKeys
 ) -> ApiKeyWithSecretResponse:
-    key, secret = await keys.create(caller, body.name, body.models)
+    key, secret = await keys.create(caller, body.name, body.models, body.limits())
     return ApiKeyWithSecretResponse(api_key_info=ApiKeyInfoWithSecret.issued(key, secret))
 
 
@@ -96,7 +96,7 @@ async def get_key(api_key_uuid: KeyId, caller: KeysReader, keys: ReadKeys) -> Ap
 @router.put(
     "/{api_key_uuid}",
     operation_id="genai_update_model_api_key",
-    summary="Rename a model access key",
+    summary="Rename a key, or change its limits (expiry, monthly spend, requests/tokens a minute)",
     responses=ERROR_RESPONSES,
 )
 async def rename_key(
@@ -104,7 +104,7 @@ async def rename_key(
 ) -> ApiKeyResponse:
     if body.api_key_uuid is not None and _same_uuid(body.api_key_uuid) != api_key_uuid:
         raise InvalidInput("api_key_uuid in the body does not match the path", field="api_key_uuid")
-    key = await keys.rename(caller, api_key_uuid, body.name)
+    key = await keys.update(caller, api_key_uuid, body.changes())
     return ApiKeyResponse(api_key_info=ApiKeyInfo.of(key))
 
 

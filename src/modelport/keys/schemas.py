@@ -6,12 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, SerializerFunctionWrapHandler, model_serializer
 
 from modelport.api.paging import Links, Meta
 from modelport.core.names import NAME_PATTERN, NOT_BLANK_PATTERN
+from modelport.core.money import usd
 from modelport.core.secrets import PlainSecret
 from modelport.db.tables import ModelKey
+from modelport.keys.limits import LIMIT_FIELDS
 
 
 class ApiKeyInfo(BaseModel):
@@ -31,6 +33,12 @@ class ApiKeyInfo(BaseModel):
     models: list[str] | None = Field(
         description="The model ids this key may call; null means every model."
     )
+    expires_at: datetime | None = Field(description="When the key stops working; null: never.")
+    monthly_spend_limit: str | None = Field(
+        description="USD a calendar month (UTC) may cost, as a decimal string; null: no limit."
+    )
+    rpm_limit: int | None = Field(description="Requests per minute; null: no limit.")
+    tpm_limit: int | None = Field(description="Tokens per minute; null: no limit.")
 
     @model_serializer(mode="wrap")
     def _omit_unset_deleted_at(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -50,6 +58,12 @@ class ApiKeyInfo(BaseModel):
             hint="…" + key.hint,
             last_used_at=key.last_used_at,
             models=key.models,
+            expires_at=key.expires_at,
+            monthly_spend_limit=None
+            if key.monthly_spend_limit_picousd is None
+            else usd(key.monthly_spend_limit_picousd),
+            rpm_limit=key.rpm_limit,
+            tpm_limit=key.tpm_limit,
         )
 
 
@@ -69,7 +83,22 @@ ModelId = Annotated[str, Field(json_schema_extra={"pattern": NOT_BLANK_PATTERN})
 ModelIds = Annotated[list[ModelId], Field(json_schema_extra={"minItems": 1})]
 
 
-class CreateKeyBody(BaseModel):
+class KeyLimitsBody(BaseModel):
+    """Per-key limits; give a field to set it, null to clear it, leave it out to keep it."""
+
+    expires_at: datetime | None = Field(default=None, description="A future date-time.")
+    monthly_spend_limit: str | float | None = Field(
+        default=None, description="USD per calendar month (UTC), e.g. \"25.00\"."
+    )
+    rpm_limit: StrictInt | None = Field(default=None, description="Requests per minute.")
+    tpm_limit: StrictInt | None = Field(default=None, description="Tokens per minute.")
+
+    def limits(self) -> dict[str, object]:
+        """Only the limits the caller gave, so that absent ones stay as they are."""
+        return {name: getattr(self, name) for name in LIMIT_FIELDS if name in self.model_fields_set}
+
+
+class CreateKeyBody(KeyLimitsBody):
     model_config = ConfigDict(extra="ignore")
 
     name: str = Field(
@@ -81,14 +110,22 @@ class CreateKeyBody(BaseModel):
     )
 
 
-class UpdateKeyBody(BaseModel):
+class UpdateKeyBody(KeyLimitsBody):
     model_config = ConfigDict(extra="ignore")
 
     api_key_uuid: str | None = Field(default=None, description="Must match the path if given.")
-    name: str = Field(
-        description="The new name: 1 to 64 characters after trimming; no control characters.",
+    name: str | None = Field(
+        default=None,
+        description="A new name: 1 to 64 characters after trimming; no control characters.",
         json_schema_extra={"pattern": NAME_PATTERN},
     )
+
+    def changes(self) -> dict[str, object]:
+        """The name and limits the caller gave (so that a rename leaves the limits alone)."""
+        given = self.limits()
+        if "name" in self.model_fields_set:
+            given["name"] = self.name
+        return given
 
 
 class ApiKeyResponse(BaseModel):

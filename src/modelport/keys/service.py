@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from modelport.audit.service import AuditService
 from modelport.auth.principal import Caller
@@ -18,6 +19,7 @@ from modelport.db.tables import ModelKey
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput, NotFound
 from modelport.infra.revocations import RevocationLedger
+from modelport.keys.limits import column_values
 from modelport.keys.repository import KeyRepository
 from modelport.keys.verifier import KeyVerifier
 
@@ -55,9 +57,17 @@ class KeyService:
         self._verifier = verifier
 
     async def create(
-        self, caller: Caller, name: str, models: Sequence[str] | None = None
+        self,
+        caller: Caller,
+        name: str,
+        models: Sequence[str] | None = None,
+        limits: Mapping[str, Any] | None = None,
     ) -> tuple[ModelKey, secret_format.PlainSecret]:
-        """A new key and its secret; InvalidInput if the name or model list is wrong."""
+        """A new key and its secret; InvalidInput if the name, models or limits are wrong.
+
+        `limits` may hold `expires_at`, `monthly_spend_limit` (USD), `rpm_limit`, `tpm_limit`.
+        """
+        limit_values = column_values(limits or {})
         secret = secret_format.generate(secret_format.MODEL_KEY_PREFIX)
         key = ModelKey(
             id=uuid.uuid4(),
@@ -68,6 +78,7 @@ class KeyService:
             models=self._valid_models(models),
             created_at=utcnow(),
             created_by=caller.principal.actor,
+            **limit_values,
         )
         await self._keys.add(key)
         await self._teams.adjust_key_count(caller.team_id, +1)
@@ -97,17 +108,35 @@ class KeyService:
 
     async def rename(self, caller: Caller, key_id: uuid.UUID, name: str) -> ModelKey:
         """The renamed key; InvalidInput for a bad name, NotFound for no such key."""
-        key = await self._keys.change(caller.team_id, key_id, name=_valid_name(name))
+        return await self.update(caller, key_id, {"name": name})
+
+    async def update(
+        self, caller: Caller, key_id: uuid.UUID, changes: Mapping[str, Any]
+    ) -> ModelKey:
+        """The key with `changes` applied: `name` and any of the limits (None clears one).
+
+        Changing a limit makes every process re-read the key before trusting it again.
+        InvalidInput for bad or no changes, NotFound for no such key.
+        """
+        values = column_values(changes)
+        if "name" in changes:
+            values["name"] = _valid_name(changes["name"])
+        if not values:
+            raise InvalidInput("nothing to change: give a name or a limit")
+        if values.keys() - {"name"}:
+            await self._distrust_cached(caller.team_id, key_id)
+        key = await self._keys.change(caller.team_id, key_id, **values)
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
-        self._audit.record(caller, "key.rename", target_id=key.id, target_name=key.name)
+        action = "key.rename" if values.keys() == {"name"} else "key.update"
+        self._audit.record(caller, action, target_id=key.id, target_name=key.name)
         return key
 
     async def regenerate(
         self, caller: Caller, key_id: uuid.UUID
     ) -> tuple[ModelKey, secret_format.PlainSecret]:
         """The key with a new secret; the old one is refused once this commits. NotFound."""
-        await self._revoke_current(caller.team_id, key_id)
+        await self._distrust_cached(caller.team_id, key_id)
         secret = secret_format.generate(secret_format.MODEL_KEY_PREFIX)
         key = await self._keys.change(
             caller.team_id,
@@ -122,7 +151,7 @@ class KeyService:
 
     async def delete(self, caller: Caller, key_id: uuid.UUID) -> ModelKey:
         """The deleted key, `deleted_at` set; its secret is refused once this commits."""
-        await self._revoke_current(caller.team_id, key_id)
+        await self._distrust_cached(caller.team_id, key_id)
         key = await self._keys.change(caller.team_id, key_id, deleted_at=utcnow(), digest=None)
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
@@ -139,17 +168,15 @@ class KeyService:
             raise InvalidInput("models must be a non-empty list of model ids", field="models")
         unknown = [m for m in cleaned if m not in self._known_models]
         if unknown:
-            raise InvalidInput(
-                f"models not in the catalog: {', '.join(unknown)}", field="models"
-            )
+            raise InvalidInput(f"models not in the catalog: {', '.join(unknown)}", field="models")
         return cleaned
 
-    async def _revoke_current(self, team_id: uuid.UUID, key_id: uuid.UUID) -> Digest:
-        """Lock the key's row and mark its current digest revoked, before the change commits.
+    async def _distrust_cached(self, team_id: uuid.UUID, key_id: uuid.UUID) -> Digest:
+        """Lock the key's row and mark its current digest in the ledger, before the change commits.
 
-        Marking first means no process trusts a cached verification of the old secret from
-        the moment the change is visible. Raises NotFound, or StorageUnavailable if the mark
-        cannot be recorded (then nothing changes).
+        Marking first means no process trusts a cached verification of the key from the
+        moment the change is visible: it asks the database, which refuses a revoked secret
+        and gives the new limits. Raises NotFound.
         """
         digest = await self._keys.locked_digest(team_id, key_id)
         if digest is None:
@@ -159,10 +186,10 @@ class KeyService:
         return digest
 
 
-def _valid_name(raw: str) -> str:
+def _valid_name(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise InvalidInput("name must be a string", field="name")
     try:
         return normalize_name(raw)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="name") from None
-
-

@@ -10,11 +10,13 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from modelport.core import secrets as secret_format
+from modelport.core.clock import utcnow
 from modelport.core.digest import Digest, Digester
 from modelport.db.engine import Database
-from modelport.errors import Unauthenticated
+from modelport.errors import KeyExpired, Unauthenticated
 from modelport.infra.revocations import RevocationLedger
 from modelport.keys.repository import KeyRepository
 
@@ -29,6 +31,10 @@ class KeyIdentity:
     team_id: uuid.UUID
     models: frozenset[str] | None
     """The models the key may call, or None for every model."""
+    expires_at: datetime | None = None
+    spend_limit_picousd: int | None = None
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +66,8 @@ class KeyVerifier:
     async def verify(self, presented: str) -> KeyIdentity:
         """The identity of the key behind `presented`; raises Unauthenticated if there is none.
 
-        Raises StorageUnavailable when the answer needs the database and it cannot be reached.
+        Raises KeyExpired past the key's `expires_at`, and StorageUnavailable when the answer
+        needs the database and it cannot be reached.
         """
         if not secret_format.is_well_formed(secret_format.MODEL_KEY_PREFIX, presented):
             raise Unauthenticated(INVALID_KEY)
@@ -72,8 +79,8 @@ class KeyVerifier:
             and await self._ledger.is_marked(digest) is False
             and entry.epoch == self._ledger.epoch
         ):
-            return entry.identity
-        return await self._from_database(digest)
+            return _unexpired(entry.identity)
+        return _unexpired(await self._from_database(digest))
 
     async def _from_database(self, digest: Digest) -> KeyIdentity:
         # The entry expires relative to when the read began, so that a fill that raced a
@@ -90,6 +97,10 @@ class KeyVerifier:
             key_id=row.id,
             team_id=row.team_id,
             models=None if row.models is None else frozenset(row.models),
+            expires_at=row.expires_at,
+            spend_limit_picousd=row.monthly_spend_limit_picousd,
+            rpm_limit=row.rpm_limit,
+            tpm_limit=row.tpm_limit,
         )
         if self._ttl > 0:
             if len(self._cache) >= self._size:
@@ -100,3 +111,12 @@ class KeyVerifier:
     def forget(self, digest: Digest) -> None:
         """Drop a cached verification at once (the ledger covers other processes)."""
         self._cache.pop(digest, None)
+
+
+def _unexpired(identity: KeyIdentity) -> KeyIdentity:
+    if identity.expires_at is not None and identity.expires_at <= utcnow():
+        raise KeyExpired(
+            f"This model access key expired at {identity.expires_at.isoformat()}. "
+            "Set a later expires_at, or use another key."
+        )
+    return identity

@@ -74,6 +74,17 @@ class UsageRepository:
             for row in result
         ]
 
+    async def key_spend(self, key_id: uuid.UUID, start: datetime, end: datetime) -> int:
+        """Picodollars one key spent in [start, end)."""
+        result = await self._session.execute(
+            select(func.coalesce(func.sum(UsageRecord.cost_picousd), 0)).where(
+                UsageRecord.key_id == key_id,
+                UsageRecord.created_at >= start,
+                UsageRecord.created_at < end,
+            )
+        )
+        return int(result.scalar_one())
+
     async def spend_by_key(self, team_id: uuid.UUID, since: datetime) -> dict[uuid.UUID, int]:
         """Picodollars spent per key since `since`."""
         result = await self._session.execute(
