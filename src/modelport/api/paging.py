@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Query, Request
-from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, Field
 
 from modelport.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest, page_count
 from modelport.errors import InvalidInput
@@ -14,14 +14,10 @@ from modelport.errors import InvalidInput
 class Pages(BaseModel):
     """Links to the other pages; a link is absent where there is no such page."""
 
-    first: str | None = None
-    previous: str | None = None
-    next: str | None = None
-    last: str | None = None
-
-    @model_serializer(mode="wrap")
-    def _omit_missing(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return {k: v for k, v in handler(self).items() if v is not None}
+    first: str | None = Field(default=None, exclude_if=lambda link: link is None)
+    previous: str | None = Field(default=None, exclude_if=lambda link: link is None)
+    next: str | None = Field(default=None, exclude_if=lambda link: link is None)
+    last: str | None = Field(default=None, exclude_if=lambda link: link is None)
 
 
 class Links(BaseModel):

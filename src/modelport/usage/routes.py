@@ -15,10 +15,19 @@ from modelport.usage.service import UsageService
 
 router = APIRouter(prefix="/v2/gen-ai", tags=["Usage"])
 
+# Documented, and parsed by `parse_period`, whose messages say what is wrong.
+_MOMENT = {"anyOf": [{"type": "string", "format": f} for f in ("date", "date-time")]}
 Start = Annotated[
-    str | None, Query(description="Date or date-time (UTC); the start of this month by default.")
+    str | None,
+    Query(
+        description="Date or date-time (UTC); the start of this month by default.",
+        json_schema_extra=_MOMENT,
+    ),
 ]
-End = Annotated[str | None, Query(description="Date (inclusive) or date-time; now by default.")]
+End = Annotated[
+    str | None,
+    Query(description="Date (inclusive) or date-time; now by default.", json_schema_extra=_MOMENT),
+]
 
 
 @router.get(

@@ -3,29 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, Field
 
 from modelport.core.money import usd
 from modelport.usage.repository import Bucket, GroupBy
 from modelport.usage.service import UsageReport
 
 
+def _absent(label: str | None) -> bool:
+    """A bucket carries only the label it is grouped by (a wrap serializer would hide the
+    fields from the OpenAPI document)."""
+    return label is None
+
+
 class UsageBucket(BaseModel):
-    date: str | None = Field(default=None, description="The UTC day, when grouped by day.")
-    model: str | None = Field(default=None, description="The model, when grouped by model.")
-    api_key_uuid: str | None = Field(default=None, description="The key, when grouped by key.")
+    date: str | None = Field(
+        default=None, description="The UTC day, when grouped by day.", exclude_if=_absent
+    )
+    model: str | None = Field(
+        default=None, description="The model, when grouped by model.", exclude_if=_absent
+    )
+    api_key_uuid: str | None = Field(
+        default=None, description="The key, when grouped by key.", exclude_if=_absent
+    )
     requests: int
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
     cost: str = Field(description="USD, exact, as a decimal string.", examples=["0.0000125"])
-
-    @model_serializer(mode="wrap")
-    def _omit_other_labels(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = handler(self)
-        return {k: v for k, v in data.items() if v is not None}
 
     @classmethod
     def of(cls, bucket: Bucket, group_by: GroupBy | None) -> UsageBucket:
