@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from modelport.api.paging import Links, Meta
-from modelport.core.names import NAME_PATTERN, NOT_BLANK_PATTERN
 from modelport.core.money import usd
+from modelport.core.names import NAME_PATTERN, NOT_BLANK_PATTERN
 from modelport.core.secrets import PlainSecret
 from modelport.db.tables import ModelKey
 from modelport.keys.limits import LIMIT_FIELDS
@@ -24,7 +24,9 @@ class ApiKeyInfo(BaseModel):
     created_at: datetime
     created_by: str
     deleted_at: datetime | None = Field(
-        default=None, description="Set once the key is deleted; absent before."
+        default=None,
+        description="Set once the key is deleted; absent before.",
+        exclude_if=lambda value: value is None,
     )
     hint: str = Field(description="The last four characters of the secret.", examples=["…x9Qz"])
     last_used_at: datetime | None = Field(
@@ -39,13 +41,6 @@ class ApiKeyInfo(BaseModel):
     )
     rpm_limit: int | None = Field(description="Requests per minute; null: no limit.")
     tpm_limit: int | None = Field(description="Tokens per minute; null: no limit.")
-
-    @model_serializer(mode="wrap")
-    def _omit_unset_deleted_at(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = handler(self)
-        if data.get("deleted_at") is None:
-            data.pop("deleted_at", None)
-        return data
 
     @classmethod
     def of(cls, key: ModelKey) -> ApiKeyInfo:
