@@ -45,8 +45,10 @@ async def readyz(hub: ComponentsDep) -> ORJSONResponse:
         revocation = "checked in the database on every request until Redis returns"
     elif redis == "ok":
         revocation = "shared through Redis"
-    else:
+    elif hub.settings.is_sqlite:
         revocation = "this process only (single node)"
+    else:
+        revocation = "checked in the database on every request (no Redis)"
     status: Literal["ready", "degraded", "unavailable"] = "ready"
     if not database_ok:
         status = "unavailable"

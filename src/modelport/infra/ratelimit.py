@@ -9,6 +9,8 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from modelport.infra.breaker import Breaker
+
 
 @dataclass(frozen=True, slots=True)
 class Allowance:
@@ -58,15 +60,19 @@ class RedisRateLimiter:
     def __init__(self, client: aioredis.Redis, fallback: MemoryRateLimiter) -> None:
         self._client = client
         self._fallback = fallback
+        self._breaker = Breaker()
 
     async def hit(self, bucket: str, limit: int, window: int, cost: int = 1) -> Allowance:
         start, reset_at = _window_bounds(window, time.time())
         name = f"mp:rl:{bucket}:{start}"
+        if self._breaker.open:
+            return await self._fallback.hit(bucket, limit, window, cost)
         try:
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.incrby(name, cost)
                 pipe.expire(name, window + 1)
                 count, _ = await pipe.execute()
         except (RedisError, OSError):
+            self._breaker.trip()
             return await self._fallback.hit(bucket, limit, window, cost)
         return Allowance(limit, limit - int(count), reset_at)

@@ -19,13 +19,13 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from modelport.core.digest import Digest
+from modelport.infra.breaker import Breaker
 
 log = logging.getLogger("modelport.revocation")
 
 BOOT_KEY = "mp:boot"
 MARK_PREFIX = "mp:revoked:"
 RETRY_SECONDS = 0.5
-PAUSE_AFTER_FAILURE = 1.0
 
 
 class RevocationLedger(Protocol):
@@ -95,7 +95,7 @@ class RedisRevocationLedger:
         self._ttl_ms = int(ttl * 1000)
         self._boot: bytes | None = None
         self._healthy = False
-        self._pause_until = 0.0
+        self._breaker = Breaker()
         self._epoch = 0
         self._unsent: set[Digest] = set()
         self._retrying: asyncio.Task[None] | None = None
@@ -115,7 +115,7 @@ class RedisRevocationLedger:
                 self._retrying = asyncio.create_task(self._retry(), name="revocation-retry")
 
     async def is_marked(self, digest: Digest) -> bool | None:
-        if time.monotonic() < self._pause_until:
+        if self._breaker.open:
             return None
         try:
             raw_boot, mark = await self._client.mget(BOOT_KEY, MARK_PREFIX + digest.hex())
@@ -160,7 +160,7 @@ class RedisRevocationLedger:
         self._forget_all()
 
     def _lost(self) -> None:
-        self._pause_until = time.monotonic() + PAUSE_AFTER_FAILURE
+        self._breaker.trip()
         if self._healthy:
             log.warning("Redis unreachable: every key is checked in the database until it returns")
         self._healthy = False

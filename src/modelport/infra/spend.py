@@ -17,6 +17,8 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from modelport.infra.breaker import Breaker
+
 SettledLoader = Callable[[uuid.UUID, str], Awaitable[int]]
 """Picodollars a key spent in a month ('YYYY-MM'), from the database."""
 
@@ -97,6 +99,7 @@ class RedisSpendLedger:
         self._client = client
         self._load = load
         self._fallback = fallback
+        self._breaker = Breaker()
         self._reserve = client.register_script(_RESERVE)
         self._settle = client.register_script(_SETTLE)
 
@@ -111,6 +114,8 @@ class RedisSpendLedger:
             int(time.time() * 1000),
             RESERVATION_SECONDS * 1000,
         ]
+        if self._breaker.open:
+            return await self._fallback.reserve(key_id, month, limit, amount, request_id)
         try:
             answer = await self._reserve(keys=keys, args=args)
             if answer == -1:
@@ -118,15 +123,20 @@ class RedisSpendLedger:
                 await self._client.set(keys[0], settled, nx=True, ex=COUNTER_SECONDS)
                 answer = await self._reserve(keys=keys, args=args)
         except (RedisError, OSError):
+            self._breaker.trip()
             return await self._fallback.reserve(key_id, month, limit, amount, request_id)
         return bool(answer == 1)
 
     async def settle(
         self, key_id: uuid.UUID, month: str, request_id: str, amount: int, cost: int
     ) -> None:
+        if self._breaker.open:
+            await self._fallback.settle(key_id, month, request_id, amount, cost)
+            return
         try:
             await self._settle(keys=_names(key_id, month), args=[f"{request_id}:{amount}", cost])
         except (RedisError, OSError):
+            self._breaker.trip()
             await self._fallback.settle(key_id, month, request_id, amount, cost)
 
 
