@@ -1,7 +1,7 @@
 """Bad input gets a clean 4xx that says what is wrong, and changes nothing.
 
-Each case runs against a team with one key; before and after, the key list and the audit log
-must be the same, and the key's secret must still work.
+The cases share a team with one key; after each, the key list and the audit log must be as
+they were when the key was made, and the key's secret must still work.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ class Case:
     method: str
     path: str
     status: int
-    says: str
-    """Text the error message must hold: what is wrong."""
+    says: tuple[str, ...]
+    """What the error message must name (each, in any case): what is wrong."""
     json: Any = None
     content: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -52,67 +52,73 @@ class Case:
 
 def _names(method: str, path: str) -> list[Case]:
     """Every bad name, sent as the `name` of a create or a rename."""
-    bad: list[tuple[Any, str]] = [
-        ("x" * 65, "at most 64 characters"),
-        (" " + "é" * 65 + " ", "at most 64 characters"),
-        ("x" * 10_000, "at most 64 characters"),
-        ("", "must not be empty"),
-        ("   \t\n ", "must not be empty"),
-        ("a\x00b", "control characters (U+0000"),
-        ("line\nbreak", "control characters (U+000A"),
-        ("bell\x07", "control characters (U+0007"),
-        ("del\x7f", "control characters (U+007F"),
-        ("next\x85line", "control characters (U+0085"),
-        (12, "name: Input should be a valid string"),
-        (None, "name: Input should be a valid string"),
-        (["a"], "name: Input should be a valid string"),
-        ({"a": 1}, "name: Input should be a valid string"),
-        (True, "name: Input should be a valid string"),
+    bad: list[tuple[Any, tuple[str, ...]]] = [
+        ("x" * 65, ("at most 64 characters",)),
+        (" " + "é" * 65 + " ", ("at most 64 characters",)),
+        ("x" * 10_000, ("at most 64 characters",)),
+        ("", ("must not be empty",)),
+        ("   \t\n ", ("must not be empty",)),
+        ("a\x00b", ("control characters (U+0000",)),
+        ("line\nbreak", ("control characters (U+000A",)),
+        ("bell\x07", ("control characters (U+0007",)),
+        ("del\x7f", ("control characters (U+007F",)),
+        ("next\x85line", ("control characters (U+0085",)),
+        (12, ("name", "string")),
+        (None, ("name", "string")),
+        (["a"], ("name", "string")),
+        ({"a": 1}, ("name", "string")),
+        (True, ("name", "string")),
     ]
     return [Case(method, path, 400, says, json={"name": name}) for name, says in bad]
 
 
-PAGES: list[tuple[dict[str, Any], str]] = [
-    ({"page": 0}, "page must be 1 or more"),
-    ({"page": -1}, "page must be 1 or more"),
-    ({"page": "abc"}, "page: Input should be a valid integer"),
-    ({"page": "1.5"}, "page: Input should be a valid integer"),
-    ({"per_page": 0}, "per_page must be between 1 and 200"),
-    ({"per_page": -5}, "per_page must be between 1 and 200"),
-    ({"per_page": 201}, "per_page must be between 1 and 200"),
-    ({"per_page": 10**9}, "per_page must be between 1 and 200"),
-    ({"per_page": "1e9"}, "per_page: Input should be a valid integer"),
+PAGES: list[tuple[dict[str, Any], tuple[str, ...]]] = [
+    ({"page": 0}, ("page must be 1 or more",)),
+    ({"page": -1}, ("page must be 1 or more",)),
+    ({"page": "abc"}, ("page", "integer")),
+    ({"page": "1.5"}, ("page", "integer")),
+    ({"per_page": 0}, ("per_page must be between 1 and 200",)),
+    ({"per_page": -5}, ("per_page must be between 1 and 200",)),
+    ({"per_page": 201}, ("per_page must be between 1 and 200",)),
+    ({"per_page": 10**9}, ("per_page must be between 1 and 200",)),
+    ({"per_page": "1e9"}, ("per_page", "integer")),
 ]
 
 _RENAME = BASE + "/{key}"
 CASES: list[Case] = [
     *_names("POST", BASE),
     *_names("PUT", _RENAME),
-    Case("POST", BASE, 413, "larger than", json={"name": "x" * 2_000_000}),
-    Case("PUT", _RENAME, 413, "larger than", json={"name": "x" * 2_000_000}),
-    Case("POST", BASE, 400, "name: Field required", json={}),
-    Case("POST", BASE, 400, "name: Field required", json={"nmae": "typo"}),
-    Case("PUT", _RENAME, 400, "name: Field required", json={"api_key_uuid": "{key}"}),
-    Case("POST", BASE, 400, "not valid JSON", content=b'{"name": ', headers=JSON),
-    Case("POST", BASE, 400, "not valid JSON", content=b"\xff\xfe", headers=JSON),
-    Case("PUT", _RENAME, 400, "not valid JSON", content=b"{'name': 'x'}", headers=JSON),
-    Case("POST", BASE, 400, "valid dictionary", json=[{"name": "in an array"}]),
-    Case("POST", BASE, 400, "valid dictionary", json="just a string"),
-    Case("POST", BASE, 400, "U+D800", content=b'{"name": "a\\ud800b"}', headers=JSON),
-    Case("POST", BASE, 400, "models", json={"name": "m", "models": "gpt"}),
-    Case(
-        "PUT", _RENAME, 400, "does not match the path", json={"api_key_uuid": UNKNOWN, "name": "y"}
-    ),
-    Case("PUT", _RENAME, 400, "does not match the path", json={"api_key_uuid": "x", "name": "y"}),
+    Case("POST", BASE, 413, ("larger than",), json={"name": "x" * 2_000_000}),
+    Case("PUT", _RENAME, 413, ("larger than",), json={"name": "x" * 2_000_000}),
+    Case("POST", BASE, 400, ("name", "required"), json={}),
+    Case("POST", BASE, 400, ("name", "required"), json={"nmae": "typo"}),
+    Case("PUT", _RENAME, 400, ("name",), json={"api_key_uuid": "{key}"}),
+    Case("POST", BASE, 400, ("not valid JSON",), content=b'{"name": ', headers=JSON),
+    Case("POST", BASE, 400, ("not valid JSON",), content=b"\xff\xfe", headers=JSON),
+    Case("PUT", _RENAME, 400, ("not valid JSON",), content=b"{'name': 'x'}", headers=JSON),
+    Case("POST", BASE, 400, ("object",), json=[{"name": "in an array"}]),
+    Case("POST", BASE, 400, ("object",), json="just a string"),
+    Case("POST", BASE, 400, ("U+D800",), content=b'{"name": "a\\ud800b"}', headers=JSON),
+    Case("POST", BASE, 400, ("models",), json={"name": "m", "models": "gpt"}),
     Case(
         "PUT",
         _RENAME,
         400,
-        "api_key_uuid: Input should be a valid string",
+        ("does not match the path",),
+        json={"api_key_uuid": UNKNOWN, "name": "y"},
+    ),
+    Case(
+        "PUT", _RENAME, 400, ("does not match the path",), json={"api_key_uuid": "x", "name": "y"}
+    ),
+    Case(
+        "PUT",
+        _RENAME,
+        400,
+        ("api_key_uuid", "string"),
         json={"api_key_uuid": 5, "name": "y"},
     ),
     *[
-        Case(method, BASE + path, 404, "could not be found", json=body)
+        Case(method, BASE + path, 404, ("could not be found",), json=body)
         for method, path, body in [
             ("GET", f"/{UNKNOWN}", None),
             ("PUT", f"/{UNKNOWN}", {"name": "y"}),
@@ -125,7 +131,7 @@ CASES: list[Case] = [
             method,
             BASE + path.format(bad),
             400,
-            "api_key_uuid: Input should be a valid UUID",
+            ("api_key_uuid", "UUID"),
             json=body,
         )
         for bad in ["not-a-uuid", "123", "z" * 36, UNKNOWN + "0", UNKNOWN[:-1], "%20"]
@@ -157,21 +163,20 @@ class Target:
     api: httpx.Client
     key_id: str
     secret: str
+    state: tuple[Any, Any]
 
 
 @pytest.fixture(scope="module")
 def target(hub: Hub) -> Iterator[Target]:
     with hub.client(hub.new_team().token) as api:
         key = api.post(BASE, json={"name": "untouched"}).json()["api_key_info"]
-        yield Target(api, key["uuid"], key["secret_key"])
+        yield Target(api, key["uuid"], key["secret_key"], _state(api))
 
 
 @pytest.mark.parametrize(
-    "case", CASES, ids=[f"{c.method} {c.path} {c.says} {i}" for i, c in enumerate(CASES)]
+    "case", CASES, ids=[f"{c.method} {c.path} {' '.join(c.says)} {i}" for i, c in enumerate(CASES)]
 )
 def test_bad_input_is_refused_cleanly(target: Target, verifier: Verifier, case: Case) -> None:
-    before = _state(target.api)
-
     response = case.send(target.api, target.key_id)
 
     assert response.status_code == case.status, response.text
@@ -181,8 +186,9 @@ def test_bad_input_is_refused_cleanly(target: Target, verifier: Verifier, case: 
         body["id"] == {400: "bad_request", 404: "not_found", 413: "payload_too_large"}[case.status]
     )
     assert body["request_id"] == response.headers["x-request-id"]
-    assert case.says in body["message"]
-    assert _state(target.api) == before
+    for fragment in case.says:
+        assert fragment.lower() in body["message"].lower()
+    assert _state(target.api) == target.state
     assert verifier.accepts(target.secret)
 
 
