@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from modelport.core import secrets as secret_format
 from tests.support.databases import sqlite_url
 from tests.support.hub import Hub
 from tests.support.loop import BackgroundLoop
@@ -119,3 +120,16 @@ def test_each_token_has_its_own_limit(small: Hub) -> None:
         response = second.get(BASE)
     assert response.status_code == 200
     assert _limits(response)[:2] == (LIMIT, LIMIT - 1)
+
+
+def test_made_up_tokens_share_their_address_limit(small: Hub) -> None:
+    """A client inventing a new token per request is limited like one client."""
+    _whole_window()
+    inventions = [secret_format.generate(secret_format.API_TOKEN_PREFIX) for _ in range(LIMIT)]
+    inventions += ["garbage", "mpt_short"]
+    codes = []
+    for token in inventions:
+        with small.client(token) as stranger:
+            codes.append(stranger.get(BASE).status_code)
+    assert codes[:LIMIT] == [401] * LIMIT
+    assert codes[LIMIT:] == [429, 429]

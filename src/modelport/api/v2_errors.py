@@ -137,8 +137,13 @@ def describe_validation(problems: Any) -> str:
     first = problems[0]
     if first.get("type") == "json_invalid":
         return "error parsing request body: not valid JSON"
-    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    location = tuple(first.get("loc", ()))
     message = str(first.get("msg", "invalid value"))
+    if location == ("body",):
+        if first.get("type") == "missing":
+            return "the request body is required: a JSON object"
+        return f"the request body must be a JSON object ({message})"
+    where = ".".join(str(part) for part in location if part != "body")
     return f"{where}: {message}" if where else message
 
 

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from modelport.api.context import bearer_token, request_id_of
 from modelport.api.v2_errors import ERROR_IDS, MIDDLEWARE_HEADERS
 from modelport.core.digest import Digester
+from modelport.core.secrets import API_TOKEN_PREFIX, is_well_formed
 from modelport.infra.ratelimit import RateLimiter
 
 PREFIX = "/v2/"
@@ -50,17 +51,22 @@ class ApiRateLimitMiddleware:
         self._per_minute = per_minute
 
     def _bucket(self, scope: Scope) -> str:
+        """A well-formed token's own bucket; anything else shares its address's bucket."""
         token = bearer_token(scope)
-        if token is not None:
+        if token is not None and is_well_formed(API_TOKEN_PREFIX, token):
             return "v2:" + self._digester.digest(token).hex()[:32]
-        client = scope.get("client")
-        return "v2ip:" + (client[0] if client else "unknown")
+        return _address_bucket(scope)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
             await self.app(scope, receive, send)
             return
         allowance = await self._limiter.hit(self._bucket(scope), self._per_minute, 60)
+        # Failed authentications also count against the address, so that a client making up
+        # a new well-formed token for every request is limited all the same.
+        failures = await self._limiter.hit(_address_bucket(scope), self._per_minute, 60, cost=0)
+        if failures.remaining <= 0 and allowance.remaining > failures.remaining:
+            allowance = failures
         headers = [
             (b"ratelimit-limit", str(allowance.limit).encode()),
             (b"ratelimit-remaining", str(max(0, allowance.remaining)).encode()),
@@ -74,12 +80,23 @@ class ApiRateLimitMiddleware:
             )
             return
 
+        refused = False
+
         async def send_with_limits(message: Message) -> None:
+            nonlocal refused
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), *headers]
+                refused = message["status"] == 401
             await send(message)
 
         await self.app(scope, receive, send_with_limits)
+        if refused and self._bucket(scope) != _address_bucket(scope):
+            await self._limiter.hit(_address_bucket(scope), self._per_minute, 60)
+
+
+def _address_bucket(scope: Scope) -> str:
+    client = scope.get("client")
+    return "v2ip:" + (client[0] if client else "unknown")
 
 
 class BodyLimitMiddleware:

@@ -36,8 +36,14 @@ def normalize_name(raw: str) -> str:
             f"name must be at most {MAX_NAME_LENGTH} characters (got {len(name)} after trimming)"
         )
     for position, char in enumerate(name):
-        if unicodedata.category(char) in ("Cc", "Cs"):
+        category = unicodedata.category(char)
+        if category == "Cc":
             raise ValueError(
                 f"name must not contain control characters (U+{ord(char):04X} at {position})"
+            )
+        if category == "Cs":
+            raise ValueError(
+                "name must be valid Unicode, not a lone surrogate "
+                f"(U+{ord(char):04X} at {position})"
             )
     return name
