@@ -9,12 +9,23 @@ import pytest
 
 from tests.support.catalog import CREDENTIAL_ENV, write_test_catalog
 from tests.support.databases import create_pg_database, drop_pg_database, sqlite_url
-from tests.support.hub import Hub, Team
+from tests.support.hub import HUBS, TEST_SECRET, Hub, Team
 from tests.support.loop import BackgroundLoop
 from tests.support.upstream import CREDENTIAL, FakeUpstream
 from tests.support.verify import Verifier
 
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_log() -> Iterator[None]:
+    """At the very end: no hub of the run, whoever started it, logged any secret a test saw
+    (on any hub), anything shaped like one, the server secret or the upstream credential."""
+    yield
+    seen = {TEST_SECRET, CREDENTIAL}.union(*(hub.issued for hub in HUBS))
+    leaks = {str(hub.data_dir): hub.leaked_secrets(also=seen) for hub in HUBS}
+    leaks = {where: found for where, found in leaks.items() if found}
+    assert not leaks, f"secrets in the logs of {len(leaks)} hubs (data dirs): {sorted(leaks)}"
 
 
 @pytest.fixture(scope="session")

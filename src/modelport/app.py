@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from modelport import __version__
 from modelport.api import health
+from modelport.api import metrics as metrics_route
 from modelport.api.context import RequestContextMiddleware
 from modelport.api.openapi import openapi_builder
 from modelport.api.v2_errors import install_error_handlers
@@ -54,6 +55,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     app.state.components = hub
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics_route.router)
     app.include_router(key_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(catalog_routes.router)

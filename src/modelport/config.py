@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1)
     session_hours: int = Field(12, ge=1, le=24 * 30)
     """How long a control panel sign-in lasts (`MODELPORT_SESSION_HOURS`)."""
+    metrics_token: SecretStr | None = None
+    """When set, `GET /metrics` needs it as a bearer token (`MODELPORT_METRICS_TOKEN`)."""
 
     @field_validator("database_url")
     @classmethod
@@ -57,6 +59,11 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgres")):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @property
     def sqlalchemy_url(self) -> str:

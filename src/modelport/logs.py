@@ -1,10 +1,15 @@
-"""Structured JSON logs, one object per line. Nothing that could hold a secret is logged."""
+"""Structured JSON logs, one object per line. Nothing that could hold a secret is logged.
+
+Every line logged while a request is being served carries its `request_id`, whichever logger
+wrote it (ours, uvicorn's, a library's): the request context binds it for the request's task.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
 import time
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +20,18 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "asctime",
     "color_message",
 }
+
+_request_id: ContextVar[str | None] = ContextVar("modelport_request_id", default=None)
+
+
+def bind_request_id(request_id: str) -> None:
+    """Tag every log line written from now on in this task (one request) with its id.
+
+    uvicorn serves each request in a task with a fresh context, so the id ends with the
+    request; it is not reset on the way out, so that uvicorn's own line about an unhandled
+    error still carries it.
+    """
+    _request_id.set(request_id)
 
 
 class JsonFormatter(logging.Formatter):
@@ -32,6 +49,8 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value
+        if "request_id" not in entry and (request_id := _request_id.get()) is not None:
+            entry["request_id"] = request_id
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()

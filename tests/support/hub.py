@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,17 @@ from tests.support.loop import BackgroundLoop
 
 SECRET_PATTERN = re.compile(r"\bmpt?_[0-9A-Za-z]{38}\b")
 TEST_SECRET = "test-server-secret-" + "x" * 32
+
+HUBS: list[Hub] = []
+"""Every hub made in this test run, whoever made it: their logs are all searched at the end."""
+
+
+def find_leaks(text: str, secrets: Iterable[str]) -> list[str]:
+    """The secrets that appear in `text`: any of `secrets`, and anything shaped like a key
+    or API token (a secret no test saw is a leak all the same)."""
+    found = {secret for secret in secrets if secret and secret in text}
+    found.update(SECRET_PATTERN.findall(text))
+    return sorted(found)
 
 
 def free_port() -> int:
@@ -70,6 +81,7 @@ class Hub:
         self._settings = Settings(database_url=database_url, secret=TEST_SECRET)
         self.issued: set[str] = set()
         """Every secret this hub handed out to a test, to search the logs for at the end."""
+        HUBS.append(self)
 
     @property
     def env(self) -> dict[str, str]:
@@ -156,7 +168,10 @@ class Hub:
         await response.aread()
         self.issued.update(SECRET_PATTERN.findall(response.text))
 
-    def leaked_secrets(self) -> list[str]:
-        """Issued secrets that appear in the server's logs (should be none)."""
-        text = self.logs() + self.stderr()
-        return sorted(s for s in self.issued if s in text)
+    def remember(self, text: str) -> None:
+        """Note every secret in `text` (say, a CLI's output), to search the logs for it."""
+        self.issued.update(SECRET_PATTERN.findall(text))
+
+    def leaked_secrets(self, also: Iterable[str] = ()) -> list[str]:
+        """Secrets (issued here, or `also`) that appear in the server's logs (should be none)."""
+        return find_leaks(self.logs() + self.stderr(), {*self.issued, *also})

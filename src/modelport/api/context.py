@@ -1,4 +1,4 @@
-"""Request ids and the access log, as plain ASGI middleware (cheap on the /v1 hot path)."""
+"""Request ids, the access log and request metrics, as plain ASGI middleware (cheap on /v1)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from modelport import metrics
+from modelport.logs import bind_request_id
+
 access_log = logging.getLogger("modelport.access")
+
+ROUTE_TEMPLATE = "modelport.route"
+"""Scope key where a surface outside the router (the /v1 data plane) names the route it served."""
+OPS_PATHS = frozenset(("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"))
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -21,16 +28,28 @@ def bearer_token(scope: Scope) -> str | None:
     return None
 
 
+def route_of(scope: Scope) -> tuple[str, str]:
+    """The API family and route template of a served request, for metrics (never a raw path)."""
+    path: str = scope["path"]
+    route = scope.get(ROUTE_TEMPLATE) or getattr(scope.get("route"), "path", None) or "unmatched"
+    if path.startswith("/v1/"):
+        return "v1", route
+    if path.startswith("/v2/"):
+        return "v2", route
+    return ("ops" if path in OPS_PATHS else "panel"), route
+
+
 def request_id_of(scope: Scope) -> str | None:
     state = scope.get("state")
     return None if state is None else state.get("request_id")
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (`x-request-id`) and logs one line when it ends.
+    """Gives every request an id (`x-request-id`), logs one line and counts it when it ends.
 
     The line carries method, path, status and duration. Never headers, query strings or
-    bodies, where credentials live.
+    bodies, where credentials live. Every other line logged during the request carries the
+    id too (`bind_request_id`).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -42,6 +61,7 @@ class RequestContextMiddleware:
             return
         request_id = str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
+        bind_request_id(request_id)
         started = time.perf_counter()
         status = 500
         header = (b"x-request-id", request_id.encode())
@@ -56,6 +76,10 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            family, route = route_of(scope)
+            metrics.HTTP_REQUESTS.inc(family, route, status)
+            metrics.HTTP_DURATION.observe(seconds, family, route)
             client = scope.get("client")
             access_log.info(
                 "request",
@@ -64,7 +88,7 @@ class RequestContextMiddleware:
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "duration_ms": round(seconds * 1000, 3),
                     "client": client[0] if client else None,
                 },
             )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from modelport.api.context import bearer_token, request_id_of
+from modelport import metrics
+from modelport.api.context import ROUTE_TEMPLATE, bearer_token, request_id_of
 from modelport.catalog.model import CatalogModel
 from modelport.catalog.service import Catalog
 from modelport.core.money import cost_picousd
@@ -56,6 +58,8 @@ SSE_HEADERS = [
 ]
 NO_KEY = "You didn't provide an API key. Send 'Authorization: Bearer <model access key>'."
 
+log = logging.getLogger("modelport.gateway")
+
 
 class DataPlane:
     """Serves `/v1/models`, `/v1/chat/completions` and `/v1/embeddings`."""
@@ -83,12 +87,14 @@ class DataPlane:
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = self._routes.get(scope["path"].rstrip("/"))
+        path = scope["path"].rstrip("/")
+        route = self._routes.get(path)
         if route is None:
             await send_json(
                 send, 404, error_body("Unknown endpoint.", "invalid_request_error", "not_found")
             )
             return
+        scope[ROUTE_TEMPLATE] = path
         method, handler = route
         if scope["method"] != method:
             await send_json(
@@ -113,6 +119,7 @@ class DataPlane:
     async def _authorize(self, scope: Scope) -> KeyIdentity:
         token = bearer_token(scope)
         if token is None:
+            metrics.KEY_REFUSALS.inc("missing")
             raise Unauthenticated(NO_KEY)
         identity = await self._verifier.verify(token)
         self._recorder.touch(identity.key_id)
@@ -220,9 +227,11 @@ class DataPlane:
             async with self._upstream.post(call.target, path, call.body) as response:
                 status, data = response.status, await response.read()
         except UpstreamError as exc:
+            _upstream_failed(call, _failure_kind(exc, started=False))
             await self._record(call, _failure_status(exc), charge=False)
             raise
         if not 200 <= status < 300:
+            _upstream_failed(call, f"http_{status}")
             await self._record(call, "upstream_error", charge=False)
             raise upstream_failure(status, data, call.model)
         parsed = _loads(data)
@@ -236,6 +245,7 @@ class DataPlane:
             async with self._upstream.post(call.target, "/chat/completions", call.body) as response:
                 if not response.ok:
                     data = await response.read()
+                    _upstream_failed(call, f"http_{response.status}")
                     await self._record(call, "upstream_error", charge=False)
                     raise upstream_failure(response.status, data, call.model)
                 await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
@@ -247,6 +257,8 @@ class DataPlane:
                     if out is not None:
                         await send({"type": "http.response.body", "body": out, "more_body": True})
         except (UpstreamError, StorageUnavailable) as exc:
+            if isinstance(exc, UpstreamError) and call.usage_row is None:
+                _upstream_failed(call, _failure_kind(exc, started=started))
             if not started:
                 if call.usage_row is None:
                     await self._record(call, _failure_status(exc), charge=False)
@@ -317,6 +329,21 @@ def _upstream_message(data: bytes, model: CatalogModel) -> str:
     if model.api_key:
         message = message.replace(model.api_key, "[redacted]")
     return message[:300]
+
+
+def _upstream_failed(call: Call, kind: str) -> None:
+    """Count and log an upstream failure (the model and the kind; never the upstream's body)."""
+    metrics.UPSTREAM_ERRORS.inc(call.model.id, kind)
+    log.warning(
+        "upstream error",
+        extra={"request_id": call.request_id, "model": call.model.id, "kind": kind},
+    )
+
+
+def _failure_kind(exc: UpstreamError, *, started: bool) -> str:
+    if isinstance(exc, UpstreamTimeout):
+        return "timeout"
+    return "stream_broken" if started else "connection"
 
 
 def _failure_status(exc: ModelportError) -> Status:

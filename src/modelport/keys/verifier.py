@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from modelport import metrics
 from modelport.core import secrets as secret_format
 from modelport.core.clock import utcnow
 from modelport.core.digest import Digest, Digester
@@ -70,6 +71,7 @@ class KeyVerifier:
         needs the database and it cannot be reached.
         """
         if not secret_format.is_well_formed(secret_format.MODEL_KEY_PREFIX, presented):
+            metrics.KEY_REFUSALS.inc("invalid")
             raise Unauthenticated(INVALID_KEY)
         digest = self._digester.digest(presented)
         entry = self._cache.get(digest)
@@ -79,8 +81,8 @@ class KeyVerifier:
             and await self._ledger.is_marked(digest) is False
             and entry.epoch == self._ledger.epoch
         ):
-            return _unexpired(entry.identity)
-        return _unexpired(await self._from_database(digest))
+            return _accepted(entry.identity, "cache")
+        return _accepted(await self._from_database(digest), "database")
 
     async def _from_database(self, digest: Digest) -> KeyIdentity:
         # The entry expires relative to when the read began, so that a fill that raced a
@@ -92,6 +94,7 @@ class KeyVerifier:
             row = await KeyRepository(unit.session).verify_by_digest(digest)
         if row is None:
             self._cache.pop(digest, None)
+            metrics.KEY_REFUSALS.inc("revoked_or_unknown")
             raise Unauthenticated(INVALID_KEY)
         identity = KeyIdentity(
             key_id=row.id,
@@ -112,11 +115,19 @@ class KeyVerifier:
         """Drop a cached verification at once (the ledger covers other processes)."""
         self._cache.pop(digest, None)
 
+    @property
+    def cached(self) -> int:
+        """How many verified keys are cached now (for metrics)."""
+        return len(self._cache)
 
-def _unexpired(identity: KeyIdentity) -> KeyIdentity:
+
+def _accepted(identity: KeyIdentity, source: str) -> KeyIdentity:
+    """`identity`, counted as accepted from `source`; KeyExpired past its `expires_at`."""
     if identity.expires_at is not None and identity.expires_at <= utcnow():
+        metrics.KEY_REFUSALS.inc("expired")
         raise KeyExpired(
             f"This model access key expired at {identity.expires_at.isoformat()}. "
             "Set a later expires_at, or use another key."
         )
+    metrics.KEY_VERIFICATIONS.inc(source)
     return identity

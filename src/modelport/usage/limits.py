@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from modelport import metrics
 from modelport.core.clock import utcnow
 from modelport.core.money import usd
 from modelport.db.engine import Database
@@ -55,11 +56,13 @@ class KeyLimiter:
             requests = await self._limiter.hit(f"rpm:{key}", identity.rpm_limit, WINDOW)
             headers.extend(_headers("requests", requests))
             if not requests.allowed:
+                metrics.KEY_REFUSALS.inc("rate_limited")
                 raise _too_fast(requests, f"{identity.rpm_limit} requests a minute")
         if identity.tpm_limit is not None:
             tokens = await self._limiter.hit(f"tpm:{key}", identity.tpm_limit, WINDOW, cost=0)
             headers.extend(_headers("tokens", tokens))
             if tokens.remaining <= 0:
+                metrics.KEY_REFUSALS.inc("rate_limited")
                 raise _too_fast(tokens, f"{identity.tpm_limit} tokens a minute")
         if identity.spend_limit_picousd is not None:
             month = utcnow().strftime("%Y-%m")
@@ -67,6 +70,7 @@ class KeyLimiter:
             if not await self._spend.reserve(
                 identity.key_id, month, limit, estimated_cost, request_id
             ):
+                metrics.KEY_REFUSALS.inc("spend_limited")
                 raise RateLimited(
                     f"This key has reached its monthly spend limit of ${usd(limit)}; "
                     "it resets at the start of next month (UTC), or raise the limit.",

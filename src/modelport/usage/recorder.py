@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from modelport import metrics
 from modelport.core.clock import utcnow
 from modelport.db.engine import Database
 from modelport.errors import StorageUnavailable
@@ -26,6 +27,8 @@ log = logging.getLogger("modelport.usage")
 
 MAX_BATCH = 512
 MAX_BACKLOG = 100_000
+LOGGED_IDS = 20
+"""At most this many request ids in one log line about a batch."""
 RETRY_SECONDS = 0.5
 NOT_RECORDED = "Usage could not be recorded because the database is unavailable."
 
@@ -55,7 +58,8 @@ class UsageRecorder:
                 await asyncio.wait_for(self._task, timeout=10)
             except TimeoutError:
                 log.error(
-                    "usage rows left unwritten at shutdown", extra={"rows": len(self._pending)}
+                    "usage rows left unwritten at shutdown",
+                    extra={"rows": len(self._pending), "request_ids": _ids(self._pending)},
                 )
 
     async def record(self, row: UsageRow) -> None:
@@ -83,6 +87,11 @@ class UsageRecorder:
             self._touches[key_id] = utcnow()
             self._wakeup.set()
 
+    @property
+    def backlog(self) -> int:
+        """Rows waiting to be written (for metrics): more than a batch means trouble."""
+        return len(self._pending)
+
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
@@ -105,9 +114,14 @@ class UsageRecorder:
                 if touches:
                     await KeyRepository(unit.session).touch(touches)
         except (StorageUnavailable, SQLAlchemyError, OSError) as exc:
+            metrics.USAGE_WRITE_FAILURES.inc()
             log.warning(
                 "usage write failed; will retry",
-                extra={"rows": len(batch), "error": type(exc).__name__},
+                extra={
+                    "rows": len(batch),
+                    "request_ids": _ids(batch),
+                    "error": type(exc).__name__,
+                },
             )
             for _, future in batch:
                 if future is not None and not future.done():
@@ -116,7 +130,21 @@ class UsageRecorder:
             self._pending = (kept + self._pending)[:MAX_BACKLOG]
             self._touches = {**touches, **self._touches}
             return False
-        for _, future in batch:
+        for row, future in batch:
+            _count(row)
             if future is not None and not future.done():
                 future.set_result(None)
         return True
+
+
+def _count(row: UsageRow) -> None:
+    """Count a committed row's tokens, cost and duration by model."""
+    metrics.USAGE_ROWS.inc(row.status)
+    metrics.TOKENS.inc(row.model, "prompt", amount=row.prompt_tokens)
+    metrics.TOKENS.inc(row.model, "completion", amount=row.completion_tokens)
+    metrics.COST.inc(row.model, amount=row.cost_picousd)
+    metrics.MODEL_DURATION.observe(row.latency_ms / 1000, row.model, row.status)
+
+
+def _ids(batch: list[tuple[UsageRow, asyncio.Future[None] | None]]) -> list[str]:
+    return [row.request_id for row, _ in batch[:LOGGED_IDS]]
