@@ -33,9 +33,11 @@ def _moment(text: str, name: str, *, end_of_day: bool) -> datetime:
             moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
             return moment + timedelta(days=1) if end_of_day else moment
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except ValueError:
         raise InvalidInput(
             f"{name} must be a date (2026-11-01) or a date-time (2026-11-01T09:00:00Z)",
             field=name,
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # the day after 9999-12-31, or year 1 moved across midnight UTC
+        raise InvalidInput(f"{name} is out of range", field=name) from None
