@@ -37,14 +37,20 @@ def usd(picousd: int) -> str:
     return text + "0" if text.endswith(".") else text
 
 
-def parse_usd(value: str | int | float | Decimal) -> int:
-    """An amount in USD (text or number) as picodollars; ValueError if negative or too precise."""
+def parse_usd(value: str | int | float | Decimal, *, at_most: int) -> int:
+    """An amount in USD (text or number) as picodollars.
+
+    ValueError if negative, over `at_most` USD (checked first: `1e999999999` would otherwise
+    become a billion-digit integer), or more precise than a picodollar.
+    """
     try:
         amount = Decimal(str(value).strip())
     except ArithmeticError:
         raise ValueError("must be an amount in USD, e.g. 25 or 12.50") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError("must be a non-negative amount in USD")
+    if amount > at_most:
+        raise ValueError(f"must be at most {at_most} USD")
     scaled = amount.scaleb(12)
     if scaled != scaled.to_integral_value():
         raise ValueError("must have at most 12 decimal places")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -13,6 +14,10 @@ from modelport.errors import InvalidInput
 
 LIMIT_FIELDS = ("expires_at", "monthly_spend_limit", "rpm_limit", "tpm_limit")
 MAX_PER_MINUTE = 1_000_000_000
+MAX_MONTHLY_SPEND_USD = 1_000_000
+"""Far above any real budget, and in picodollars well inside the database's 64-bit integers."""
+AMOUNT_PATTERN = r"^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+"""An amount as text: a plain decimal number, as `str(Decimal)` writes one (`6.25E-7`)."""
 
 
 def column_values(given: Mapping[str, Any]) -> dict[str, Any]:
@@ -45,8 +50,13 @@ def _spend(value: Any) -> int | None:
         raise InvalidInput(
             "monthly_spend_limit must be an amount in USD", field="monthly_spend_limit"
         )
+    if isinstance(value, str) and not re.fullmatch(AMOUNT_PATTERN, value):
+        raise InvalidInput(
+            "monthly_spend_limit must be an amount in USD, e.g. 25 or 12.50",
+            field="monthly_spend_limit",
+        )
     try:
-        return parse_usd(value)
+        return parse_usd(value, at_most=MAX_MONTHLY_SPEND_USD)
     except ValueError as exc:
         raise InvalidInput(f"monthly_spend_limit {exc}", field="monthly_spend_limit") from None
 

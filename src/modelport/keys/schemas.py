@@ -6,14 +6,20 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic.json_schema import SkipJsonSchema
 
 from modelport.api.paging import Links, Meta
 from modelport.core.money import usd
 from modelport.core.names import NAME_PATTERN, NOT_BLANK_PATTERN
 from modelport.core.secrets import PlainSecret
 from modelport.db.tables import ModelKey
-from modelport.keys.limits import LIMIT_FIELDS
+from modelport.keys.limits import (
+    AMOUNT_PATTERN,
+    LIMIT_FIELDS,
+    MAX_MONTHLY_SPEND_USD,
+    MAX_PER_MINUTE,
+)
 
 
 class ApiKeyInfo(BaseModel):
@@ -78,15 +84,31 @@ ModelId = Annotated[str, Field(json_schema_extra={"pattern": NOT_BLANK_PATTERN})
 ModelIds = Annotated[list[ModelId], Field(json_schema_extra={"minItems": 1})]
 
 
+def _whole(value: object) -> object:
+    """JSON Schema counts 12.0 as an integer, so the API does too; "12" and true stay refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Documented bounds; `keys.limits` checks them, with messages that say what is wrong.
+Amount = Annotated[float, Field(json_schema_extra={"minimum": 0, "maximum": MAX_MONTHLY_SPEND_USD})]
+AmountText = Annotated[str, Field(json_schema_extra={"pattern": AMOUNT_PATTERN})]
+PerMinute = Annotated[
+    StrictInt,
+    BeforeValidator(_whole),
+    Field(json_schema_extra={"minimum": 1, "maximum": MAX_PER_MINUTE}),
+]
+
+
 class KeyLimitsBody(BaseModel):
     """Per-key limits; give a field to set it, null to clear it, leave it out to keep it."""
 
     expires_at: datetime | None = Field(default=None, description="A future date-time.")
-    monthly_spend_limit: str | float | None = Field(
-        default=None, description="USD per calendar month (UTC), e.g. \"25.00\"."
+    monthly_spend_limit: AmountText | Amount | None = Field(
+        default=None,
+        description='USD per calendar month (UTC), e.g. "25.00"; at most 12 decimal places.',
     )
-    rpm_limit: StrictInt | None = Field(default=None, description="Requests per minute.")
-    tpm_limit: StrictInt | None = Field(default=None, description="Tokens per minute.")
+    rpm_limit: PerMinute | None = Field(default=None, description="Requests per minute.")
+    tpm_limit: PerMinute | None = Field(default=None, description="Tokens per minute.")
 
     def limits(self) -> dict[str, object]:
         """Only the limits the caller gave, so that absent ones stay as they are."""
@@ -106,10 +128,15 @@ class CreateKeyBody(KeyLimitsBody):
 
 
 class UpdateKeyBody(KeyLimitsBody):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        # Something must change: a name or a limit.
+        json_schema_extra={"anyOf": [{"required": [f]} for f in ("name", *LIMIT_FIELDS)]},
+    )
 
     api_key_uuid: str | None = Field(default=None, description="Must match the path if given.")
-    name: str | None = Field(
+    # Absent keeps the name; null is refused, so the document does not offer it.
+    name: str | SkipJsonSchema[None] = Field(
         default=None,
         description="A new name: 1 to 64 characters after trimming; no control characters.",
         json_schema_extra={"pattern": NAME_PATTERN},
