@@ -7,6 +7,7 @@ regenerate loses neither, and concurrent regenerates serialise on the row.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,6 +54,15 @@ class KeyRepository:
             select(ModelKey.id).where(ModelKey.id == key_id, ModelKey.team_id == team_id)
         )
         return result.scalar_one_or_none() is not None
+
+    async def by_ids(self, team_id: uuid.UUID, key_ids: Collection[uuid.UUID]) -> list[ModelKey]:
+        """This team's keys among `key_ids`, deleted ones included."""
+        if not key_ids:
+            return []
+        result = await self._session.execute(
+            select(ModelKey).where(ModelKey.team_id == team_id, ModelKey.id.in_(key_ids))
+        )
+        return list(result.scalars())
 
     async def live_page(
         self, team_id: uuid.UUID, *, offset: int, limit: int, oldest_first: bool

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +100,11 @@ class KeyService:
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
         return key
+
+    async def by_ids(self, team_id: uuid.UUID, key_ids: Collection[uuid.UUID]) -> list[ModelKey]:
+        """This team's keys among `key_ids`, deleted ones included (usage outlives a key);
+        other teams' ids are left out."""
+        return await self._keys.by_ids(team_id, key_ids)
 
     async def ensure_owned(self, team_id: uuid.UUID, key_id: uuid.UUID) -> None:
         """NotFound unless the key is this team's, live or deleted (its usage outlives it)."""

@@ -16,6 +16,7 @@ from modelport.db.tables import UsageRecord
 from modelport.usage.row import UsageRow
 
 GroupBy = Literal["day", "model", "key"]
+Series = Literal["model", "key"]
 
 # A Core insert of plain dicts: the ORM's bulk insert (and dataclasses.asdict, which deep-copies
 # every value) cost twice as much CPU per row, on the path every /v1 request waits on.
@@ -81,6 +82,35 @@ class UsageRepository:
         )
         return [
             Bucket(str(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
+            for row in result
+        ]
+
+    async def daily(
+        self, team_id: uuid.UUID, start: datetime, end: datetime, series: Series
+    ) -> list[tuple[str, Bucket]]:
+        """Sums per UTC day and key (or model) for [start, end), by day then label: what a
+        stacked chart draws. Each bucket's label is the key uuid or the model id."""
+        day = self._label("day").label("day")
+        label = self._label(series).label("label")
+        result = await self._session.execute(
+            select(
+                day,
+                label,
+                func.count(),
+                func.sum(UsageRecord.prompt_tokens),
+                func.sum(UsageRecord.completion_tokens),
+                func.sum(UsageRecord.cost_picousd),
+            )
+            .where(
+                UsageRecord.team_id == team_id,
+                UsageRecord.created_at >= start,
+                UsageRecord.created_at < end,
+            )
+            .group_by(day, label)
+            .order_by(day, label)
+        )
+        return [
+            (str(row[0]), Bucket(str(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5])))
             for row in result
         ]
 

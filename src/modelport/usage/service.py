@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from modelport.db.uow import UnitOfWork
-from modelport.usage.repository import Bucket, GroupBy, UsageRepository
+from modelport.usage.repository import Bucket, GroupBy, Series, UsageRepository
+
+__all__ = ["Bucket", "GroupBy", "Series", "UsageReport", "UsageService"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +44,10 @@ class UsageService:
     async def spend_by_key(self, team_id: uuid.UUID, since: datetime) -> dict[uuid.UUID, int]:
         """Picodollars spent per key since `since` (keys without use are absent)."""
         return await self._usage.spend_by_key(team_id, since)
+
+    async def daily(
+        self, team_id: uuid.UUID, start: datetime, end: datetime, series: Series
+    ) -> list[tuple[str, Bucket]]:
+        """Sums per UTC day and key (or model) for [start, end), in one read, so that a chart
+        and a table made from them always agree; together they sum to `report`'s totals."""
+        return await self._usage.daily(team_id, start, end, series)
