@@ -1,14 +1,18 @@
-"""Commands that work on the database directly: `serve` and `tokens create`."""
+"""Commands that work on the database directly: `serve`, `tokens create` and `users create`."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from modelport.auth.member import parse_role
+from modelport.auth.passwords import Passwords
 from modelport.auth.service import TokenService
+from modelport.auth.users import UserService
 from modelport.config import Settings
 from modelport.core.digest import Digester
 from modelport.db.engine import Database
@@ -21,6 +25,7 @@ DataDir = Annotated[
 ]
 
 tokens = typer.Typer(no_args_is_help=True, help="Control-plane API tokens.")
+users = typer.Typer(no_args_is_help=True, help="Control panel users.")
 
 
 def settings_with(**overrides: Any) -> Settings:
@@ -93,6 +98,47 @@ async def _create_token(settings: Settings, name: str, team_name: str, read_only
         await database.dispose()
 
 
+@users.command("create")
+def create_user(
+    email: Annotated[str, typer.Argument(help="The address the user signs in with.")],
+    team: Annotated[str, typer.Option(help="The team the user belongs to.")] = "default",
+    role: Annotated[str, typer.Option(help="owner, member or viewer.")] = "member",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a control panel user. Without --password-stdin, asks for the password."""
+    settings = settings_with(data_dir=data_dir)
+    configure_logging("warning", settings.log_file)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        asyncio.run(_create_user(settings, email, team, role, password))
+    except (ModelportError, ValueError) as exc:
+        typer.echo(f"modelport: {getattr(exc, 'message', exc)}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"created {email.strip().lower()} ({role}) in team {team}")
+
+
+async def _create_user(
+    settings: Settings, email: str, team_name: str, role: str, password: str
+) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.sqlalchemy_url)
+    try:
+        await upgrade_to_head(database)
+        async with database.write() as unit:
+            people = UserService(unit, Passwords())
+            team = await people.team(team_name)
+            await people.create(team, email, password, parse_role(role), created_by="cli")
+    finally:
+        await database.dispose()
+
+
 def register(app: typer.Typer) -> None:
     app.command()(serve)
     app.add_typer(tokens, name="tokens")
+    app.add_typer(users, name="users")
