@@ -1,7 +1,9 @@
-"""`modelport keys ...`: the key lifecycle over the REST API."""
+"""`modelport keys ...`: the key lifecycle, and each key's limits, over the REST API."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -11,12 +13,16 @@ from modelport.cli.client import Api, Output, OutputOption, TokenOption, UrlOpti
 app = typer.Typer(no_args_is_help=True, help="Model access keys.")
 
 BASE = "/v2/gen-ai/models/api_keys"
-COLUMNS = ("uuid", "name", "created_at", "hint", "last_used_at", "models")
+COLUMNS = ("uuid", "name", "created_at", "hint", "last_used_at", "models", "limits")
 ONCE = "This secret will not be shown again. Store it now."
+CLEAR = "none"
+"""What `keys update` takes to clear a limit (it sends null)."""
 
 ConfirmOption = Annotated[
     str | None, typer.Option("--confirm", help="The key's name, to skip the prompt.")
 ]
+ExpiresHelp = "When the key stops working: ISO 8601 (without a zone: UTC)"
+SpendHelp = "USD a calendar month (UTC) may cost, e.g. 25 or 12.50"
 
 
 @app.command("list")
@@ -29,7 +35,7 @@ def list_keys(
 ) -> None:
     """List keys, newest first."""
     data = Api(url, token).call("GET", BASE, params={"page": page, "per_page": per_page})
-    show(output, data, data["api_key_infos"], COLUMNS)
+    show(output, data, _rows(data["api_key_infos"]), COLUMNS)
     if output is Output.table:
         meta = data["meta"]
         typer.echo(f"page {meta['page']} of {meta['pages']}, {meta['total']} keys")
@@ -41,14 +47,25 @@ def create_key(
     model: Annotated[
         list[str] | None, typer.Option("--model", help="Limit the key to this model; repeat.")
     ] = None,
+    expires_at: Annotated[str | None, typer.Option(help=ExpiresHelp + ".")] = None,
+    monthly_spend_limit: Annotated[str | None, typer.Option(help=SpendHelp + ".")] = None,
+    rpm_limit: Annotated[int | None, typer.Option(min=1, help="Requests per minute.")] = None,
+    tpm_limit: Annotated[int | None, typer.Option(min=1, help="Tokens per minute.")] = None,
     url: UrlOption = None,
     token: TokenOption = None,
     output: OutputOption = Output.table,
 ) -> None:
-    """Create a key and print its secret, once."""
+    """Create a key and print its secret, once. Limits are optional."""
     body: dict[str, Any] = {"name": name}
     if model:
         body["models"] = model
+    given = {
+        "expires_at": None if expires_at is None else _expiry(expires_at),
+        "monthly_spend_limit": monthly_spend_limit,
+        "rpm_limit": rpm_limit,
+        "tpm_limit": tpm_limit,
+    }
+    body.update({field: value for field, value in given.items() if value is not None})
     info = Api(url, token).call("POST", BASE, json=body)["api_key_info"]
     _show_secret(output, info)
 
@@ -62,7 +79,7 @@ def get_key(
 ) -> None:
     """Show one key."""
     data = Api(url, token).call("GET", f"{BASE}/{key_id}")
-    show(output, data, [data["api_key_info"]], COLUMNS)
+    show(output, data, _rows([data["api_key_info"]]), COLUMNS)
 
 
 @app.command("rename")
@@ -76,7 +93,44 @@ def rename_key(
     """Rename a key."""
     body = {"api_key_uuid": key_id, "name": name}
     data = Api(url, token).call("PUT", f"{BASE}/{key_id}", json=body)
-    show(output, data, [data["api_key_info"]], COLUMNS)
+    show(output, data, _rows([data["api_key_info"]]), COLUMNS)
+
+
+@app.command("update")
+def update_key(
+    key_id: Annotated[str, typer.Argument(metavar="ID")],
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    expires_at: Annotated[
+        str | None, typer.Option(metavar="ISO|none", help=ExpiresHelp + "; none: never.")
+    ] = None,
+    monthly_spend_limit: Annotated[
+        str | None, typer.Option(metavar="USD|none", help=SpendHelp + "; none: no limit.")
+    ] = None,
+    rpm_limit: Annotated[
+        str | None, typer.Option(metavar="N|none", help="Requests per minute; none: no limit.")
+    ] = None,
+    tpm_limit: Annotated[
+        str | None, typer.Option(metavar="N|none", help="Tokens per minute; none: no limit.")
+    ] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    output: OutputOption = Output.table,
+) -> None:
+    """Change a key's name or limits. Only what is given changes; `none` clears a limit."""
+    changes: dict[str, Any] = {} if name is None else {"name": name}
+    for field, text, parse in (
+        ("expires_at", expires_at, _expiry),
+        ("monthly_spend_limit", monthly_spend_limit, str.strip),
+        ("rpm_limit", rpm_limit, _per_minute("--rpm-limit")),
+        ("tpm_limit", tpm_limit, _per_minute("--tpm-limit")),
+    ):
+        if text is not None:
+            changes[field] = None if text.strip().lower() == CLEAR else parse(text)
+    if not changes:
+        fail("nothing to change: give --name or a limit (see --help)")
+    body = {"api_key_uuid": key_id, **changes}
+    data = Api(url, token).call("PUT", f"{BASE}/{key_id}", json=body)
+    show(output, data, _rows([data["api_key_info"]]), COLUMNS)
 
 
 @app.command("regenerate")
@@ -106,7 +160,7 @@ def delete_key(
     api = Api(url, token)
     _confirm(api, key_id, confirm, "delete")
     data = api.call("DELETE", f"{BASE}/{key_id}")
-    show(output, data, [data["api_key_info"]], (*COLUMNS, "deleted_at"))
+    show(output, data, _rows([data["api_key_info"]]), (*COLUMNS, "deleted_at"))
 
 
 def _confirm(api: Api, key_id: str, typed: str | None, verb: str) -> None:
@@ -119,6 +173,45 @@ def _confirm(api: Api, key_id: str, typed: str | None, verb: str) -> None:
 
 
 def _show_secret(output: Output, info: dict[str, Any]) -> None:
-    show(output, {"api_key_info": info}, [info], (*COLUMNS, "secret_key"))
+    show(output, {"api_key_info": info}, _rows([info]), (*COLUMNS, "secret_key"))
     if output is Output.table:
         typer.echo(ONCE, err=True)
+
+
+def _rows(infos: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Key infos with a `limits` cell for tables: every limit set, in a few words."""
+    return [{**info, "limits": _limits(info)} for info in infos]
+
+
+def _limits(info: dict[str, Any]) -> str | None:
+    words = []
+    if info.get("expires_at") is not None:
+        words.append(f"expires {info['expires_at']}")
+    if info.get("monthly_spend_limit") is not None:
+        words.append(f"${info['monthly_spend_limit']}/month")
+    for field, unit in (("rpm_limit", "rpm"), ("tpm_limit", "tpm")):
+        if info.get(field) is not None:
+            words.append(f"{info[field]} {unit}")
+    return ", ".join(words) or None
+
+
+def _expiry(text: str) -> str:
+    """An ISO 8601 date or date-time as the API takes it, UTC if no zone is given."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"--expires-at: {text!r} is not an ISO 8601 date-time (e.g. 2027-01-31T00:00:00Z)")
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _per_minute(option: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            fail(f"{option}: {text!r} is not a whole number (or none)")
+        if value < 1:
+            fail(f"{option} must be at least 1 (or none for no limit)")
+        return value
+
+    return parse
