@@ -22,6 +22,7 @@ PROMPT_TOKENS = 11
 COMPLETION_TOKENS = 7
 EMBEDDING_TOKENS_PER_INPUT = 5
 PACE_SECONDS = 0.05
+HANG_SECONDS = 30.0
 
 
 @dataclass
@@ -92,9 +93,25 @@ class FakeUpstream:
             return _error(401, f"Incorrect API key provided: {CREDENTIAL}")
         if model == "fake-400":
             return _error(400, f"bad parameter (you sent key {CREDENTIAL})")
-        if model == "fake-slow":
-            await asyncio.sleep(30)
+        if model == "fake-slow" and await self._hang(request, HANG_SECONDS):
+            return _error(499, "the caller hung up")
         return body
+
+    async def _hang(self, request: web.Request, seconds: float) -> bool:
+        """Stall like a stuck model. True, counted as a cancellation, if the caller hangs up.
+
+        Polls the connection so a hang-up is seen at once (aiohttp does not cancel handlers),
+        and no stalled handler outlives the caller to hold up the server's shutdown.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while loop.time() < deadline:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                self.seen.cancelled += 1
+                return True
+            await asyncio.sleep(0.02)
+        return False
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         admitted = await self._admit(request)
@@ -132,8 +149,10 @@ class FakeUpstream:
                 if model == "fake-drop" and index == 2:
                     request.transport.close()  # type: ignore[union-attr]
                     return stream
-                if model in ("fake-paced", "fake-slowstream"):
-                    await asyncio.sleep(PACE_SECONDS if model == "fake-paced" else 30)
+                if model == "fake-paced":
+                    await asyncio.sleep(PACE_SECONDS)
+                if model == "fake-slowstream" and await self._hang(request, HANG_SECONDS):
+                    return stream
                 await stream.write(_chunk(model, {"content": "tok "}))
             await stream.write(_chunk(model, {}, finish="stop"))
             options = body.get("stream_options") or {}

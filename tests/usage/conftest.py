@@ -1,0 +1,71 @@
+"""Fixtures for the usage tests: a key with known usage behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import httpx
+import openai
+import pytest
+
+from tests.support.catalog import CHAT_INPUT_PRICE, CHAT_OUTPUT_PRICE, EMBED_PRICE
+from tests.support.dataplane import MESSAGES, create_key, sdk
+from tests.support.hub import Hub
+from tests.support.upstream import EMBEDDING_TOKENS_PER_INPUT, PROMPT_TOKENS
+
+
+@dataclass(frozen=True)
+class Used:
+    """A key and exactly what it was used for, to compare reports against."""
+
+    key_id: str
+    secret: str
+    before: datetime
+    """A moment before the first request."""
+    by_model: dict[str, tuple[int, int, int, Decimal]]
+    """model -> (requests, prompt tokens, completion tokens, cost in USD)."""
+
+    @property
+    def requests(self) -> int:
+        return sum(r for r, _, _, _ in self.by_model.values())
+
+    @property
+    def cost(self) -> Decimal:
+        return sum((c for _, _, _, c in self.by_model.values()), Decimal(0))
+
+
+def use_key(hub: Hub, api: httpx.Client) -> Used:
+    """A new key used for two chats, one embedding and one failed call (charged nothing)."""
+    key = create_key(api)
+    before = datetime.now(UTC)
+    with sdk(hub, key["secret_key"]) as client:
+        for max_tokens in (3, 5):
+            client.chat.completions.create(
+                model="test-chat", messages=MESSAGES, max_tokens=max_tokens
+            )
+        client.embeddings.create(model="test-embed", input="a")
+        with pytest.raises(openai.InternalServerError):
+            client.chat.completions.create(model="test-500", messages=MESSAGES)
+    chat_cost = (2 * PROMPT_TOKENS * CHAT_INPUT_PRICE + 8 * CHAT_OUTPUT_PRICE) / 10**6
+    return Used(
+        key_id=key["uuid"],
+        secret=key["secret_key"],
+        before=before,
+        by_model={
+            "test-500": (1, 0, 0, Decimal(0)),
+            "test-chat": (2, 2 * PROMPT_TOKENS, 8, chat_cost),
+            "test-embed": (
+                1,
+                EMBEDDING_TOKENS_PER_INPUT,
+                0,
+                EMBEDDING_TOKENS_PER_INPUT * EMBED_PRICE / 10**6,
+            ),
+        },
+    )
+
+
+@pytest.fixture
+def used(hub: Hub, api: httpx.Client) -> Used:
+    return use_key(hub, api)
