@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -12,7 +13,7 @@ import pytest
 
 from tests.support.catalog import CHAT_INPUT_PRICE, CHAT_OUTPUT_PRICE, EMBED_PRICE
 from tests.support.dataplane import MESSAGES, create_key, sdk
-from tests.support.hub import Hub
+from tests.support.hub import Hub, Team
 from tests.support.upstream import EMBEDDING_TOKENS_PER_INPUT, PROMPT_TOKENS
 
 
@@ -68,4 +69,23 @@ def use_key(hub: Hub, api: httpx.Client) -> Used:
 
 @pytest.fixture
 def used(hub: Hub, api: httpx.Client) -> Used:
+    """A used key in the test's own team, for tests that change the key or add others."""
     return use_key(hub, api)
+
+
+@pytest.fixture(scope="module")
+def reading_team(hub: Hub) -> Team:
+    """A team for the tests that only read, shared so its usage is made once per module."""
+    return hub.new_team()
+
+
+@pytest.fixture(scope="module")
+def reader(hub: Hub, reading_team: Team) -> Iterator[httpx.Client]:
+    with hub.client(reading_team.token) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def shared_used(hub: Hub, reader: httpx.Client) -> Used:
+    """The reading team's one used key. Tests using it must not change it."""
+    return use_key(hub, reader)

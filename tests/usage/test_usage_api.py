@@ -43,25 +43,25 @@ def _figures(entry: dict[str, Any]) -> tuple[int, int, int, Decimal]:
     return entry["requests"], entry["prompt_tokens"], entry["completion_tokens"], cost
 
 
-def test_key_usage_by_model(api: httpx.Client, used: Used) -> None:
-    report = _key_usage(api, used.key_id, group_by="model")
+def test_key_usage_by_model(reader: httpx.Client, shared_used: Used) -> None:
+    report = _key_usage(reader, shared_used.key_id, group_by="model")
     assert report["group_by"] == "model"
-    assert {b["model"]: _figures(b) for b in report["usage"]} == used.by_model
-    assert [b["model"] for b in report["usage"]] == sorted(used.by_model)
+    assert {b["model"]: _figures(b) for b in report["usage"]} == shared_used.by_model
+    assert [b["model"] for b in report["usage"]] == sorted(shared_used.by_model)
     _assert_totals_add_up(report)
-    assert report["totals"]["requests"] == used.requests
-    assert Decimal(report["totals"]["cost"]) == used.cost
+    assert report["totals"]["requests"] == shared_used.requests
+    assert Decimal(report["totals"]["cost"]) == shared_used.cost
 
 
-def test_key_usage_by_day_is_the_default(api: httpx.Client, used: Used) -> None:
-    report = _key_usage(api, used.key_id)
+def test_key_usage_by_day_is_the_default(reader: httpx.Client, shared_used: Used) -> None:
+    report = _key_usage(reader, shared_used.key_id)
     assert report["group_by"] == "day"
     [bucket] = report["usage"]
     assert bucket["date"] == datetime.now(UTC).date().isoformat()
     assert "model" not in bucket
     assert "api_key_uuid" not in bucket
     assert _figures(bucket) == _figures(report["totals"])
-    assert (bucket["requests"], Decimal(bucket["cost"])) == (used.requests, used.cost)
+    assert (bucket["requests"], Decimal(bucket["cost"])) == (shared_used.requests, shared_used.cost)
     _assert_totals_add_up(report)
 
 
@@ -83,42 +83,42 @@ def test_team_usage_by_key_model_and_day(hub: Hub, api: httpx.Client, used: Used
     assert chat["requests"] == 4
 
 
-def test_another_team_sees_none_of_it(hub: Hub, used: Used) -> None:
+def test_another_team_sees_none_of_it(hub: Hub, shared_used: Used) -> None:
     with hub.client(hub.new_team().token) as stranger:
-        assert stranger.get(f"{KEYS}/{used.key_id}/usage").status_code == 404
+        assert stranger.get(f"{KEYS}/{shared_used.key_id}/usage").status_code == 404
         empty = stranger.get(TEAM, params={"group_by": "key"}).json()
     assert empty["usage"] == []
     assert empty["totals"]["requests"] == 0
     assert Decimal(empty["totals"]["cost"]) == 0
 
 
-def test_unknown_and_malformed_key_ids(api: httpx.Client) -> None:
-    assert api.get(f"{KEYS}/00000000-0000-4000-8000-000000000000/usage").status_code == 404
-    assert api.get(f"{KEYS}/not-a-uuid/usage").status_code == 400
+def test_unknown_and_malformed_key_ids(reader: httpx.Client) -> None:
+    assert reader.get(f"{KEYS}/00000000-0000-4000-8000-000000000000/usage").status_code == 404
+    assert reader.get(f"{KEYS}/not-a-uuid/usage").status_code == 400
 
 
-def test_period_by_date_and_date_time(api: httpx.Client, used: Used) -> None:
+def test_period_by_date_and_date_time(reader: httpx.Client, shared_used: Used) -> None:
     """A date covers its whole UTC day; a date-time is exact, whatever its offset."""
     today = datetime.now(UTC).date()
     day = timedelta(days=1)
 
     def requests(**params: str) -> int:
-        report = _key_usage(api, used.key_id, **params)
+        report = _key_usage(reader, shared_used.key_id, **params)
         _assert_totals_add_up(report)
         total: int = report["totals"]["requests"]
         return total
 
-    assert requests(start=today.isoformat(), end=today.isoformat()) == used.requests
-    assert requests(start=(today - day).isoformat()) == used.requests
+    assert requests(start=today.isoformat(), end=today.isoformat()) == shared_used.requests
+    assert requests(start=(today - day).isoformat()) == shared_used.requests
     assert requests(start=(today - day).isoformat(), end=(today - day).isoformat()) == 0
-    before = used.before.replace(microsecond=0)
-    assert requests(start=before.isoformat()) == used.requests
-    assert requests(start=before.strftime("%Y-%m-%dT%H:%M:%SZ")) == used.requests
+    before = shared_used.before.replace(microsecond=0)
+    assert requests(start=before.isoformat()) == shared_used.requests
+    assert requests(start=before.strftime("%Y-%m-%dT%H:%M:%SZ")) == shared_used.requests
     east = before.astimezone(timezone(timedelta(hours=2)))
-    assert requests(start=east.isoformat()) == used.requests
+    assert requests(start=east.isoformat()) == shared_used.requests
     assert requests(start=(before - day).isoformat(), end=before.isoformat()) == 0
     later = datetime.now(UTC) + timedelta(minutes=5)
-    assert requests(start=before.isoformat(), end=later.isoformat()) == used.requests
+    assert requests(start=before.isoformat(), end=later.isoformat()) == shared_used.requests
     assert requests(start=(later - timedelta(seconds=1)).isoformat(), end=later.isoformat()) == 0
 
 
@@ -139,9 +139,9 @@ def test_period_by_date_and_date_time(api: httpx.Client, used: Used) -> None:
     ],
 )
 def test_bad_periods_and_groupings_are_400(
-    api: httpx.Client, used: Used, params: dict[str, str]
+    reader: httpx.Client, shared_used: Used, params: dict[str, str]
 ) -> None:
-    response = api.get(f"{KEYS}/{used.key_id}/usage", params=params)
+    response = reader.get(f"{KEYS}/{shared_used.key_id}/usage", params=params)
     assert response.status_code == 400, response.text
     assert set(response.json()) == {"id", "message", "request_id"}
 
@@ -154,13 +154,13 @@ def test_a_deleted_keys_usage_is_still_readable(api: httpx.Client, used: Used) -
     assert [b["api_key_uuid"] for b in team["usage"]] == [used.key_id]
 
 
-def test_a_read_only_token_can_read_usage(hub: Hub, team: Team, used: Used) -> None:
-    with hub.client(team.read_only_token) as reader:
-        by_key = reader.get(f"{KEYS}/{used.key_id}/usage")
-        by_team = reader.get(TEAM)
+def test_a_read_only_token_can_read_usage(hub: Hub, reading_team: Team, shared_used: Used) -> None:
+    with hub.client(reading_team.read_only_token) as read_only:
+        by_key = read_only.get(f"{KEYS}/{shared_used.key_id}/usage")
+        by_team = read_only.get(TEAM)
     assert by_key.status_code == 200, by_key.text
     assert by_team.status_code == 200, by_team.text
-    assert by_key.json()["totals"]["requests"] == used.requests
+    assert by_key.json()["totals"]["requests"] == shared_used.requests
     assert by_team.json()["totals"] == by_key.json()["totals"]
 
 
