@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -21,12 +23,19 @@ from modelport.errors import StorageUnavailable
 
 _WRITE = "modelport_write"
 UNAVAILABLE = "The database is unavailable; try again shortly."
+T = TypeVar("T")
 
 
 def _sqlite_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=5, max_overflow=10)
+    _configure_sqlite(engine.sync_engine)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _configure_sqlite(engine: Engine) -> None:
+    """The same PRAGMAs on every connection, and BEGIN IMMEDIATE for writes, on any engine."""
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Take transaction control from the driver so that writes can BEGIN IMMEDIATE.
         dbapi_connection.isolation_level = None
@@ -37,14 +46,13 @@ def _sqlite_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # A write transaction takes the write lock up front: a deferred one that reads first
         # can fail with SQLITE_BUSY instead of waiting when another writer got in between.
         immediate = connection.get_execution_options().get(_WRITE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
-    return engine
 
 
 def _postgres_engine(url: str, pool_size: int) -> AsyncEngine:
@@ -66,6 +74,8 @@ class Database:
         self._writes = async_sessionmaker(
             self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False
         )
+        self._thread: ThreadPoolExecutor | None = None
+        self._thread_engine: Engine | None = None
 
     def read(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work for reads: a plain transaction, committed when the block ends."""
@@ -94,6 +104,34 @@ class Database:
             raise
         await unit.committed()
 
+    async def write_in_thread(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one write transaction on a thread of its own; SQLite only.
+
+        For a hot path: aiosqlite hands every statement, and each cursor's opening and
+        closing, to its thread and back (eight trips for a small insert and its commit);
+        here the whole transaction is one trip, with the same PRAGMAs and BEGIN IMMEDIATE.
+        Raises StorageUnavailable like `write()`; there are no after-commit hooks.
+        """
+        if not self.is_sqlite:
+            raise RuntimeError("write_in_thread is for SQLite")
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writes")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._in_transaction, work
+            )
+        except (OperationalError, InterfaceError, OSError) as exc:
+            raise StorageUnavailable(UNAVAILABLE) from exc
+
+    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
+        if self._thread_engine is None:
+            plain = make_url(self.url).set(drivername="sqlite")  # the standard library driver
+            engine = create_engine(plain, pool_size=1, execution_options={_WRITE: True})
+            _configure_sqlite(engine)
+            self._thread_engine = engine
+        with self._thread_engine.begin() as connection:
+            return work(connection)
+
     async def ping(self) -> bool:
         """Whether the database answers a trivial query now."""
         try:
@@ -105,3 +143,11 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._thread is not None:
+            if self._thread_engine is not None:  # its connection belongs to that thread
+                await asyncio.get_running_loop().run_in_executor(
+                    self._thread, self._thread_engine.dispose
+                )
+                self._thread_engine = None
+            self._thread.shutdown()
+            self._thread = None

@@ -12,6 +12,7 @@ import logging
 import time
 import uuid
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,7 +21,7 @@ from modelport.core.clock import utcnow
 from modelport.db.engine import Database
 from modelport.errors import StorageUnavailable
 from modelport.keys.repository import KeyRepository
-from modelport.usage.repository import UsageRepository
+from modelport.usage.repository import UsageRepository, insert_once_on
 from modelport.usage.row import UsageRow
 
 log = logging.getLogger("modelport.usage")
@@ -108,11 +109,7 @@ class UsageRecorder:
         batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
         touches, self._touches = self._touches, {}
         try:
-            async with self._database.write() as unit:
-                if batch:
-                    await UsageRepository(unit.session).insert_once([row for row, _ in batch])
-                if touches:
-                    await KeyRepository(unit.session).touch(touches)
+            await self._write([row for row, _ in batch], touches)
         except (StorageUnavailable, SQLAlchemyError, OSError) as exc:
             metrics.USAGE_WRITE_FAILURES.inc()
             log.warning(
@@ -135,6 +132,26 @@ class UsageRecorder:
             if future is not None and not future.done():
                 future.set_result(None)
         return True
+
+    async def _write(self, rows: list[UsageRow], touches: dict[uuid.UUID, datetime]) -> None:
+        """Commit rows and touches. On SQLite the rows go in one trip to a writer thread.
+
+        Through aiosqlite a small commit is eight trips to its thread and about 1 ms of CPU:
+        at concurrency 1 that was most of a request's cost. Touches (once a minute per key)
+        go first in a unit of their own, so that rows are never reported failed once written.
+        """
+        if not self._database.is_sqlite:
+            async with self._database.write() as unit:
+                if rows:
+                    await UsageRepository(unit.session).insert_once(rows)
+                if touches:
+                    await KeyRepository(unit.session).touch(touches)
+            return
+        if touches:
+            async with self._database.write() as unit:
+                await KeyRepository(unit.session).touch(touches)
+        if rows:
+            await self._database.write_in_thread(partial(insert_once_on, rows=rows))
 
 
 def _count(row: UsageRow) -> None:

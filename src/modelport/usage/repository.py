@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Date, cast, func, select
+from sqlalchemy import ColumnElement, Connection, Date, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +39,16 @@ class Bucket:
     cost_picousd: int
 
 
+def insert_once_on(connection: Connection, rows: Sequence[UsageRow]) -> None:
+    """`UsageRepository.insert_once` on a plain connection in a transaction (a writer thread)."""
+    statement = _INSERT_ONCE["postgresql" if connection.dialect.name == "postgresql" else "sqlite"]
+    connection.execute(statement, _values(rows))
+
+
+def _values(rows: Sequence[UsageRow]) -> list[dict[str, Any]]:
+    return [{name: getattr(row, name) for name in _COLUMNS} for row in rows]
+
+
 class UsageRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -47,9 +57,7 @@ class UsageRepository:
         """Insert rows; a request id already recorded is skipped, so a retry cannot double-count."""
         dialect = self._session.get_bind().dialect.name
         statement = _INSERT_ONCE["postgresql" if dialect == "postgresql" else "sqlite"]
-        await self._session.execute(
-            statement, [{name: getattr(row, name) for name in _COLUMNS} for row in rows]
-        )
+        await self._session.execute(statement, _values(rows))
 
     async def buckets(
         self,
