@@ -7,8 +7,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from modelport.db.engine import Database
+from modelport.db.engine import UNAVAILABLE, Database
+from modelport.errors import StorageUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same in every replica.
@@ -32,6 +34,9 @@ def _upgrade(connection: Connection) -> None:
 
 async def upgrade_to_head(database: Database) -> None:
     """Bring the schema to the newest migration; raises StorageUnavailable if unreachable."""
-    async with database.engine.connect() as connection:
-        await connection.run_sync(_upgrade)
-        await connection.commit()
+    try:
+        async with database.engine.connect() as connection:
+            await connection.run_sync(_upgrade)
+            await connection.commit()
+    except (OperationalError, InterfaceError, OSError) as exc:
+        raise StorageUnavailable(UNAVAILABLE) from exc
