@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import httpx
 import typer
@@ -29,32 +29,42 @@ class Api:
     """A thin httpx wrapper that turns /v2 errors into a clean exit with their message."""
 
     def __init__(self, url: str | None, token: str | None) -> None:
-        settings = Settings()
+        try:
+            settings = Settings()
+        except ValueError as exc:
+            fail(f"bad MODELPORT_* setting: {exc}")
         token = token or (settings.token.get_secret_value() if settings.token else None)
         if not token:
             fail("no API token: pass --token or set MODELPORT_TOKEN")
-        self._client = httpx.Client(
-            base_url=(url or settings.url).rstrip("/"),
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30.0,
-        )
+        base_url = (url or settings.url).rstrip("/")
+        try:
+            self._client = httpx.Client(
+                base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0
+            )
+        except httpx.InvalidURL as exc:
+            fail(f"the hub URL {base_url!r} is not valid: {exc}")
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON answer; on any failure, exits with a one-line message (never the token)."""
         try:
             response = self._client.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             fail(f"cannot reach {self._client.base_url}: {exc}")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
         if response.is_error:
-            try:
-                body = response.json()
-                message = f"{body.get('message')} ({body.get('id')}, {response.status_code})"
-            except ValueError:
-                message = f"HTTP {response.status_code}"
-            fail(message)
-        return response.json()
+            if isinstance(body, dict) and "message" in body:
+                fail(f"{body['message']} ({body.get('id')}, {response.status_code})")
+            fail(f"HTTP {response.status_code} from {response.url}")
+        if body is None:
+            fail(f"{response.url} did not answer with JSON: is the URL a modelport hub?")
+        return body
 
 
-def fail(message: str) -> typer.Exit:
+def fail(message: str) -> NoReturn:
+    """Print `Error: message` on stderr and exit with status 1."""
     typer.echo(f"Error: {message}", err=True)
     raise typer.Exit(1)
 
@@ -66,7 +76,8 @@ def show(output: Output, data: Any, rows: Sequence[dict[str, Any]], columns: Seq
         return
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    typer.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)))
+    header = "  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))
+    typer.echo(header.rstrip())
     for row in cells:
         typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 

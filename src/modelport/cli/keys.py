@@ -167,15 +167,15 @@ def _confirm(api: Api, key_id: str, typed: str | None, verb: str) -> None:
     """Ask for the key's name, as the control panel does; abort unchanged on a mismatch."""
     name = api.call("GET", f"{BASE}/{key_id}")["api_key_info"]["name"]
     if typed is None:
-        typed = typer.prompt(f"Type the key's name ({name}) to {verb} it")
+        typed = typer.prompt(f"Type the key's name ({name}) to {verb} it", err=True)
     if typed != name:
         fail(f"the name does not match; nothing was changed (expected {name!r})")
 
 
 def _show_secret(output: Output, info: dict[str, Any]) -> None:
+    """The key with its secret on stdout; the warning on stderr, so JSON stays parseable."""
     show(output, {"api_key_info": info}, _rows([info]), (*COLUMNS, "secret_key"))
-    if output is Output.table:
-        typer.echo(ONCE, err=True)
+    typer.echo(ONCE, err=True)
 
 
 def _rows(infos: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from modelport.auth.member import parse_role
 from modelport.auth.passwords import Passwords
@@ -24,6 +26,8 @@ DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data folder (default: ./.modelport).")
 ]
 
+T = TypeVar("T")
+
 tokens = typer.Typer(no_args_is_help=True, help="Control-plane API tokens.")
 users = typer.Typer(no_args_is_help=True, help="Control panel users.")
 
@@ -34,6 +38,24 @@ def settings_with(**overrides: Any) -> Settings:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+
+
+def on_database(work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's database work; any failure exits 1 with one line on stderr.
+
+    Our errors carry a safe message; a bad setting or folder names itself; a database that
+    refuses (no such database, no such role) says why in the driver's words.
+    """
+    try:
+        return asyncio.run(work)
+    except ModelportError as exc:
+        problem = exc.message
+    except (ValueError, OSError) as exc:
+        problem = str(exc)
+    except DBAPIError as exc:
+        problem = str(exc.orig).splitlines()[0]
+    typer.echo(f"modelport: {problem}", err=True)
+    raise typer.Exit(1)
 
 
 def serve(
@@ -76,11 +98,7 @@ def create_token(
     """Print a new API token on stdout, and nothing else. It is shown only this once."""
     settings = settings_with(data_dir=data_dir)
     configure_logging("warning", settings.log_file)
-    try:
-        secret = asyncio.run(_create_token(settings, name, team, read_only))
-    except (ModelportError, ValueError) as exc:
-        typer.echo(f"modelport: {getattr(exc, 'message', exc)}", err=True)
-        raise typer.Exit(1) from None
+    secret = on_database(_create_token(settings, name, team, read_only))
     typer.echo(secret)
 
 
@@ -115,11 +133,7 @@ def create_user(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        asyncio.run(_create_user(settings, email, team, role, password))
-    except (ModelportError, ValueError) as exc:
-        typer.echo(f"modelport: {getattr(exc, 'message', exc)}", err=True)
-        raise typer.Exit(1) from None
+    on_database(_create_user(settings, email, team, role, password))
     typer.echo(f"created {email.strip().lower()} ({role}) in team {team}")
 
 
