@@ -1,0 +1,54 @@
+"""The real `modelport` command line, run in a subprocess as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tests.support.hub import Hub
+
+
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.out.splitlines()
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    """This process's environment without any MODELPORT_* setting, plus `settings`."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
+    return {**kept, **settings}
+
+
+def modelport(hub: Hub | None, *args: str, env: Mapping[str, str], stdin: str = "") -> Ran:
+    """`python -m modelport *args`; the secrets it prints join those `hub`'s logs must not hold."""
+    done = subprocess.run(
+        [sys.executable, "-m", "modelport", *args],
+        env=dict(env),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if hub is not None:
+        hub.remember(done.stdout)
+    return Ran(done.returncode, done.stdout, done.stderr)
+
+
+def assert_clean_failure(ran: Ran, *says: str) -> None:
+    """Exit status 1, nothing on stdout, one line on stderr naming the problem, no traceback."""
+    assert ran.code == 1, ran
+    assert ran.out == "", ran
+    assert len(ran.err.strip().splitlines()) == 1, ran.err
+    assert "Traceback" not in ran.err
+    for words in says:
+        assert words in ran.err, ran.err
