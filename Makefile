@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The panel's browser tests drive Debian's chromium: a Playwright browser download is not possible.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test lint soak bench clean
+.PHONY: serve test lint soak bench clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +24,16 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y chromium
+
+test: lint $(CHROMIUM)
 	$(BIN)/pytest
+
+# The README's screenshots of the control panel, from a throwaway hub.
+screenshots: $(STAMP) $(CHROMIUM)
+	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
 clean:
 	rm -rf $(VENV) .modelport .pytest_cache .mypy_cache .ruff_cache

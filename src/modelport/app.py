@@ -22,6 +22,8 @@ from modelport.db.migrate import upgrade_to_head
 from modelport.gateway.dataplane import DataPlane, DataPlaneMiddleware
 from modelport.keys import routes as key_routes
 from modelport.usage import routes as usage_routes
+from modelport.web import install as web_panel
+from modelport.web.setup import announce_setup
 
 DESCRIPTION = """
 modelport's control plane. It follows DigitalOcean's GenAI API shape: errors are
@@ -38,6 +40,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade_to_head(hub.database)
         await hub.start()
+        await announce_setup(hub)
         try:
             yield
         finally:
@@ -58,6 +61,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     app.include_router(metrics_route.router)
     app.include_router(key_routes.router)
     app.include_router(audit_routes.router)
+    web_panel.install(app, hub)
     app.include_router(catalog_routes.router)
     app.include_router(usage_routes.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)

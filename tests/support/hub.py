@@ -92,7 +92,7 @@ class Hub:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "modelport", "serve", "--port", str(self.port)],
             env=self._env,
-            stdout=subprocess.DEVNULL,
+            stdout=open(self.data_dir / "stdout.log", "ab"),  # noqa: SIM115
             stderr=open(self.data_dir / "stderr.log", "ab"),  # noqa: SIM115
         )
         deadline = time.monotonic() + timeout
@@ -114,6 +114,11 @@ class Hub:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+
+    def stdout(self) -> str:
+        """What the server printed for its operator (the setup link), never its logs."""
+        path = self.data_dir / "stdout.log"
+        return path.read_text() if path.exists() else ""
 
     def stderr(self) -> str:
         path = self.data_dir / "stderr.log"

@@ -1,0 +1,23 @@
+"""Mounts the panel on the hub's app: its pages at `/`, its static files at `/static`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from modelport.auth.passwords import Passwords
+from modelport.components import Components
+from modelport.web import account_routes, catalog_routes, keys_routes, team_routes, usage_routes
+from modelport.web.pages import Pages
+from modelport.web.panel import Panel
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI, hub: Components) -> None:
+    app.state.panel = Panel(hub, Passwords(), Pages(hub.digester))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for routes in (account_routes, keys_routes, catalog_routes, usage_routes, team_routes):
+        app.include_router(routes.router)

@@ -1,0 +1,220 @@
+"""The Serverless inference page: its Model Access Keys section and the key windows.
+
+The windows (create, rename, regenerate, delete) are fetched into the page's one dialog.
+A change answers with the section re-rendered, and closes the window; a refused change
+answers with the window re-rendered, its error next to the field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from modelport.api.deps import ReadUnit, WriteUnit
+from modelport.auth.member import Member
+from modelport.core.clock import utcnow
+from modelport.core.paging import PageRequest, page_count
+from modelport.core.secrets import PlainSecret
+from modelport.db.tables import ModelKey
+from modelport.db.uow import UnitOfWork
+from modelport.errors import InvalidInput
+from modelport.usage.period import month_start
+from modelport.web.deps import CheckedForm, KeyEditor, PanelDep, SignedIn, caller_of, text
+from modelport.web.panel import Panel
+from modelport.web.routing import PanelRoute
+from modelport.web.windows import changed, refused, window
+
+router = APIRouter(route_class=PanelRoute, include_in_schema=False)
+
+PAGE = "/inference"
+KeyId = Annotated[uuid.UUID, Path()]
+NOT_THE_NAME = "That is not the key's name: type it exactly as shown."
+
+
+@dataclass(frozen=True, slots=True)
+class Revealed:
+    """A secret shown once, in the section that answers its create or regenerate."""
+
+    key_id: uuid.UUID
+    secret: PlainSecret
+
+
+async def _section(
+    panel: Panel,
+    unit: UnitOfWork,
+    member: Member,
+    page: int = 1,
+    *,
+    revealed: Revealed | None = None,
+    notice: str | None = None,
+) -> dict[str, Any]:
+    wanted = PageRequest.parse(page, None)
+    listing = await panel.keys(unit).page(member.team_id, wanted)
+    spend = await panel.usage(unit).spend_by_key(member.team_id, month_start(utcnow()))
+    return {
+        "keys": listing.keys,
+        "spend": spend,
+        "page": wanted.page,
+        "pages": page_count(listing.total, wanted.per_page),
+        "can_edit": member.principal.can("keys:write"),
+        "revealed": revealed,
+        "notice": notice,
+    }
+
+
+@router.get(PAGE)
+async def inference_page(
+    request: Request,
+    member: SignedIn,
+    panel: PanelDep,
+    unit: ReadUnit,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    context = await _section(panel, unit, member, page)
+    context["base_url"] = str(request.base_url).rstrip("/")
+    return panel.pages.render(request, "inference.html", context)
+
+
+@router.get(PAGE + "/keys/new")
+async def create_window(request: Request, _: KeyEditor, panel: PanelDep) -> Response:
+    return window(request, panel, "keys/create.html", _create_context(panel, "", []), PAGE)
+
+
+@router.post(PAGE + "/keys")
+async def create_key(
+    request: Request, member: KeyEditor, form: CheckedForm, panel: PanelDep, unit: WriteUnit
+) -> Response:
+    name, models = text(form, "name"), [m for m in form.getlist("models") if isinstance(m, str)]
+    try:
+        key, secret = await panel.keys(unit).create(
+            caller_of(request, member), name, models or None
+        )
+    except InvalidInput as exc:
+        context = _create_context(panel, name, models)
+        raise refused(request, panel, "keys/create.html", context, exc) from None
+    revealed = Revealed(key.id, secret)
+    context = await _section(panel, unit, member, revealed=revealed, notice="Key created.")
+    return changed(request, panel, "inference.html", "keys", context)
+
+
+def _create_context(panel: Panel, name: str, chosen: list[str]) -> dict[str, Any]:
+    return {"name": name, "chosen": chosen, "choices": panel.hub.catalog.all()}
+
+
+@router.get(PAGE + "/keys/{key_id}/rename")
+async def rename_window(
+    request: Request, key_id: KeyId, member: KeyEditor, panel: PanelDep, unit: ReadUnit
+) -> Response:
+    key = await panel.keys(unit).get(member.team_id, key_id)
+    return window(request, panel, "keys/rename.html", {"key": key, "name": key.name}, PAGE)
+
+
+@router.post(PAGE + "/keys/{key_id}/rename")
+async def rename_key(
+    request: Request,
+    key_id: KeyId,
+    member: KeyEditor,
+    form: CheckedForm,
+    panel: PanelDep,
+    unit: WriteUnit,
+) -> Response:
+    keys, name = panel.keys(unit), text(form, "name")
+    try:
+        key = await keys.rename(caller_of(request, member), key_id, name)
+    except InvalidInput as exc:
+        context = {"key": await keys.get(member.team_id, key_id), "name": name}
+        raise refused(request, panel, "keys/rename.html", context, exc) from None
+    notice = f"Key renamed to {key.name}."
+    context = await _section(panel, unit, member, notice=notice)
+    return changed(request, panel, "inference.html", "keys", context)
+
+
+def _confirm_context(key: ModelKey, action: str, typed: str = "") -> dict[str, Any]:
+    if action == "regenerate":
+        return {
+            "key": key,
+            "action": action,
+            "typed": typed,
+            "mismatch": NOT_THE_NAME,
+            "title": "Regenerate model access key",
+            "submit": "Regenerate access key",
+            "warning": "The current secret stops working at once. Apps that use it fail "
+            "until you give them the new one.",
+        }
+    return {
+        "key": key,
+        "action": action,
+        "typed": typed,
+        "mismatch": NOT_THE_NAME,
+        "title": "Delete model access key",
+        "submit": "Delete access key",
+        "warning": "The key is deleted for good, and every app that uses it loses access at once.",
+    }
+
+
+@router.get(PAGE + "/keys/{key_id}/{action}")
+async def confirm_window(
+    request: Request,
+    key_id: KeyId,
+    action: Annotated[str, Path(pattern="^(regenerate|delete)$")],
+    member: KeyEditor,
+    panel: PanelDep,
+    unit: ReadUnit,
+) -> Response:
+    key = await panel.keys(unit).get(member.team_id, key_id)
+    return window(request, panel, "keys/confirm.html", _confirm_context(key, action), PAGE)
+
+
+async def _confirmed(
+    request: Request,
+    panel: Panel,
+    unit: UnitOfWork,
+    member: Member,
+    key_id: uuid.UUID,
+    action: str,
+    typed: str,
+) -> None:
+    """Raises Rejected (the window, with its error) unless `typed` is the key's name."""
+    key = await panel.keys(unit).get(member.team_id, key_id)
+    if typed != key.name:
+        error = InvalidInput(NOT_THE_NAME, field="confirm")
+        raise refused(
+            request, panel, "keys/confirm.html", _confirm_context(key, action, typed), error
+        )
+
+
+@router.post(PAGE + "/keys/{key_id}/regenerate")
+async def regenerate_key(
+    request: Request,
+    key_id: KeyId,
+    member: KeyEditor,
+    form: CheckedForm,
+    panel: PanelDep,
+    unit: WriteUnit,
+) -> Response:
+    await _confirmed(request, panel, unit, member, key_id, "regenerate", text(form, "confirm"))
+    key, secret = await panel.keys(unit).regenerate(caller_of(request, member), key_id)
+    revealed = Revealed(key.id, secret)
+    notice = f"Key {key.name} has a new secret."
+    context = await _section(panel, unit, member, revealed=revealed, notice=notice)
+    return changed(request, panel, "inference.html", "keys", context)
+
+
+@router.post(PAGE + "/keys/{key_id}/delete")
+async def delete_key(
+    request: Request,
+    key_id: KeyId,
+    member: KeyEditor,
+    form: CheckedForm,
+    panel: PanelDep,
+    unit: WriteUnit,
+) -> Response:
+    await _confirmed(request, panel, unit, member, key_id, "delete", text(form, "confirm"))
+    key = await panel.keys(unit).delete(caller_of(request, member), key_id)
+    notice = f"Key {key.name} deleted."
+    context = await _section(panel, unit, member, notice=notice)
+    return changed(request, panel, "inference.html", "keys", context)

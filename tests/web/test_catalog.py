@@ -1,0 +1,108 @@
+"""The Model catalog page: sorting, filtering, comparing, and examples that really run."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.support.hub import Hub
+from tests.web.accounts import Accounts
+from tests.web.browser import sign_in
+
+KEYS = "/v2/gen-ai/models/api_keys"
+
+
+def column(page: Page, index: int) -> list[str]:
+    """The text of one column of the catalog table, top to bottom."""
+    cells = page.locator("#catalog tbody tr").locator(f":scope > :nth-child({index})")
+    return [text.strip() for text in cells.all_inner_texts()]
+
+
+def test_the_catalog_sorts_and_filters(page: Page, accounts: Accounts) -> None:
+    sign_in(page, accounts.create("viewer"))
+    page.get_by_role("link", name="Model catalog").click()
+    expect(page.locator("#catalog tbody tr")).to_have_count(12)
+
+    page.get_by_role("link", name="Context window").click()
+    expect(page.get_by_role("columnheader", name="Context window ▲")).to_have_attribute(
+        "aria-sort", "ascending"
+    )
+    windows = [int(text.replace(",", "")) for text in column(page, 5)]
+    assert windows == sorted(windows)
+    assert windows[0] == 100
+    page.get_by_role("link", name="Input / 1M").click()
+    page.get_by_role("link", name="Input / 1M ▲").click()
+    prices = [float(text.lstrip("$")) for text in column(page, 8)]
+    assert prices == sorted(prices, reverse=True)
+    assert prices[-1] == 0.02
+
+    page.get_by_label("Type").select_option("embedding")
+    page.get_by_role("button", name="Filter").click()
+    assert column(page, 4) == ["embedding"]
+    page.get_by_label("Type").select_option("chat")
+    page.get_by_label("Provider").select_option("fake")
+    page.get_by_role("button", name="Filter").click()
+    assert set(column(page, 4)) == {"chat"}
+    expect(page.get_by_role("columnheader", name="Input / 1M ▼")).to_be_visible()
+
+
+def test_two_to_four_ticked_models_open_a_comparison(page: Page, accounts: Accounts) -> None:
+    sign_in(page, accounts.create("member"))
+    page.goto("/catalog")
+    compare = page.get_by_role("button", name="Compare selected")
+    expect(compare).to_be_disabled()
+    page.get_by_label("Compare Test test-chat", exact=True).check()
+    expect(compare).to_be_disabled()
+    for model in ["test-embed", "test-small", "test-paced", "test-slow"]:
+        page.get_by_label(f"Compare Test {model}", exact=True).check()
+    expect(compare).to_be_disabled()
+    page.get_by_label("Compare Test test-slow", exact=True).uncheck()
+    page.get_by_label("Compare Test test-paced", exact=True).uncheck()
+    expect(compare).to_be_enabled()
+    compare.click()
+
+    table = page.locator("#comparison")
+    expect(table.locator("thead th")).to_have_text(
+        ["Test test-chat", "Test test-embed", "Test test-small"]
+    )
+    context = table.get_by_role("row", name=re.compile("^Context window"))
+    expect(context.get_by_role("cell")).to_have_text(["4,096", "4,096", "100"])
+    kinds = table.get_by_role("row", name=re.compile("^Type"))
+    expect(kinds.get_by_role("cell")).to_have_text(["chat", "embedding", "chat"])
+    assert page.goto("/catalog/compare?models=test-chat") is not None
+    expect(page.get_by_role("alert")).to_have_text("Tick 2 to 4 models to compare them.")
+
+
+def test_a_models_copied_examples_run_against_this_hub(
+    page: Page, hub: Hub, api: httpx.Client, accounts: Accounts
+) -> None:
+    secret = api.post(KEYS, json={"name": "examples"}).json()["api_key_info"]["secret_key"]
+    sign_in(page, accounts.create("viewer"))
+    page.goto("/catalog")
+    page.get_by_role("link", name="Test test-chat").click()
+
+    examples = {}
+    for name in ["curl", "Python (openai SDK)"]:
+        page.get_by_role("button", name="Copy", exact=True).and_(
+            page.get_by_role("button", description=name)
+        ).click()
+        examples[name] = page.evaluate("navigator.clipboard.readText()")
+        assert hub.url + "/v1" in examples[name]
+    env = {**hub.env, "MODELPORT_KEY": secret}
+
+    ran = subprocess.run(
+        ["bash", "-c", examples["curl"]], env=env, capture_output=True, text=True, check=True
+    )
+    assert '"chat.completion"' in ran.stdout
+    ran = subprocess.run(
+        [sys.executable, "-c", examples["Python (openai SDK)"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert ran.stdout.startswith("tok")

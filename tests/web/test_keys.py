@@ -1,0 +1,126 @@
+"""The Model Access Keys section in a real browser: every flow, and that the secrets work."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.support.hub import Hub
+from tests.web.accounts import Accounts
+from tests.web.browser import create_key, key_row, open_menu_item, sign_in
+
+
+def models_seen(hub: Hub, secret: str) -> httpx.Response:
+    return httpx.get(hub.url + "/v1/models", headers={"Authorization": f"Bearer {secret}"})
+
+
+def test_create_a_key_copy_its_secret_and_use_it(page: Page, hub: Hub, accounts: Accounts) -> None:
+    sign_in(page, accounts.create("member"))
+    expect(page.get_by_text("No model access keys yet.")).to_be_visible()
+
+    secret = create_key(page, hub, "prod app")
+
+    row = key_row(page, "prod app")
+    expect(row).to_contain_text("All models")
+    expect(row).to_contain_text("…" + secret[-4:])
+    expect(page.get_by_text("It will not be shown again.")).to_be_visible()
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+    assert models_seen(hub, secret).status_code == 200
+
+    page.reload()
+    expect(key_row(page, "prod app")).to_be_visible()
+    assert secret not in page.content()
+    expect(page.get_by_text("It will not be shown again.")).to_have_count(0)
+
+
+def test_a_key_limited_to_one_model_lists_only_that_model(
+    page: Page, hub: Hub, accounts: Accounts
+) -> None:
+    sign_in(page, accounts.create("member"))
+    secret = create_key(page, hub, "chat only", models=("test-chat",))
+
+    expect(key_row(page, "chat only")).to_contain_text("test-chat")
+    listed = models_seen(hub, secret).json()["data"]
+    assert [m["id"] for m in listed] == ["test-chat"]
+
+
+def test_a_name_too_long_is_shown_in_the_window_next_to_the_field(
+    page: Page, accounts: Accounts
+) -> None:
+    sign_in(page, accounts.create("member"))
+    page.get_by_role("button", name="Create model access key").first.click()
+    window = page.get_by_role("dialog", name="Add model access key")
+    window.get_by_label("Key name").fill("x" * 65)
+    window.get_by_role("button", name="Add model access key").click()
+
+    field = window.get_by_label("Key name")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_accessible_description(
+        "Up to 64 characters, to tell your keys apart. "
+        "Name must be at most 64 characters (got 65 after trimming)."
+    )
+    expect(field).to_be_focused()
+    expect(page.get_by_text("No model access keys yet.")).to_be_visible()
+
+
+def test_rename_fills_in_the_name_and_updates_it(page: Page, hub: Hub, accounts: Accounts) -> None:
+    sign_in(page, accounts.create("member"))
+    create_key(page, hub, "old name")
+
+    open_menu_item(page, "old name", "Rename")
+    window = page.get_by_role("dialog", name="Rename model access key")
+    expect(window.get_by_label("Key name")).to_have_value("old name")
+    window.get_by_label("Key name").fill("new name")
+    window.get_by_role("button", name="Update").click()
+
+    expect(window).to_be_hidden()
+    expect(key_row(page, "new name")).to_be_visible()
+    expect(key_row(page, "old name")).to_have_count(0)
+    expect(page.get_by_role("status")).to_have_text("Key renamed to new name.")
+
+
+def test_regenerate_needs_the_typed_name_then_only_the_new_secret_works(
+    page: Page, hub: Hub, accounts: Accounts
+) -> None:
+    sign_in(page, accounts.create("member"))
+    old = create_key(page, hub, "rotating")
+
+    open_menu_item(page, "rotating", "Regenerate")
+    window = page.get_by_role("dialog", name="Regenerate model access key")
+    confirm = window.get_by_role("button", name="Regenerate access key")
+    window.get_by_label("Type the key's name, rotating, to confirm").fill("rotatin")
+    expect(confirm).to_be_disabled()
+    window.get_by_label("Type the key's name, rotating, to confirm").fill("rotating!")
+    expect(confirm).to_be_disabled()
+    expect(window.get_by_text("That is not the key's name")).to_be_visible()
+    window.get_by_label("Type the key's name, rotating, to confirm").fill("rotating")
+    expect(confirm).to_be_enabled()
+    confirm.click()
+
+    expect(window).to_be_hidden()
+    new = page.get_by_label("Secret of rotating").input_value()
+    hub.issued.add(new)
+    assert new != old
+    assert models_seen(hub, old).status_code == 401
+    assert models_seen(hub, new).status_code == 200
+
+
+def test_delete_needs_the_typed_name_then_the_secret_stops_working(
+    page: Page, hub: Hub, accounts: Accounts
+) -> None:
+    sign_in(page, accounts.create("member"))
+    secret = create_key(page, hub, "doomed")
+
+    open_menu_item(page, "doomed", "Delete")
+    window = page.get_by_role("dialog", name="Delete model access key")
+    confirm = window.get_by_role("button", name="Delete access key")
+    expect(confirm).to_be_disabled()
+    window.get_by_label("Type the key's name, doomed, to confirm").fill("doomed")
+    confirm.click()
+
+    expect(window).to_be_hidden()
+    expect(page.get_by_role("status")).to_have_text("Key doomed deleted.")
+    expect(key_row(page, "doomed")).to_have_count(0)
+    assert models_seen(hub, secret).status_code == 401
