@@ -66,6 +66,12 @@ def test_tokens_are_estimated_when_the_upstream_reports_none(
             )
         )
         text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        # Asked for usage, the client gets the hub's estimate in the last chunk.
+        assert chunks[-1].usage is not None
+        assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (
+            10,
+            COMPLETION_TOKENS,
+        )
     else:
         reply = client.chat.completions.create(model="test-nousage", messages=messages)
         assert reply.usage is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -56,6 +57,7 @@ SSE_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
+MODEL_PREFIX = "/v1/models/"
 NO_KEY = "You didn't provide an API key. Send 'Authorization: Bearer <model access key>'."
 
 log = logging.getLogger("modelport.gateway")
@@ -89,6 +91,8 @@ class DataPlane:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"].rstrip("/")
         route = self._routes.get(path)
+        if route is None and path.startswith(MODEL_PREFIX):
+            route, path = ("GET", self._model), MODEL_PREFIX + "{model}"
         if route is None:
             await send_json(
                 send, 404, error_body("Unknown endpoint.", "invalid_request_error", "not_found")
@@ -105,16 +109,25 @@ class DataPlane:
             return
         # Each handler adds the key's x-ratelimit-* headers here; every response carries them.
         headers: Headers = []
+        started = False
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and headers:
-                message["headers"] = [*message.get("headers", []), *headers]
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if headers:
+                    message["headers"] = [*message.get("headers", []), *headers]
             await send(message)
 
         try:
             await handler(scope, receive, send_with_headers, headers)
         except ModelportError as exc:
             await send_error(send_with_headers, exc)
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": request_id_of(scope)})
+            if not started:
+                body = error_body("Unexpected server-side error.", "server_error", "internal_error")
+                await send_json(send_with_headers, 500, body)
 
     async def _authorize(self, scope: Scope) -> KeyIdentity:
         token = bearer_token(scope)
@@ -140,6 +153,20 @@ class DataPlane:
             if m.available and (identity.models is None or m.id in identity.models)
         ]
         await send_json(send, 200, orjson.dumps({"object": "list", "data": allowed}))
+
+    async def _model(self, scope: Scope, receive: Receive, send: Send, _: Headers) -> None:
+        """One model, as `GET /v1/models/{id}` (the SDK's `models.retrieve`) gives it."""
+        identity = await self._authorize(scope)
+        model_id = scope["path"].rstrip("/")[len(MODEL_PREFIX) :]
+        model = self._catalog.find(model_id)
+        if (
+            model is None
+            or not model.available
+            or (identity.models is not None and model_id not in identity.models)
+        ):
+            raise NotFound(f"The model {model_id!r} does not exist or this key may not use it.")
+        body = {"id": model.id, "object": "model", "created": 0, "owned_by": model.entry.provider}
+        await send_json(send, 200, orjson.dumps(body))
 
     async def _chat(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
         identity = await self._authorize(scope)
@@ -272,6 +299,9 @@ class DataPlane:
         except StorageUnavailable as exc:
             await self._end_stream_with_error(send, exc)
             return
+        if call.include_usage and call.usage is None and call.usage_row is not None:
+            # The client asked for usage and the upstream gave none: send our estimate.
+            await send({"type": "http.response.body", "body": usage_chunk(call), "more_body": True})
         await send({"type": "http.response.body", "body": DONE + b"\n\n", "more_body": False})
 
     def _relay(self, call: Call, event: bytes) -> bytes | None:
@@ -301,10 +331,31 @@ class DataPlaneMiddleware:
         self._data_plane = data_plane
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+        path = scope["path"] if scope["type"] == "http" else ""
+        if path == "/v1" or path.startswith("/v1/"):
             await self._data_plane(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+def usage_chunk(call: Call) -> bytes:
+    """A final chunk carrying the recorded (estimated) usage, as OpenAI's usage chunk looks."""
+    row = call.usage_row
+    assert row is not None
+    usage = {
+        "prompt_tokens": row.prompt_tokens,
+        "completion_tokens": row.completion_tokens,
+        "total_tokens": row.prompt_tokens + row.completion_tokens,
+    }
+    chunk = {
+        "id": "chatcmpl-" + call.request_id,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": call.model.id,
+        "choices": [],
+        "usage": usage,
+    }
+    return b"data: " + orjson.dumps(chunk) + b"\n\n"
 
 
 def upstream_failure(status: int, data: bytes, model: CatalogModel) -> ModelportError:

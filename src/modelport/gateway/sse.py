@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -26,9 +26,14 @@ def usage_of(payload: Any) -> Usage | None:
         return None
     prompt = usage.get("prompt_tokens")
     completion = usage.get("completion_tokens", 0)
-    if not isinstance(prompt, int) or not isinstance(completion, int):
+    if not _count(prompt) or not _count(completion):
         return None
     return Usage(prompt, completion)
+
+
+def _count(value: object) -> TypeGuard[int]:
+    """A token count an upstream may report: a whole number, not negative (and not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def event_data(event: bytes) -> Any:

@@ -53,7 +53,9 @@ class MemorySpendLedger:
     ) -> bool:
         slot = (key_id, month)
         if slot not in self._settled:
-            self._settled[slot] = await self._load(key_id, month)
+            loaded = await self._load(key_id, month)
+            # Another request may have loaded (and settled) meanwhile: keep its figure.
+            self._settled.setdefault(slot, loaded)
         now = time.monotonic()
         held = {rid: item for rid, item in self._reserved.get(slot, {}).items() if item[1] > now}
         self._reserved[slot] = held
