@@ -6,6 +6,7 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -19,10 +20,10 @@ CHAT = {"model": "test-chat", "messages": [{"role": "user", "content": "hi"}]}
 REQUEST_COST = (PROMPT_TOKENS * CHAT_INPUT_PRICE + COMPLETION_TOKENS * CHAT_OUTPUT_PRICE) / 10**6
 
 
-def _key(api: httpx.Client, **limits: object) -> dict[str, str]:
+def _key(api: httpx.Client, **limits: object) -> dict[str, Any]:
     created = api.post(KEYS, json={"name": "limited", **limits})
     assert created.status_code == 200, created.text
-    info: dict[str, str] = created.json()["api_key_info"]
+    info: dict[str, Any] = created.json()["api_key_info"]
     return info
 
 
