@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -167,9 +168,21 @@ def _confirm(api: Api, key_id: str, typed: str | None, verb: str) -> None:
     """Ask for the key's name, as the control panel does; abort unchanged on a mismatch."""
     name = api.call("GET", f"{BASE}/{key_id}")["api_key_info"]["name"]
     if typed is None:
-        typed = typer.prompt(f"Type the key's name ({name}) to {verb} it", err=True)
+        typed = _ask(f"Type the key's name ({name}) to {verb} it")
     if typed != name:
         fail(f"the name does not match; nothing was changed (expected {name!r})")
+
+
+def _ask(question: str) -> str:
+    """One line from stdin, asked on stderr: stdout carries only the command's result.
+
+    (click's prompt writes part of itself to stdout, which would spoil `--output json`.)
+    """
+    typer.echo(f"{question}: ", err=True, nl=False)
+    answer = sys.stdin.readline()
+    if not sys.stdin.isatty():
+        typer.echo(err=True)  # the answer was not echoed: end the prompt's line
+    return answer.rstrip("\r\n")
 
 
 def _show_secret(output: Output, info: dict[str, Any]) -> None:
