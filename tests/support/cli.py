@@ -44,11 +44,15 @@ def modelport(hub: Hub | None, *args: str, env: Mapping[str, str], stdin: str = 
     return Ran(done.returncode, done.stdout, done.stderr)
 
 
-def assert_clean_failure(ran: Ran, *says: str) -> None:
-    """Exit status 1, nothing on stdout, one line on stderr naming the problem, no traceback."""
+def assert_clean_failure(ran: Ran, *says: str, prompted: bool = False) -> None:
+    """Exit status 1, nothing on stdout, one line on stderr naming the problem, no traceback.
+
+    `prompted`: the command asked a question first, on a line of its own.
+    """
     assert ran.code == 1, ran
     assert ran.out == "", ran
-    assert len(ran.err.strip().splitlines()) == 1, ran.err
     assert "Traceback" not in ran.err
+    lines = ran.err.strip().splitlines()
+    assert len(lines) == 1 + prompted, ran.err
     for words in says:
-        assert words in ran.err, ran.err
+        assert words in lines[-1], ran.err
