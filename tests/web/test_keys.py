@@ -5,9 +5,14 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.support.hub import Hub
+from modelport.core.clock import utcnow
+from modelport.web.pages import day
+from tests.support.hub import Hub, Team
 from tests.web.accounts import Accounts
 from tests.web.browser import create_key, key_row, open_menu_item, sign_in
+from tests.web.forms import signed_in_client
+
+KEYS = "/v2/gen-ai/models/api_keys"
 
 
 def models_seen(hub: Hub, secret: str) -> httpx.Response:
@@ -21,6 +26,7 @@ def test_create_a_key_copy_its_secret_and_use_it(page: Page, hub: Hub, accounts:
     secret = create_key(page, hub, "prod app")
 
     row = key_row(page, "prod app")
+    expect(row).to_contain_text(day(utcnow()))
     expect(row).to_contain_text("All models")
     expect(row).to_contain_text("…" + secret[-4:])
     expect(page.get_by_text("It will not be shown again.")).to_be_visible()
@@ -124,3 +130,37 @@ def test_delete_needs_the_typed_name_then_the_secret_stops_working(
     expect(page.get_by_role("status")).to_have_text("Key doomed deleted.")
     expect(key_row(page, "doomed")).to_have_count(0)
     assert models_seen(hub, secret).status_code == 401
+
+
+def test_the_list_is_newest_first_and_paged(
+    page: Page, api: httpx.Client, team: Team, accounts: Accounts
+) -> None:
+    for number in range(21):
+        api.post(KEYS, json={"name": f"key {number:02d}"})
+    sign_in(page, accounts.create("viewer", team=team.name))
+
+    names = page.locator("tr[data-key] td:first-child")
+    expect(names).to_have_count(20)
+    expect(names.first).to_have_text("key 20")
+    expect(page.get_by_text("Page 1 of 2")).to_be_visible()
+    page.get_by_role("link", name="Next").click()
+    expect(names).to_have_text(["key 00"])
+    expect(page.get_by_role("link", name="Previous")).to_be_visible()
+
+
+def test_a_wrong_name_posted_past_the_window_changes_nothing(
+    hub: Hub, api: httpx.Client, team: Team, accounts: Accounts
+) -> None:
+    key = api.post(KEYS, json={"name": "kept"}).json()["api_key_info"]
+    hub.issued.add(key["secret_key"])
+    member = accounts.create("member", team=team.name)
+    with signed_in_client(hub.url, member.email, member.password) as (web, token):
+        for action in ["regenerate", "delete"]:
+            refused = web.post(
+                f"/inference/keys/{key['uuid']}/{action}",
+                data={"confirm": "kep", "csrf_token": token},
+                headers={"hx-request": "true"},
+            )
+            assert refused.status_code == 422
+            assert "That is not the key&#39;s name" in refused.text
+    assert models_seen(hub, key["secret_key"]).status_code == 200
