@@ -277,12 +277,12 @@ class DataPlane:
                     raise upstream_failure(response.status, data, call.model)
                 await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
                 started = True
-                async for event in response.events():
-                    if event.startswith(DONE):
-                        break
-                    out = self._relay(call, event)
-                    if out is not None:
+                async for events in response.events():
+                    out, done = self._relay_all(call, events)
+                    if out:
                         await send({"type": "http.response.body", "body": out, "more_body": True})
+                    if done:
+                        break
         except (UpstreamError, StorageUnavailable) as exc:
             if isinstance(exc, UpstreamError) and call.usage_row is None:
                 _upstream_failed(call, _failure_kind(exc, started=started))
@@ -303,6 +303,20 @@ class DataPlane:
             # The client asked for usage and the upstream gave none: send our estimate.
             await send({"type": "http.response.body", "body": usage_chunk(call), "more_body": True})
         await send({"type": "http.response.body", "body": DONE + b"\n\n", "more_body": False})
+
+    def _relay_all(self, call: Call, events: list[bytes]) -> tuple[bytes, bool]:
+        """What to pass on for events that arrived together, and whether the stream ended.
+
+        One write per arrival rather than one per event: each write is a syscall.
+        """
+        out: list[bytes] = []
+        for event in events:
+            if event.startswith(DONE):
+                return b"".join(out), True
+            relayed = self._relay(call, event)
+            if relayed is not None:
+                out.append(relayed)
+        return b"".join(out), False
 
     def _relay(self, call: Call, event: bytes) -> bytes | None:
         """What to pass on for one upstream event, counting what it generated."""

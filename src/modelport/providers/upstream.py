@@ -244,8 +244,12 @@ class UpstreamResponse:
             raise UpstreamError(f"The upstream connection failed: {exc.reason}.") from exc
         return b"".join(connection.take())
 
-    async def events(self) -> AsyncIterator[bytes]:
-        """Each server-sent event as it arrives, without its trailing blank line."""
+    async def events(self) -> AsyncIterator[list[bytes]]:
+        """The server-sent events as they arrive, without their trailing blank lines.
+
+        Each item holds the complete events of one arrival, so that what came together can be
+        passed on together; an upstream generating slowly sends one event per arrival.
+        """
         connection = self._connection
         buffer = b""
         try:
@@ -253,9 +257,9 @@ class UpstreamResponse:
                 if connection.chunks:
                     buffer = (buffer + b"".join(connection.take())).replace(b"\r\n", b"\n")
                     *complete, buffer = buffer.split(SSE_SEPARATOR)
-                    for event in complete:
-                        if event:
-                            yield event
+                    events = [event for event in complete if event]
+                    if events:
+                        yield events
                 elif connection.complete:
                     break
                 else:
@@ -265,7 +269,7 @@ class UpstreamResponse:
         except _Broken as exc:
             raise UpstreamError(f"The upstream stream broke off: {exc.reason}.") from exc
         if buffer.strip():
-            yield buffer.strip()
+            yield [buffer.strip()]
 
 
 class UpstreamClient:
