@@ -212,8 +212,8 @@ class Lane:
 def http_rows(backend: str, lanes: Sequence[Lane], rounds: int, beside: str) -> list[Row]:
     """Round-robin over the lanes, each a bare `GET /healthz` then its steps, in one window.
 
-    Interleaving spreads load from elsewhere over every operation alike. The first rounds
-    are a warm-up and not counted.
+    Interleaving spreads load from elsewhere over every operation alike; the lanes take
+    turns going first. The first rounds are a warm-up and not counted.
     """
     healthz = f"GET /healthz (baseline, beside {beside})"
     bare: Step = lambda _: ("GET", "/healthz", None)  # noqa: E731
@@ -221,7 +221,8 @@ def http_rows(backend: str, lanes: Sequence[Lane], rounds: int, beside: str) -> 
     with ExitStack() as stack:
         clients = [stack.enter_context(lane.server.client(lane.token)) for lane in lanes]
         for ordinal in range(WARMUP_ROUNDS + rounds):
-            for lane, client, found in zip(lanes, clients, timings, strict=True):
+            turn = list(zip(lanes, clients, timings, strict=True))
+            for lane, client, found in turn if ordinal % 2 else reversed(turn):
                 for name, step in {healthz: bare, **lane.steps}.items():
                     method, path, body = step(ordinal)
                     started = time.perf_counter_ns()
