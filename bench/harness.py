@@ -12,6 +12,7 @@ import os
 import platform
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -103,6 +104,7 @@ def machine() -> dict[str, str]:
         "ram": memory,
         "kernel": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
     }
 
 
@@ -128,13 +130,20 @@ async def scratch_database(backend: str, folder: Path) -> AsyncIterator[str]:
         await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def _pg_admin(statement: str) -> None:
+async def pg_version() -> str:
+    """The PostgreSQL server's version, e.g. `15.20`."""
+    return str(await _pg_admin("SHOW server_version"))
+
+
+async def _pg_admin(statement: str) -> object:
+    """Run one statement outside a transaction; its first value, if it returns rows."""
     engine = create_async_engine(
         PG_ADMIN_URL.replace("postgresql://", "postgresql+asyncpg://"), isolation_level="AUTOCOMMIT"
     )
     try:
         async with engine.connect() as connection:
-            await connection.exec_driver_sql(statement)
+            result = await connection.exec_driver_sql(statement)
+            return result.scalar() if result.returns_rows else None
     finally:
         await engine.dispose()
 

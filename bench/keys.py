@@ -34,7 +34,16 @@ from pathlib import Path
 import uvloop
 from redis.exceptions import RedisError
 
-from harness import BENCH_SECRET, Server, Stats, load, machine, markdown_table, scratch_database
+from harness import (
+    BENCH_SECRET,
+    Server,
+    Stats,
+    load,
+    machine,
+    markdown_table,
+    pg_version,
+    scratch_database,
+)
 from modelport.auth.repository import TeamRepository
 from modelport.auth.service import TokenService
 from modelport.components import Components, build_components
@@ -455,6 +464,8 @@ def main() -> None:
     redis_url = None if args.redis == "none" else args.redis
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     about = machine()
+    if "postgresql" in backends:
+        about["postgresql"] = uvloop.run(pg_version())
     print(f"load before: {load()}", file=sys.stderr)
     verify: list[Row] = []
     http: list[Row] = []
