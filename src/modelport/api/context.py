@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 
@@ -16,6 +17,8 @@ access_log = logging.getLogger("modelport.access")
 ROUTE_TEMPLATE = "modelport.route"
 """Scope key where a surface outside the router (the /v1 data plane) names the route it served."""
 OPS_PATHS = frozenset(("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"))
+SECRET_SHAPED = re.compile(r"mp[a-z]?_[0-9A-Za-z]{20,}")
+"""Anything that looks like one of our secrets (key, token, invitation), wherever it is."""
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -37,6 +40,11 @@ def route_of(scope: Scope) -> tuple[str, str]:
     if path.startswith("/v2/"):
         return "v2", route
     return ("ops" if path in OPS_PATHS else "panel"), route
+
+
+def loggable_path(path: str) -> str:
+    """The path with anything shaped like a secret cut out (a client may paste one there)."""
+    return SECRET_SHAPED.sub("[redacted]", path) if "mp" in path else path
 
 
 def request_id_of(scope: Scope) -> str | None:
@@ -86,7 +94,7 @@ class RequestContextMiddleware:
                 extra={
                     "request_id": request_id,
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": loggable_path(scope["path"]),
                     "status": status,
                     "duration_ms": round(seconds * 1000, 3),
                     "client": client[0] if client else None,
