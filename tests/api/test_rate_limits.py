@@ -125,7 +125,9 @@ def test_each_token_has_its_own_limit(small: Hub) -> None:
 def test_made_up_tokens_share_their_address_limit(small: Hub) -> None:
     """A client inventing a new token per request is limited like one client."""
     _whole_window()
-    inventions = [secret_format.generate(secret_format.API_TOKEN_PREFIX) for _ in range(LIMIT)]
+    inventions: list[str] = [
+        secret_format.generate(secret_format.API_TOKEN_PREFIX) for _ in range(LIMIT)
+    ]
     inventions += ["garbage", "mpt_short"]
     codes = []
     for token in inventions:
