@@ -1,4 +1,4 @@
-"""Browser fixtures: one headless Debian chromium per run, a fresh context per test."""
+"""Browser fixtures: one headless Debian chromium, a fresh context per test."""
 
 from __future__ import annotations
 
@@ -15,8 +15,14 @@ from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One chromium for the browser tests of one backend.
+
+    Not session-wide: while Playwright's sync API is open, the main thread counts as running
+    an event loop, and pytest-asyncio can run no async test. Scoped to this package, it closes
+    before the rest of the suite runs.
+    """
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS

@@ -187,3 +187,12 @@ def test_a_form_without_its_csrf_token_is_refused(hub: Hub, accounts: Accounts) 
         assert made.status_code == 200
         hub.issued.update(re.findall(r"mp_[0-9A-Za-z]{38}", made.text))
         assert "genuine" in web.get("/inference").text
+
+
+def test_an_oversized_form_is_refused(hub: Hub, accounts: Accounts) -> None:
+    account = accounts.create()
+    with signed_in_client(hub.url, account.email, account.password) as (web, token):
+        refused = web.post("/inference/keys", data={"name": "x" * 70_000, "csrf_token": token})
+        assert refused.status_code == 400
+        assert "at most 64 KiB" in refused.text
+        assert "No model access keys yet." in web.get("/inference").text

@@ -11,11 +11,13 @@ from modelport.api.context import request_id_of
 from modelport.auth.member import Member
 from modelport.auth.principal import Caller
 from modelport.auth.users import require_owner
-from modelport.errors import Forbidden
+from modelport.errors import Forbidden, InvalidInput
 from modelport.web import csrf
 from modelport.web.panel import Panel
 from modelport.web.routing import SignInRequired
 
+MAX_FORM_BYTES = 64 * 1024
+FORM_TOO_LARGE = f"A form may send at most {MAX_FORM_BYTES // 1024} KiB."
 READ_ONLY = "You have the viewer role: you can look, but not change anything."
 
 
@@ -59,7 +61,11 @@ Owner = Annotated[Member, Depends(_owner)]
 
 
 async def _checked_form(request: Request, panel: PanelDep) -> FormData:
-    """The posted form, once its CSRF field is shown to belong to this browser."""
+    """The posted form, once its CSRF field is shown to belong to this browser.
+    InvalidInput for a body without a length or over `MAX_FORM_BYTES`, before reading it."""
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+        raise InvalidInput(FORM_TOO_LARGE)
     form = await request.form()
     csrf.check(request, form.get(csrf.FIELD), panel.hub.digester)
     return form
