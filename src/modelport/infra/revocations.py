@@ -144,8 +144,9 @@ class RedisRevocationLedger:
         while self._unsent:
             await asyncio.sleep(RETRY_SECONDS)
             for digest in list(self._unsent):
-                if await self._send(digest):
-                    self._unsent.discard(digest)
+                if not await self._send(digest):
+                    break  # still away: trying the rest now would only burn CPU
+                self._unsent.discard(digest)
         log.info("revocation marks shared after Redis came back")
 
     async def _adopt_boot(self, seen: bytes | None) -> None:
