@@ -29,7 +29,11 @@ $(CHROMIUM):
 	$(SUDO) apt-get install -y chromium
 
 test: lint $(CHROMIUM)
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not soak"
+
+# Ten minutes of steady load through three replicas, with figures (tests/faults/test_soak.py).
+soak: $(STAMP)
+	$(BIN)/pytest -m soak -s tests/faults
 
 # The README's screenshots of the control panel, from a throwaway hub.
 screenshots: $(STAMP) $(CHROMIUM)
