@@ -54,6 +54,21 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+_UNREACHABLE_SQLSTATES = ("08", "57P", "53300")
+"""Connection exceptions; the server shutting down, crashed or starting up; no free slot."""
+
+
+def _unreachable(exc: DBAPIError) -> bool:
+    """Whether a driver error means the database cannot be reached (rather than a bad query).
+
+    asyncpg reports a server that is starting up or shutting down as a plain `Error` (not an
+    OperationalError) with its SQLSTATE, raised while connecting, so nothing is invalidated.
+    """
+    code = getattr(exc.orig, "sqlstate", None)
+    return exc.connection_invalidated or (
+        isinstance(code, str) and code.startswith(_UNREACHABLE_SQLSTATES)
+    )
+
 
 def _postgres_engine(url: str, pool_size: int) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -99,7 +114,7 @@ class Database:
         except (OperationalError, InterfaceError, OSError) as exc:
             raise StorageUnavailable(UNAVAILABLE) from exc
         except DBAPIError as exc:
-            if exc.connection_invalidated:
+            if _unreachable(exc):
                 raise StorageUnavailable(UNAVAILABLE) from exc
             raise
         await unit.committed()
