@@ -1,0 +1,494 @@
+"""Gateway: /v1 chat completions through one `modelport serve`, against the upstream direct.
+
+    .venv/bin/python bench/gateway.py [--quick] [--long] [--seconds S] [--profile FILE]
+
+One fast fake upstream (bench/fast_upstream.py, raw asyncio), one `modelport serve` on its
+default SQLite database with a catalog pointing at that upstream and a real key created over
+the API. wrk drives both, direct and through, plain and streaming, at concurrency 1, 16 and
+64, in one window. After each run the usage rows are counted in the database: every
+completed request has its row. Before the runs, a spot check reads the row of each of a few
+requests the moment its response has arrived. `--long` adds 100,000 requests at concurrency
+64 with RSS sampled throughout. `--profile FILE` records py-spy's collapsed stacks of the
+hub during an extra concurrency-64 run. Prints Markdown for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+import loadgen
+from harness import free_port, load, machine, markdown_table
+
+HERE = Path(__file__).resolve().parent
+MODEL = "bench-chat"
+CONCURRENCY = (1, 16, 64)
+MODES = ("plain", "stream")
+LONG_REQUESTS = 100_000
+LONG_SEGMENT_SECONDS = 10
+SPOT_CHECKS = 20
+MESSAGES = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "Say hello in a few words."},
+]
+CATALOG = """\
+[[models]]
+id = "{model}"
+name = "Bench chat"
+provider = "bench"
+type = "chat"
+base_url = "{base_url}"
+context_window = 8192
+max_output_tokens = 1024
+capabilities = ["chat", "streaming"]
+input_price_per_million = 1.25
+output_price_per_million = 2.5
+"""
+
+
+def body(mode: str) -> bytes:
+    payload: dict[str, object] = {"model": MODEL, "messages": MESSAGES, "max_tokens": 64}
+    if mode == "stream":
+        payload["stream"] = True
+    return orjson.dumps(payload)
+
+
+# -- processes ----------------------------------------------------------------------------
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+class Process:
+    """A child process whose CPU time and memory are read from /proc."""
+
+    def __init__(self, command: Sequence[str], env: dict[str, str], log: Path) -> None:
+        with open(log, "ab") as stderr:
+            self._popen = subprocess.Popen(
+                command, env=env, stdout=subprocess.DEVNULL, stderr=stderr
+            )
+        self.pid = self._popen.pid
+        self._name = " ".join(command)
+        self._log = log
+
+    def cpu_seconds(self) -> float:
+        """User plus system time of every thread so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+    def rss_bytes(self) -> int:
+        return int(Path(f"/proc/{self.pid}/statm").read_text().split()[1]) * PAGE
+
+    def wait_for_http(self, port: int, path: str) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._popen.poll() is not None:
+                raise RuntimeError(f"{self._name} exited: {self._log.read_text()}")
+            try:
+                status, _, _ = request(port, "GET", path)
+                if status < 500:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self._name} did not answer: {self._log.read_text()}")
+
+    def stop(self) -> None:
+        if self._popen.poll() is None:
+            self._popen.terminate()
+            try:
+                self._popen.wait(15)
+            except subprocess.TimeoutExpired:
+                self._popen.kill()
+                self._popen.wait()
+
+
+def request(
+    port: int, method: str, path: str, payload: bytes | None = None, token: str | None = None
+) -> tuple[int, bytes, str | None]:
+    """One request on a fresh connection: (status, body, x-request-id)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        connection.request(method, path, body=payload, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read(), response.getheader("x-request-id")
+    finally:
+        connection.close()
+
+
+@dataclass
+class Bench:
+    """The fake upstream, the hub and what it takes to call them."""
+
+    root: Path
+    upstream: Process
+    upstream_port: int
+    hub: Process
+    hub_port: int
+    database: Path
+    key: str
+
+    def url(self, target: str) -> str:
+        port = self.hub_port if target == "through" else self.upstream_port
+        return f"http://127.0.0.1:{port}/v1/chat/completions"
+
+    def usage_rows(self) -> tuple[int, int]:
+        """(rows, rows with status ok), read from the hub's database file."""
+        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as connection:
+            rows, ok = connection.execute(
+                "SELECT count(*), coalesce(sum(status = 'ok'), 0) FROM usage_records"
+            ).fetchone()
+        connection.close()
+        return int(rows), int(ok)
+
+    def settled_rows(self) -> tuple[int, int]:
+        """The row counts once the hub has finished what was in flight."""
+        last = self.usage_rows()
+        while True:
+            time.sleep(0.3)
+            now = self.usage_rows()
+            if now == last:
+                return now
+            last = now
+
+
+@contextmanager
+def started(root: Path) -> Iterator[Bench]:
+    """Start the upstream and the hub; create a team token on the database, a key over HTTP."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
+    with ExitStack() as stack:
+        upstream_port = free_port()
+        upstream = Process(
+            [sys.executable, str(HERE / "fast_upstream.py"), "--port", str(upstream_port)],
+            env,
+            root / "upstream.log",
+        )
+        stack.callback(upstream.stop)
+        catalog = root / "catalog.toml"
+        base_url = f"http://127.0.0.1:{upstream_port}/v1"
+        catalog.write_text(CATALOG.format(model=MODEL, base_url=base_url))
+        data = root / "hub"
+        env |= {
+            "MODELPORT_DATA_DIR": str(data),
+            "MODELPORT_CATALOG": str(catalog),
+            "MODELPORT_LOG_FILE": str(root / "hub.log"),
+        }
+        modelport = [sys.executable, "-m", "modelport"]
+        token = subprocess.run(
+            [*modelport, "tokens", "create", "bench", "--team", "bench"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        hub_port = free_port()
+        hub = Process([*modelport, "serve", "--port", str(hub_port)], env, root / "hub.err")
+        stack.callback(hub.stop)
+        upstream.wait_for_http(upstream_port, "/")
+        hub.wait_for_http(hub_port, "/healthz")
+        status, answer, _ = request(
+            hub_port, "POST", "/v2/gen-ai/models/api_keys", b'{"name":"bench"}', token
+        )
+        if status != 200:
+            raise RuntimeError(f"creating a key: HTTP {status} {answer[:300]!r}")
+        key = json.loads(answer)["api_key_info"]["secret_key"]
+        yield Bench(root, upstream, upstream_port, hub, hub_port, data / "modelport.db", key)
+
+
+def spot_check(bench: Bench) -> int:
+    """Each response's usage row must be in the database the moment the response is read."""
+    checked = 0
+    with sqlite3.connect(f"file:{bench.database}?mode=ro", uri=True) as connection:
+        for ordinal in range(SPOT_CHECKS):
+            mode = MODES[ordinal % 2]
+            status, answer, request_id = request(
+                bench.hub_port, "POST", "/v1/chat/completions", body(mode), bench.key
+            )
+            if status != 200 or request_id is None:
+                raise RuntimeError(f"spot check: HTTP {status} {answer[:300]!r}")
+            found = connection.execute(
+                "SELECT status FROM usage_records WHERE request_id = ?", (request_id,)
+            ).fetchone()
+            if found is None or found[0] != "ok":
+                raise RuntimeError(f"request {request_id} answered before its usage committed")
+            checked += 1
+    connection.close()
+    return checked
+
+
+# -- runs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    mode: str
+    target: str
+    connections: int
+    result: loadgen.Result
+    hub_cpu: float
+    """Hub CPU seconds over the run, including finishing what was in flight at its end."""
+    upstream_cpu: float
+    hub_rss: int
+    rows: int
+    """Usage rows the run added; `ok_rows` of them with status ok."""
+    ok_rows: int
+
+    def check(self) -> None:
+        """Every completed request has its row; at most the requests cut off at the end more."""
+        done = self.result.requests
+        if self.result.errors:
+            raise RuntimeError(f"{self}: {self.result.errors} errors")
+        if self.target == "direct":
+            if self.rows:
+                raise RuntimeError(f"{self}: direct calls wrote usage rows")
+            return
+        if self.ok_rows < done or self.rows > done + self.connections:
+            raise RuntimeError(f"{self}: {self.rows} rows, {self.ok_rows} ok, {done} completed")
+
+
+def measure(
+    bench: Bench, mode: str, target: str, connections: int, seconds: float, lua: Path
+) -> Run:
+    rows_before, ok_before = bench.settled_rows()
+    hub_before, upstream_before = bench.hub.cpu_seconds(), bench.upstream.cpu_seconds()
+    result = loadgen.run(bench.url(target), lua, connections, seconds)
+    rows, ok = bench.settled_rows()
+    hub_cpu = bench.hub.cpu_seconds() - hub_before
+    upstream_cpu = bench.upstream.cpu_seconds() - upstream_before
+    run = Run(
+        mode,
+        target,
+        connections,
+        result,
+        hub_cpu,
+        upstream_cpu,
+        bench.hub.rss_bytes(),
+        rows - rows_before,
+        ok - ok_before,
+    )
+    run.check()
+    say(
+        f"{mode:6} {target:7} c={connections:<3} {result.rate:8.0f} req/s "
+        f"p50 {result.p50_us / 1e3:.2f} ms, hub {hub_cpu * 1e3 / max(result.requests, 1):.3f}"
+        " ms CPU/req"
+    )
+    return run
+
+
+def scripts(bench: Bench) -> dict[tuple[str, str], Path]:
+    return {
+        (mode, target): loadgen.script(
+            bench.root, f"{mode}-{target}", body(mode), bench.key if target == "through" else None
+        )
+        for mode in MODES
+        for target in ("direct", "through")
+    }
+
+
+def matrix(bench: Bench, seconds: float) -> list[Run]:
+    """Every mode and concurrency, direct then through, after a warm-up of each."""
+    lua = scripts(bench)
+    for mode in MODES:
+        for target in ("direct", "through"):
+            loadgen.run(bench.url(target), lua[mode, target], 16, min(seconds, 2))
+    return [
+        measure(bench, mode, target, connections, seconds, lua[mode, target])
+        for mode in MODES
+        for connections in CONCURRENCY
+        for target in ("direct", "through")
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    requests: int
+    seconds: float
+    samples: tuple[int, ...]
+    """RSS every half second, in bytes."""
+    rows: int
+
+    @property
+    def after_warmup(self) -> int:
+        """RSS once a tenth of the run has gone by: pools and caches are full by then."""
+        return self.samples[len(self.samples) // 10]
+
+
+def long_run(bench: Bench) -> Memory:
+    """100,000 plain requests at concurrency 64 through the hub, its RSS sampled throughout.
+
+    wrk runs for a set time, so the load comes in back-to-back 10-second runs until enough
+    requests have completed.
+    """
+    lua = loadgen.script(bench.root, "long", body("plain"), bench.key)
+    rows_before, _ = bench.settled_rows()
+    samples = [bench.hub.rss_bytes()]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.5):
+            samples.append(bench.hub.rss_bytes())
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    requests, seconds = 0, 0.0
+    try:
+        while requests < LONG_REQUESTS:
+            result = loadgen.run(bench.url("through"), lua, 64, LONG_SEGMENT_SECONDS)
+            if result.errors:
+                raise RuntimeError(f"long run: {result.errors} errors")
+            requests += result.requests
+            seconds += result.seconds
+    finally:
+        stop.set()
+        sampler.join()
+    rows, _ = bench.settled_rows()
+    samples.append(bench.hub.rss_bytes())
+    if rows - rows_before < requests:
+        raise RuntimeError(f"long run: {requests} completed, {rows - rows_before} rows")
+    say(f"long: {requests:,} requests in {seconds:.0f} s")
+    return Memory(requests, seconds, tuple(samples), rows - rows_before)
+
+
+def profile(bench: Bench, into: Path, seconds: float) -> None:
+    """py-spy's collapsed stacks of the hub under a concurrency-64 plain run."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    lua = loadgen.script(bench.root, "profile", body("plain"), bench.key)
+    command = [spy, "record", "--pid", str(bench.hub.pid), "--format", "raw", "--rate", "200"]
+    command += ["--duration", f"{seconds:.0f}", "--nonblocking", "-o", str(into)]
+    recorder = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        loadgen.run(bench.url("through"), lua, 64, seconds + 2)
+    finally:
+        recorder.wait()
+    say(f"profile written to {into}")
+
+
+# -- the report ---------------------------------------------------------------------------
+
+
+def say(what: str) -> None:
+    print(f"  {what} (load {load()})", file=sys.stderr)
+
+
+def _ms(us: float) -> str:
+    return f"{us / 1e3:.2f}"
+
+
+def matrix_table(runs: Sequence[Run]) -> str:
+    by = {(r.mode, r.target, r.connections): r for r in runs}
+    rows = []
+    for mode in MODES:
+        for c in CONCURRENCY:
+            direct, through = by[mode, "direct", c], by[mode, "through", c]
+            d, t = direct.result, through.result
+            rows.append(
+                [
+                    mode,
+                    str(c),
+                    f"{d.rate:,.0f}",
+                    f"{t.rate:,.0f}",
+                    f"x{t.rate / d.rate:.3f}",
+                    _ms(d.p50_us),
+                    _ms(t.p50_us),
+                    _ms(t.p50_us - d.p50_us),
+                    _ms(d.p99_us),
+                    _ms(t.p99_us),
+                    f"{through.hub_cpu * 1e3 / t.requests:.3f}",
+                    f"{direct.upstream_cpu * 1e3 / d.requests:.3f}",
+                    f"{through.hub_rss / 2**20:.0f}",
+                    f"{through.rows:,}/{t.requests:,}",
+                ]
+            )
+    headers = ["mode", "conc", "direct req/s", "through req/s", "ratio", "direct p50 ms"]
+    headers += ["through p50 ms", "added p50 ms", "direct p99 ms", "through p99 ms"]
+    headers += ["hub CPU ms/req", "upstream CPU ms/req", "hub RSS MiB", "rows/completed"]
+    return markdown_table(headers, rows)
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def targets_table(runs: Sequence[Run], memory: Memory | None) -> str:
+    by = {(r.mode, r.target, r.connections): r for r in runs}
+    added = by["plain", "through", 1].result.p50_us - by["plain", "direct", 1].result.p50_us
+    plain = [r for r in runs if r.mode == "plain" and r.target == "through"]
+    cpu = {r.connections: r.hub_cpu * 1e3 / r.result.requests for r in plain}
+    rate = by["plain", "through", 64].result.rate
+    rows = [
+        ["added p50, plain, c=1", "< 1 ms", f"{added / 1e3:.2f} ms", verdict(added < 1000)],
+        [
+            "hub CPU per plain request",
+            "< 0.8 ms",
+            ", ".join(f"c={c}: {v:.3f} ms" for c, v in cpu.items()),
+            verdict(max(cpu.values()) < 0.8),
+        ],
+        ["through req/s, plain, c=64", ">= 1,500", f"{rate:,.0f}", verdict(rate >= 1500)],
+    ]
+    if memory is not None:
+        grown = (memory.samples[-1] - memory.after_warmup) / 2**20
+        rows.append(
+            [
+                f"RSS over {memory.requests:,} requests",
+                "flat",
+                f"start {memory.samples[0] / 2**20:.1f}, at 10% {memory.after_warmup / 2**20:.1f}"
+                f", end {memory.samples[-1] / 2**20:.1f}, max {max(memory.samples) / 2**20:.1f}"
+                f" MiB ({grown:+.1f} after 10%)",
+                verdict(grown < 2),
+            ]
+        )
+    return markdown_table(["target", "goal", "measured", "verdict"], rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3-second runs")
+    parser.add_argument("--long", action="store_true", help=f"add {LONG_REQUESTS:,} requests")
+    parser.add_argument("--seconds", type=float, help="seconds per run (default 8)")
+    parser.add_argument("--profile", type=Path, help="write py-spy collapsed stacks here")
+    args = parser.parse_args()
+    seconds = args.seconds or (3.0 if args.quick else 8.0)
+    loadgen.require_wrk()
+    before = load()
+    say("starting")
+    with (
+        tempfile.TemporaryDirectory(prefix="mp-gateway-") as folder,
+        started(Path(folder)) as bench,
+    ):
+        checked = spot_check(bench)
+        say(f"spot check: {checked} responses each found their usage row committed")
+        runs = matrix(bench, seconds)
+        memory = long_run(bench) if args.long else None
+        if args.profile:
+            profile(bench, args.profile.resolve(), 20)
+    print("\n".join(f"- {name}: {value}" for name, value in machine().items()))
+    print(f"- load (1, 5, 15 min): before {before}; after {load()}")
+    print(f"- command: {' '.join(['bench/gateway.py', *sys.argv[1:]])}, {seconds:g} s per run")
+    print(f"- spot check: {checked} responses, each with its usage row committed when read\n")
+    print(matrix_table(runs) + "\n\n" + targets_table(runs, memory))
+
+
+if __name__ == "__main__":
+    main()
