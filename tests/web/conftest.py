@@ -47,5 +47,7 @@ def page(browser: Browser, hub: Hub) -> Iterator[Page]:
 
 
 @pytest.fixture(scope="session")
-def accounts(hub: Hub, loop: BackgroundLoop) -> Accounts:
-    return Accounts(hub, loop)
+def accounts(hub: Hub, loop: BackgroundLoop) -> Iterator[Accounts]:
+    made = Accounts(hub, loop)
+    yield made
+    made.close()

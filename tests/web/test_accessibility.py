@@ -7,7 +7,7 @@ from playwright.sync_api import Page, ViewportSize, expect
 from tests.support.hub import Hub
 from tests.web.a11y import low_contrast_texts, overflows_horizontally, unlabelled_controls
 from tests.web.accounts import Accounts
-from tests.web.browser import create_key, key_row, sign_in
+from tests.web.browser import create_key, key_row
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
@@ -28,7 +28,7 @@ def tab_to(page: Page, name: str, limit: int = 40) -> None:
 def test_keys_can_be_created_renamed_and_deleted_with_the_keyboard_alone(
     page: Page, hub: Hub, accounts: Accounts
 ) -> None:
-    sign_in(page, accounts.create("owner"))
+    accounts.enter(page, "owner")
 
     tab_to(page, "Create model access key")
     page.keyboard.press("Enter")
@@ -65,7 +65,7 @@ def test_keys_can_be_created_renamed_and_deleted_with_the_keyboard_alone(
 
 
 def test_windows_keep_focus_inside_and_close_on_escape(page: Page, accounts: Accounts) -> None:
-    sign_in(page, accounts.create("member"))
+    accounts.enter(page, "member")
     page.get_by_role("button", name="Create model access key").first.click()
     window = page.get_by_role("dialog", name="Add model access key")
     expect(window.get_by_label("Key name")).to_be_focused()
@@ -88,7 +88,7 @@ def test_pages_are_labelled_and_readable(page: Page, hub: Hub, accounts: Account
     assert unlabelled_controls(page) == []
     assert low_contrast_texts(page) == []
 
-    sign_in(page, accounts.create("owner"))
+    accounts.enter(page, "owner")
     create_key(page, hub, "contrast")
     for path in ["/inference", "/team"]:
         page.goto(path)
@@ -105,7 +105,7 @@ def within_width(page: Page, label: str) -> bool:
 
 def test_the_keys_page_works_at_phone_width(page: Page, hub: Hub, accounts: Accounts) -> None:
     page.set_viewport_size(PHONE)
-    sign_in(page, accounts.create("member"))
+    accounts.enter(page, "member")
     secret = create_key(page, hub, "on the go")
 
     assert not overflows_horizontally(page)

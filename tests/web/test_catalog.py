@@ -11,7 +11,6 @@ from playwright.sync_api import Page, expect
 
 from tests.support.hub import Hub
 from tests.web.accounts import Accounts
-from tests.web.browser import sign_in
 
 KEYS = "/v2/gen-ai/models/api_keys"
 
@@ -23,7 +22,7 @@ def column(page: Page, index: int) -> list[str]:
 
 
 def test_the_catalog_sorts_and_filters(page: Page, accounts: Accounts) -> None:
-    sign_in(page, accounts.create("viewer"))
+    accounts.enter(page, "viewer")
     page.get_by_role("link", name="Model catalog").click()
     expect(page.locator("#catalog tbody tr")).to_have_count(12)
 
@@ -51,7 +50,7 @@ def test_the_catalog_sorts_and_filters(page: Page, accounts: Accounts) -> None:
 
 
 def test_two_to_four_ticked_models_open_a_comparison(page: Page, accounts: Accounts) -> None:
-    sign_in(page, accounts.create("member"))
+    accounts.enter(page, "member")
     page.goto("/catalog")
     compare = page.get_by_role("button", name="Compare selected")
     expect(compare).to_be_disabled()
@@ -81,7 +80,7 @@ def test_a_models_copied_examples_run_against_this_hub(
     page: Page, hub: Hub, api: httpx.Client, accounts: Accounts
 ) -> None:
     secret = api.post(KEYS, json={"name": "examples"}).json()["api_key_info"]["secret_key"]
-    sign_in(page, accounts.create("viewer"))
+    accounts.enter(page, "viewer")
     page.goto("/catalog")
     page.get_by_role("link", name="Test test-chat").click()
 

@@ -9,7 +9,7 @@ from modelport.core.clock import utcnow
 from modelport.web.pages import day
 from tests.support.hub import Hub, Team
 from tests.web.accounts import Accounts
-from tests.web.browser import create_key, key_row, open_menu_item, sign_in
+from tests.web.browser import create_key, key_row, open_menu_item
 from tests.web.forms import signed_in_client
 
 KEYS = "/v2/gen-ai/models/api_keys"
@@ -20,7 +20,7 @@ def models_seen(hub: Hub, secret: str) -> httpx.Response:
 
 
 def test_create_a_key_copy_its_secret_and_use_it(page: Page, hub: Hub, accounts: Accounts) -> None:
-    sign_in(page, accounts.create("member"))
+    accounts.enter(page, "member")
     expect(page.get_by_text("No model access keys yet.")).to_be_visible()
 
     secret = create_key(page, hub, "prod app")
@@ -44,7 +44,7 @@ def test_create_a_key_copy_its_secret_and_use_it(page: Page, hub: Hub, accounts:
 def test_a_key_limited_to_one_model_lists_only_that_model(
     page: Page, hub: Hub, accounts: Accounts
 ) -> None:
-    sign_in(page, accounts.create("member"))
+    accounts.enter(page, "member")
     secret = create_key(page, hub, "chat only", models=("test-chat",))
 
     expect(key_row(page, "chat only")).to_contain_text("test-chat")
@@ -55,7 +55,7 @@ def test_a_key_limited_to_one_model_lists_only_that_model(
 def test_a_name_too_long_is_shown_in_the_window_next_to_the_field(
     page: Page, accounts: Accounts
 ) -> None:
-    sign_in(page, accounts.create("member"))
+    accounts.enter(page, "member")
     page.get_by_role("button", name="Create model access key").first.click()
     window = page.get_by_role("dialog", name="Add model access key")
     window.get_by_label("Key name").fill("x" * 65)
@@ -72,7 +72,7 @@ def test_a_name_too_long_is_shown_in_the_window_next_to_the_field(
 
 
 def test_rename_fills_in_the_name_and_updates_it(page: Page, hub: Hub, accounts: Accounts) -> None:
-    sign_in(page, accounts.create("member"))
+    accounts.enter(page, "member")
     create_key(page, hub, "old name")
 
     open_menu_item(page, "old name", "Rename")
@@ -90,7 +90,7 @@ def test_rename_fills_in_the_name_and_updates_it(page: Page, hub: Hub, accounts:
 def test_regenerate_needs_the_typed_name_then_only_the_new_secret_works(
     page: Page, hub: Hub, accounts: Accounts
 ) -> None:
-    sign_in(page, accounts.create("member"))
+    accounts.enter(page, "member")
     old = create_key(page, hub, "rotating")
 
     open_menu_item(page, "rotating", "Regenerate")
@@ -116,7 +116,7 @@ def test_regenerate_needs_the_typed_name_then_only_the_new_secret_works(
 def test_delete_needs_the_typed_name_then_the_secret_stops_working(
     page: Page, hub: Hub, accounts: Accounts
 ) -> None:
-    sign_in(page, accounts.create("member"))
+    accounts.enter(page, "member")
     secret = create_key(page, hub, "doomed")
 
     open_menu_item(page, "doomed", "Delete")
@@ -137,7 +137,7 @@ def test_the_list_is_newest_first_and_paged(
 ) -> None:
     for number in range(21):
         api.post(KEYS, json={"name": f"key {number:02d}"})
-    sign_in(page, accounts.create("viewer", team=team.name))
+    accounts.enter(page, "viewer", team=team.name)
 
     names = page.locator("tr[data-key] td:first-child")
     expect(names).to_have_count(20)

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from tests.support.hub import Hub, Team
 from tests.web.accounts import Accounts
-from tests.web.browser import key_row, sign_in
+from tests.web.browser import key_row
 from tests.web.forms import signed_in_client
 
 KEYS = "/v2/gen-ai/models/api_keys"
@@ -17,9 +17,7 @@ def test_a_viewer_sees_the_keys_but_cannot_change_them(
     page: Page, hub: Hub, accounts: Accounts, api: httpx.Client, team: Team
 ) -> None:
     key = api.post(KEYS, json={"name": "shared"}).json()["api_key_info"]
-    viewer = accounts.create("viewer", team=team.name)
-
-    sign_in(page, viewer)
+    viewer = accounts.enter(page, "viewer", team=team.name)
     expect(key_row(page, "shared")).to_be_visible()
     expect(page.get_by_role("button", name="Create model access key")).to_have_count(0)
     expect(page.get_by_label("Actions for shared")).to_have_count(0)

@@ -9,7 +9,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.support.hub import Hub
 from tests.web.accounts import PASSWORD, Accounts
-from tests.web.browser import sign_in
 
 KEYS = "/v2/gen-ai/models/api_keys"
 
@@ -17,7 +16,7 @@ KEYS = "/v2/gen-ai/models/api_keys"
 def test_an_api_token_is_shown_once_works_and_can_be_revoked(
     page: Page, hub: Hub, accounts: Accounts
 ) -> None:
-    sign_in(page, accounts.create("owner"))
+    accounts.enter(page, "owner")
     page.get_by_role("link", name="Tokens and people").click()
     page.get_by_role("button", name="Create API token").click()
     window = page.get_by_role("dialog", name="Create API token")
@@ -44,8 +43,7 @@ def test_an_api_token_is_shown_once_works_and_can_be_revoked(
 def test_an_invitation_link_makes_an_account_with_its_role(
     page: Page, browser: Browser, hub: Hub, accounts: Accounts
 ) -> None:
-    owner = accounts.create("owner")
-    sign_in(page, owner)
+    owner = accounts.enter(page, "owner")
     page.goto("/team")
     page.get_by_role("button", name="Invite people").click()
     window = page.get_by_role("dialog", name="Invite people")
@@ -85,8 +83,7 @@ def test_an_invitation_link_makes_an_account_with_its_role(
 def test_an_invitation_for_a_taken_email_is_refused_in_the_window(
     page: Page, hub: Hub, accounts: Accounts
 ) -> None:
-    owner = accounts.create("owner")
-    sign_in(page, owner)
+    owner = accounts.enter(page, "owner")
     page.goto("/team")
     page.get_by_role("button", name="Invite people").click()
     window = page.get_by_role("dialog", name="Invite people")

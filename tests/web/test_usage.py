@@ -14,7 +14,6 @@ from playwright.sync_api import Page, expect
 from modelport.web.pages import money
 from tests.support.hub import Hub, Team
 from tests.web.accounts import Accounts
-from tests.web.browser import sign_in
 
 KEYS = "/v2/gen-ai/models/api_keys"
 MESSAGES = [{"role": "user", "content": "hello"}]
@@ -44,7 +43,7 @@ def test_the_chart_table_and_csv_add_up_to_the_usage_api(
     totals = expected["totals"]
     assert totals["requests"] == 6
 
-    sign_in(page, accounts.create("viewer", team=team.name))
+    accounts.enter(page, "viewer", team=team.name)
     page.goto(f"/usage?by={by}")
 
     chart = page.get_by_role("img", name=f"Cost per day, stacked by {by}")
@@ -80,7 +79,7 @@ def test_the_chart_table_and_csv_add_up_to_the_usage_api(
 
 
 def test_a_bad_period_is_explained_next_to_its_field(page: Page, accounts: Accounts) -> None:
-    sign_in(page, accounts.create("member"))
+    accounts.enter(page, "member")
     page.goto("/usage?start=2026-11-20&end=2026-11-01")
     expect(page.get_by_label("To", exact=True)).to_have_accessible_description(
         "End must be after start."
