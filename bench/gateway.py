@@ -368,11 +368,16 @@ def long_run(bench: Bench) -> Memory:
 
 
 def profile(bench: Bench, into: Path, seconds: float) -> None:
-    """py-spy's collapsed stacks of the hub under a concurrency-64 plain run."""
+    """py-spy's collapsed stacks of the hub under a concurrency-64 plain run.
+
+    Only the thread holding the GIL is sampled: where the Python CPU goes. The samples are
+    wall-clock, so on a busy machine the lines that make syscalls (socket writes, waking a
+    thread) also collect the time the hub spent preempted there.
+    """
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     lua = loadgen.script(bench.root, "profile", body("plain"), bench.key)
     command = [spy, "record", "--pid", str(bench.hub.pid), "--format", "raw", "--rate", "200"]
-    command += ["--duration", f"{seconds:.0f}", "--nonblocking", "-o", str(into)]
+    command += ["--gil", "--duration", f"{seconds:.0f}", "--nonblocking", "-o", str(into)]
     recorder = subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,
