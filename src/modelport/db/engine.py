@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Engine, PoolProxiedConnection, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -91,7 +92,7 @@ class Database:
         )
         self._thread: ThreadPoolExecutor | None = None
         self._thread_engine: Engine | None = None
-        self._thread_connection: Connection | None = None
+        self._thread_connection: PoolProxiedConnection | None = None
 
     def read(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work for reads: a plain transaction, committed when the block ends."""
@@ -120,13 +121,15 @@ class Database:
             raise
         await unit.committed()
 
-    async def write_in_thread(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` in one write transaction on a thread of its own; SQLite only.
+    async def write_in_thread(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` in one write transaction on SQLite's own driver, on a thread of its own.
 
         For a hot path: aiosqlite hands every statement, and each cursor's opening and
-        closing, to its thread and back (eight trips for a small insert and its commit);
-        here the whole transaction is one trip, with the same PRAGMAs and BEGIN IMMEDIATE.
-        Raises StorageUnavailable like `write()`; there are no after-commit hooks.
+        closing, to its thread and back (eight trips for a small insert and its commit), and
+        SQLAlchemy's per-statement machinery cost more than SQLite's own work. Here the whole
+        transaction is one trip: BEGIN IMMEDIATE, `work`, COMMIT, on a connection made by an
+        engine configured like this one (the same PRAGMAs). SQLite only; no after-commit hooks.
+        Raises StorageUnavailable when the transaction fails; nothing of it is then written.
         """
         if not self.is_sqlite:
             raise RuntimeError("write_in_thread is for SQLite")
@@ -136,27 +139,31 @@ class Database:
             return await asyncio.get_running_loop().run_in_executor(
                 self._thread, self._in_transaction, work
             )
-        except (OperationalError, InterfaceError, OSError) as exc:
+        except (sqlite3.Error, OSError) as exc:  # a constraint too: the caller retries either
             raise StorageUnavailable(UNAVAILABLE) from exc
 
-    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
+    def _in_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         # The thread keeps its connection (a pool checkout and return per transaction cost
         # a quarter of it); one that failed is closed, and the next transaction opens another.
         connection = self._thread_connection
         if connection is None:
             if self._thread_engine is None:
                 plain = make_url(self.url).set(drivername="sqlite")  # the standard library's
-                engine = create_engine(plain, pool_size=1, execution_options={_WRITE: True})
+                engine = create_engine(plain, pool_size=1)
                 _configure_sqlite(engine)
                 self._thread_engine = engine
-            connection = self._thread_connection = self._thread_engine.connect()
+            connection = self._thread_connection = self._thread_engine.raw_connection()
+        driver = connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)  # in autocommit: _on_connect made it so
         try:
-            with connection.begin():
-                return work(connection)
+            driver.execute("BEGIN IMMEDIATE")
+            result = work(driver)
+            driver.execute("COMMIT")
         except BaseException:
             self._thread_connection = None
-            connection.close()
+            connection.close()  # back to the pool, which rolls back what is left open
             raise
+        return result
 
     def _close_thread_engine(self) -> None:
         if self._thread_connection is not None:

@@ -21,7 +21,7 @@ from modelport.core.clock import utcnow
 from modelport.db.engine import Database
 from modelport.errors import StorageUnavailable
 from modelport.keys.repository import KeyRepository
-from modelport.usage.repository import UsageRepository, insert_once_on
+from modelport.usage.repository import UsageRepository, insert_once_sqlite
 from modelport.usage.row import UsageRow
 
 log = logging.getLogger("modelport.usage")
@@ -151,7 +151,7 @@ class UsageRecorder:
             async with self._database.write() as unit:
                 await KeyRepository(unit.session).touch(touches)
         if rows:
-            await self._database.write_in_thread(partial(insert_once_on, rows=rows))
+            await self._database.write_in_thread(partial(insert_once_sqlite, rows=rows))
 
 
 def _count(row: UsageRow) -> None:

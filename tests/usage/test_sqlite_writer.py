@@ -1,0 +1,104 @@
+"""The SQLite writer thread stores usage rows exactly as the ORM session does.
+
+The recorder writes rows on SQLite through `Database.write_in_thread` and SQLite's own
+driver; reports read them through SQLAlchemy. Both must see the same values, stored the same
+way, and a request id already recorded is still skipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from modelport.config import Settings
+from modelport.db.engine import Database
+from modelport.db.migrate import upgrade_to_head
+from modelport.db.tables import ModelKey, Team, UsageRecord
+from modelport.errors import StorageUnavailable
+from modelport.usage.repository import UsageRepository, insert_once_sqlite
+from modelport.usage.row import UsageRow
+from tests.support.databases import sqlite_url
+
+WHEN = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(Settings(database_url=sqlite_url(tmp_path)).sqlalchemy_url)
+    await upgrade_to_head(database)
+    yield database
+    await database.dispose()
+
+
+async def _key(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
+    team, key = uuid.uuid4(), uuid.uuid4()
+    async with database.write() as unit:
+        unit.session.add(Team(id=team, name="t-" + team.hex[:8], created_at=WHEN))
+        await unit.session.flush()  # the key refers to the team
+        unit.session.add(
+            ModelKey(
+                id=key,
+                team_id=team,
+                name="k",
+                digest=key.bytes * 2,
+                hint="abcd",
+                models=None,
+                created_at=WHEN,
+                created_by="test",
+            )
+        )
+    return team, key
+
+
+def _row(team: uuid.UUID, key: uuid.UUID, request_id: str, estimated: bool) -> UsageRow:
+    return UsageRow(request_id, team, key, "m-1", 11, 7, 123_456, "ok", estimated, 42, WHEN)
+
+
+async def test_both_ways_store_the_same_values_the_same_way(database: Database) -> None:
+    team, key = await _key(database)
+    async with database.write() as unit:
+        await UsageRepository(unit.session).insert_once([_row(team, key, "by-session", True)])
+    await database.write_in_thread(
+        partial(insert_once_sqlite, rows=[_row(team, key, "by-thread", True)])
+    )
+    async with database.read() as unit:
+        stored = (await unit.session.execute(text("SELECT * FROM usage_records"))).all()
+        rows = (await unit.session.scalars(select(UsageRecord))).all()
+    as_stored = {r.request_id: tuple(r)[2:] for r in stored}  # past id and request id
+    assert as_stored["by-thread"] == as_stored["by-session"]
+    read = {r.request_id: r for r in rows}
+    assert read["by-thread"].created_at == WHEN
+    assert (read["by-thread"].team_id, read["by-thread"].key_id) == (team, key)
+    assert read["by-thread"].estimated is True
+
+
+async def test_a_request_id_already_recorded_is_skipped(database: Database) -> None:
+    team, key = await _key(database)
+    write = partial(insert_once_sqlite, rows=[_row(team, key, "once", False)])
+    await database.write_in_thread(write)
+    await database.write_in_thread(write)
+    async with database.read() as unit:
+        count = (await unit.session.execute(text("SELECT count(*) FROM usage_records"))).one()
+    assert count[0] == 1
+
+
+async def test_a_failed_transaction_is_unavailable_and_writes_nothing(database: Database) -> None:
+    team, key = await _key(database)
+
+    def half_then_fail(connection: sqlite3.Connection) -> None:
+        insert_once_sqlite(connection, [_row(team, key, "half", False)])
+        insert_once_sqlite(connection, [_row(uuid.uuid4(), key, "no team", False)])
+
+    with pytest.raises(StorageUnavailable):
+        await database.write_in_thread(half_then_fail)
+    await database.write_in_thread(partial(insert_once_sqlite, rows=[_row(team, key, "x", False)]))
+    async with database.read() as unit:
+        ids = (await unit.session.scalars(select(UsageRecord.request_id))).all()
+    assert ids == ["x"], "the failed transaction was rolled back; the next one works"
