@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -31,13 +32,22 @@ def sign_in(page: Page, account: Account) -> None:
     expect(page).to_have_url(re.compile(r"/inference$"))
 
 
-def create_key(page: Page, hub: Hub, name: str, models: tuple[str, ...] = ()) -> str:
-    """Create a key through its window; its secret, as the page shows it once."""
+def create_key(
+    page: Page,
+    hub: Hub,
+    name: str,
+    models: tuple[str, ...] = (),
+    limits: Mapping[str, str] | None = None,
+) -> str:
+    """Create a key through its window, filling in `limits` (field label: text); its secret,
+    as the page shows it once."""
     page.get_by_role("button", name="Create model access key").first.click()
     window = page.get_by_role("dialog", name="Add model access key")
     window.get_by_label("Key name").fill(name)
     for model in models:
         window.get_by_role("checkbox", name=re.compile(re.escape(model))).check()
+    for label, value in (limits or {}).items():
+        window.get_by_label(label).fill(value)
     window.get_by_role("button", name="Add model access key").click()
     expect(window).to_be_hidden()
     secret = page.get_by_label(f"Secret of {name}").input_value()

@@ -40,6 +40,10 @@ TRAFFIC = {  # key name: (model, requests a day)
     "staging": ("gpt-4o-mini", 8),
 }
 NOON, MINUTE = timedelta(hours=12), timedelta(minutes=1)
+LIMITS = {  # key name: its limits, as typed into the create window
+    "staging": {"Expires at (UTC)": f"{utcnow() + timedelta(days=45):%Y-%m-%d}T18:00"},
+    "batch-jobs": {"Monthly spend limit (USD)": "150", "Requests per minute": "120"},
+}
 COMPARE = ["gpt-4.1-mini", "anthropic-claude-3.5-haiku", "llama3.3-70b-instruct"]
 
 
@@ -89,13 +93,15 @@ async def write_usage(url: str) -> None:
 
 def shoot(page: Page, hub: Hub, loop: BackgroundLoop, out: Path) -> None:
     sign_in(page, Accounts(hub, loop).create("owner", team=TEAM))
-    for name in ["staging", "batch-jobs"]:
-        create_key(page, hub, name)
+    for name, limits in LIMITS.items():
+        create_key(page, hub, name, limits=limits)
     page.reload()
     page.get_by_role("button", name="Create model access key").first.click()
     window = page.get_by_role("dialog", name="Add model access key")
     window.get_by_label("Key name").fill("web-app")
     window.get_by_label("GPT-4.1 mini gpt-4.1-mini").check()
+    window.get_by_label("Tokens per minute").fill("200000")
+    window.evaluate("dialog => dialog.scrollTo(0, 0)")  # from its title down, as it opened
     page.screenshot(path=out / "create-window.png")
     window.get_by_role("button", name="Add model access key").click()
     page.get_by_label("Secret of web-app").wait_for()

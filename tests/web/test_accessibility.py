@@ -25,7 +25,7 @@ def tab_to(page: Page, name: str, limit: int = 40) -> None:
     raise AssertionError(f"Tab never reached {name!r}")
 
 
-def test_keys_can_be_created_renamed_and_deleted_with_the_keyboard_alone(
+def test_keys_can_be_created_renamed_limited_and_deleted_with_the_keyboard_alone(
     page: Page, hub: Hub, accounts: Accounts
 ) -> None:
     accounts.enter(page, "owner")
@@ -51,6 +51,20 @@ def test_keys_can_be_created_renamed_and_deleted_with_the_keyboard_alone(
     page.keyboard.press("Enter")
     expect(key_row(page, "retyped")).to_be_visible()
     expect(page.get_by_role("status")).to_be_focused()
+
+    tab_to(page, "Actions for retyped")
+    page.keyboard.press("Enter")
+    tab_to(page, "Limits")
+    page.keyboard.press("Enter")
+    limits = page.get_by_role("dialog", name="Edit limits")
+    expect(limits.get_by_label("Expires at (UTC)")).to_be_focused()
+    for _ in range(12):  # through the date-time's parts and the spend limit
+        if page.evaluate("document.activeElement.id") == "f-rpm_limit":
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.type("30")
+    page.keyboard.press("Enter")
+    expect(key_row(page, "retyped")).to_contain_text("30 requests/min")
 
     tab_to(page, "Actions for retyped")
     page.keyboard.press("Enter")

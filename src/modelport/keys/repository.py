@@ -90,7 +90,11 @@ class KeyRepository:
         return rows[::-1] if oldest_first else rows
 
     async def change(self, team_id: uuid.UUID, key_id: uuid.UUID, **values: Any) -> ModelKey | None:
-        """Set `values` on a live key of this team; the updated row, or None if there is none."""
+        """Set `values` on a live key of this team; the updated row, or None if there is none.
+
+        A key this session loaded earlier is refreshed in place, so that no one holding it
+        (or listing the keys after) sees the values from before the change.
+        """
         result = await self._session.execute(
             update(ModelKey)
             .where(
@@ -98,7 +102,7 @@ class KeyRepository:
             )
             .values(**values)
             .returning(ModelKey),
-            execution_options={"synchronize_session": False},
+            execution_options={"synchronize_session": False, "populate_existing": True},
         )
         return result.scalar_one_or_none()
 

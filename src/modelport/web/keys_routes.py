@@ -1,6 +1,6 @@
 """The Serverless inference page: its Model Access Keys section and the key windows.
 
-The windows (create, rename, regenerate, delete) are fetched into the page's one dialog.
+The windows (create, rename, limits, regenerate, delete) are fetched into the page's one dialog.
 A change answers with the section re-rendered, and closes the window; a refused change
 answers with the window re-rendered, its error next to the field.
 """
@@ -24,6 +24,14 @@ from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput
 from modelport.usage.period import month_start
 from modelport.web.deps import CheckedForm, KeyEditor, PanelDep, SignedIn, caller_of, text
+from modelport.web.key_limits import (
+    changed_limits,
+    in_panel_words,
+    limits,
+    shown,
+    summary,
+    typed,
+)
 from modelport.web.panel import Panel
 from modelport.web.routing import PanelRoute
 from modelport.web.windows import changed, refused, window
@@ -54,16 +62,23 @@ async def _section(
 ) -> dict[str, Any]:
     wanted = PageRequest.parse(page, None)
     listing = await panel.keys(unit).page(member.team_id, wanted)
-    spend = await panel.usage(unit).spend_by_key(member.team_id, month_start(utcnow()))
+    spend = await _spend(panel, unit, member)
+    now = utcnow()
     return {
         "keys": listing.keys,
         "spend": spend,
+        "limits": {key.id: summary(key, spend.get(key.id, 0), now) for key in listing.keys},
         "page": wanted.page,
         "pages": page_count(listing.total, wanted.per_page),
         "can_edit": member.principal.can("keys:write"),
         "revealed": revealed,
         "notice": notice,
     }
+
+
+async def _spend(panel: Panel, unit: UnitOfWork, member: Member) -> dict[uuid.UUID, int]:
+    """This month's spend of each of the team's keys that spent anything, in picodollars."""
+    return await panel.usage(unit).spend_by_key(member.team_id, month_start(utcnow()))
 
 
 @router.get(PAGE)
@@ -81,7 +96,8 @@ async def inference_page(
 
 @router.get(PAGE + "/keys/new")
 async def create_window(request: Request, _: KeyEditor, panel: PanelDep) -> Response:
-    return window(request, panel, "keys/create.html", _create_context(panel, "", []), PAGE)
+    context = _create_context(panel, "", [], shown(None))
+    return window(request, panel, "keys/create.html", context, PAGE)
 
 
 @router.post(PAGE + "/keys")
@@ -89,20 +105,29 @@ async def create_key(
     request: Request, member: KeyEditor, form: CheckedForm, panel: PanelDep, unit: WriteUnit
 ) -> Response:
     name, models = text(form, "name"), [m for m in form.getlist("models") if isinstance(m, str)]
+    entered = typed(form)
     try:
         key, secret = await panel.keys(unit).create(
-            caller_of(request, member), name, models or None
+            caller_of(request, member), name, models or None, limits(entered)
         )
     except InvalidInput as exc:
-        context = _create_context(panel, name, models)
-        raise refused(request, panel, "keys/create.html", context, exc) from None
+        context = _create_context(panel, name, models, entered)
+        raise refused(request, panel, "keys/create.html", context, in_panel_words(exc)) from None
     revealed = Revealed(key.id, secret)
     context = await _section(panel, unit, member, revealed=revealed, notice="Key created.")
     return changed(request, panel, "inference.html", "keys", context)
 
 
-def _create_context(panel: Panel, name: str, chosen: list[str]) -> dict[str, Any]:
-    return {"name": name, "chosen": chosen, "choices": panel.hub.catalog.all()}
+def _create_context(
+    panel: Panel, name: str, chosen: list[str], entered: dict[str, str]
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "chosen": chosen,
+        "choices": panel.hub.catalog.all(),
+        "limits": entered,
+        "spent": None,
+    }
 
 
 @router.get(PAGE + "/keys/{key_id}/rename")
@@ -129,6 +154,46 @@ async def rename_key(
         context = {"key": await keys.get(member.team_id, key_id), "name": name}
         raise refused(request, panel, "keys/rename.html", context, exc) from None
     notice = f"Key renamed to {key.name}."
+    context = await _section(panel, unit, member, notice=notice)
+    return changed(request, panel, "inference.html", "keys", context)
+
+
+async def _limits_context(
+    panel: Panel, unit: UnitOfWork, member: Member, key: ModelKey, entered: dict[str, str]
+) -> dict[str, Any]:
+    spent = (await _spend(panel, unit, member)).get(key.id, 0)
+    return {"key": key, "limits": entered, "spent": spent}
+
+
+@router.get(PAGE + "/keys/{key_id}/limits")
+async def limits_window(
+    request: Request, key_id: KeyId, member: KeyEditor, panel: PanelDep, unit: ReadUnit
+) -> Response:
+    key = await panel.keys(unit).get(member.team_id, key_id)
+    context = await _limits_context(panel, unit, member, key, shown(key))
+    return window(request, panel, "keys/limits.html", context, PAGE)
+
+
+@router.post(PAGE + "/keys/{key_id}/limits")
+async def update_limits(
+    request: Request,
+    key_id: KeyId,
+    member: KeyEditor,
+    form: CheckedForm,
+    panel: PanelDep,
+    unit: WriteUnit,
+) -> Response:
+    """Changes the limits whose fields differ from what the window showed; none is no change."""
+    keys, entered = panel.keys(unit), typed(form)
+    key = await keys.get(member.team_id, key_id)
+    try:
+        changes = changed_limits(key, entered)
+        if changes:
+            key = await keys.update(caller_of(request, member), key_id, changes)
+    except InvalidInput as exc:
+        context = await _limits_context(panel, unit, member, key, entered)
+        raise refused(request, panel, "keys/limits.html", context, in_panel_words(exc)) from None
+    notice = f"Limits of {key.name} {'updated' if changes else 'unchanged'}."
     context = await _section(panel, unit, member, notice=notice)
     return changed(request, panel, "inference.html", "keys", context)
 
