@@ -1,4 +1,5 @@
-"""Mounts the panel on the hub's app: its pages at `/`, its static files at `/static`."""
+"""Mounts the panel on the hub's app: its pages at `/`, its static files at `/static`, and a
+"Not found" page for the paths it owns that no route serves."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from modelport.components import Components
 from modelport.web import account_routes, catalog_routes, keys_routes, team_routes, usage_routes
 from modelport.web.pages import Pages
 from modelport.web.panel import Panel
+from modelport.web.routing import not_found_pages
 
 STATIC = Path(__file__).parent / "static"
 
@@ -21,3 +23,4 @@ def install(app: FastAPI, hub: Components) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for routes in (account_routes, keys_routes, catalog_routes, usage_routes, team_routes):
         app.include_router(routes.router)
+    app.router.default = not_found_pages(app.router.default)

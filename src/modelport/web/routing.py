@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelport.api.v2_errors import status_of
 from modelport.errors import ModelportError
@@ -23,6 +24,8 @@ TITLES = {
     503: "Try again shortly",
 }
 NO_SUCH_PAGE = "There is no such page. It may have been deleted."
+NOT_THE_PANELS = ("/v1", "/v2", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
+"""Paths of the APIs and the operations endpoints: their unknown paths answer as they do."""
 
 
 class SignInRequired(Exception):
@@ -76,3 +79,22 @@ class PanelRoute(APIRoute):
                 return error_page(request, status_of(exc), exc.message)
 
         return guarded
+
+
+def owns(path: str) -> bool:
+    """Whether `path` is the panel's to answer: anything outside `NOT_THE_PANELS`."""
+    return not any(path == root or path.startswith(root + "/") for root in NOT_THE_PANELS)
+
+
+def not_found_pages(fallback: ASGIApp) -> ASGIApp:
+    """The app's answer when no route matches: a "Not found" page for the panel's paths,
+    `fallback` (the API's JSON 404) for the rest."""
+
+    async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not owns(scope["path"]):
+            await fallback(scope, receive, send)
+            return
+        response = error_page(Request(scope, receive), 404, NO_SUCH_PAGE)
+        await response(scope, receive, send)
+
+    return not_found
