@@ -90,6 +90,7 @@ def build_components(settings: Settings) -> Components:
         connect_timeout=settings.upstream_connect_timeout,
         read_timeout=settings.upstream_read_timeout,
         pool_size=settings.upstream_pool_size,
+        ca_file=settings.upstream_ca_file,
     )
     recorder = UsageRecorder(database)
     load = settled_loader(database)

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     upstream_read_timeout: float = Field(300.0, gt=0)
     """Longest silence allowed between bytes from an upstream (streams included)."""
     upstream_pool_size: int = Field(512, ge=1)
+    upstream_ca_file: Path | None = None
+    """More certificate authorities (a PEM bundle) to trust for https upstreams, besides the
+    system's (`MODELPORT_UPSTREAM_CA_FILE`); for a provider or gateway with a private CA."""
     max_inference_request_bytes: int = Field(8 * 1_048_576, ge=1024)
 
     api_rate_limit_per_minute: int = Field(250, ge=1)
@@ -60,7 +63,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
-    @field_validator("metrics_token", mode="before")
+    @field_validator("metrics_token", "upstream_ca_file", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value

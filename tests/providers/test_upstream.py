@@ -6,62 +6,15 @@ way an answer can be framed, gzip, connection reuse, and failures before any byt
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
 import pytest
 
 from modelport.errors import UpstreamError, UpstreamTimeout
-from modelport.providers.upstream import Target, UpstreamClient, UpstreamResponse
-
-
-@dataclass
-class Scripted:
-    """A server that writes `answer` back for every request, and what it has seen."""
-
-    answer: bytes
-    close: bool = False
-    """Hang up after each answer."""
-    connections: int = 0
-    requests: list[bytes] = field(default_factory=list)
-    url: str = ""
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while head := await reader.readuntil(b"\r\n\r\n"):
-                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-                self.requests.append(head + await reader.readexactly(length))
-                writer.write(self.answer)
-                await writer.drain()
-                if self.close:
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        writer.close()
-
-
-@asynccontextmanager
-async def server(answer: bytes, *, close: bool = False) -> AsyncIterator[Scripted]:
-    """A scripted server listening on a free port; its `url` is an OpenAI-style base URL."""
-    scripted = Scripted(answer, close)
-    listening = await asyncio.start_server(scripted.handle, "127.0.0.1", 0)
-    scripted.url = f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}/v1"
-    async with listening:
-        yield scripted
-
-
-@asynccontextmanager
-async def client(read_timeout: float = 5) -> AsyncIterator[UpstreamClient]:
-    upstream = UpstreamClient(connect_timeout=2, read_timeout=read_timeout, pool_size=4)
-    await upstream.start()
-    try:
-        yield upstream
-    finally:
-        await upstream.close()
+from modelport.providers.upstream import Target, UpstreamResponse
+from tests.support.scripted import Scripted, chunked, client, response, server
 
 
 def _target(scripted: Scripted, api_key: str | None = "sk-test") -> Target:
@@ -79,13 +32,8 @@ async def answered(answer: bytes, *, close: bool = False) -> AsyncIterator[Upstr
         yield reply
 
 
-def _response(body: bytes, *headers: str) -> bytes:
-    head = "".join(f"{h}\r\n" for h in headers)
-    return f"HTTP/1.1 200 OK\r\n{head}\r\n".encode() + body
-
-
 async def test_a_sized_answer_is_read_whole_and_its_connection_reused() -> None:
-    answer = _response(b'{"ok":true}', "Content-Length: 11")
+    answer = response(b'{"ok":true}', "Content-Length: 11")
     async with server(answer) as scripted, client() as upstream:
         for _ in range(3):
             async with upstream.post(_target(scripted), "/chat/completions", b"{}") as reply:
@@ -97,28 +45,27 @@ async def test_a_sized_answer_is_read_whole_and_its_connection_reused() -> None:
 
 async def test_a_chunked_stream_arrives_as_events() -> None:
     events = [b"data: {}\n\n", b"data: {}\n\n", b"data: [DONE]\n\n"]
-    chunked = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in events) + b"0\r\n\r\n"
-    answer = _response(chunked, "Transfer-Encoding: chunked")
+    answer = response(chunked(*events), "Transfer-Encoding: chunked")
     async with answered(answer) as reply:
         got = [event async for batch in reply.events() for event in batch]
     assert got == [b"data: {}", b"data: {}", b"data: [DONE]"]
 
 
 async def test_an_answer_that_ends_with_its_connection_is_whole() -> None:
-    answer = _response(b"the whole body", "Connection: close")
+    answer = response(b"the whole body", "Connection: close")
     async with answered(answer, close=True) as reply:
         assert await reply.read() == b"the whole body"
 
 
 async def test_a_gzipped_answer_is_decoded() -> None:
     packed = gzip.compress(b'{"usage":{}}')
-    answer = _response(packed, "Content-Encoding: gzip", f"Content-Length: {len(packed)}")
+    answer = response(packed, "Content-Encoding: gzip", f"Content-Length: {len(packed)}")
     async with answered(answer) as reply:
         assert await reply.read() == b'{"usage":{}}'
 
 
 async def test_an_answer_cut_short_is_an_upstream_error() -> None:
-    answer = _response(b"only part", "Content-Length: 100")
+    answer = response(b"only part", "Content-Length: 100")
     async with answered(answer, close=True) as reply:
         with pytest.raises(UpstreamError, match="ended early"):
             await reply.read()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -44,9 +45,11 @@ def _entry(model_id: str, upstream: str, kind: str, base_url: str, **extra: str)
     return "\n".join(lines) + "\n\n"
 
 
-def write_test_catalog(path: Path, base_url: str) -> Path:
-    """A catalog whose `test-*` models map onto the fake upstream's behaviours."""
+def write_test_catalog(path: Path, base_url: str, more: Mapping[str, str] | None = None) -> Path:
+    """A catalog whose `test-*` models map onto the fake upstream's behaviours, and `more`
+    chat models (id -> base URL) that ask for `fake-chat` wherever they point."""
     text = "".join(_entry(f"test-{u[5:]}", u, "chat", base_url) for u in _CHAT)
+    text += "".join(_entry(id_, "fake-chat", "chat", url) for id_, url in (more or {}).items())
     text += _entry("test-embed", "fake-embed", "embedding", base_url)
     text += _entry(
         "test-small", "fake-chat", "chat", base_url, context_window="100", max_output_tokens="50"

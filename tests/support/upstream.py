@@ -2,12 +2,14 @@
 
 Its behaviour is chosen by the upstream model name a request carries, so one server plays
 every part: a well-behaved model with known token counts, one that fails, one that hangs,
-one that drops the connection, one that reports no usage, one that streams slowly.
+one that drops the connection, one that reports no usage, one that streams slowly. Given a
+server-side `ssl.SSLContext`, it serves HTTPS, at https://localhost:PORT/v1.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,10 +58,13 @@ def _usage(prompt: int, completion: int) -> dict[str, int]:
 class FakeUpstream:
     """Start with `start()`; `url` is its OpenAI-style base URL (ending in /v1)."""
 
-    def __init__(self, loop: BackgroundLoop) -> None:
+    def __init__(self, loop: BackgroundLoop, tls: ssl.SSLContext | None = None) -> None:
         self._loop = loop
+        self._tls = tls
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self.url = (
+            f"https://localhost:{self.port}/v1" if tls else f"http://127.0.0.1:{self.port}/v1"
+        )
         self.seen = Seen()
         self._runner: web.AppRunner | None = None
 
@@ -76,7 +81,7 @@ class FakeUpstream:
         app.router.add_post("/v1/embeddings", self._embeddings)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self._tls).start()
 
     async def _admit(self, request: web.Request) -> dict[str, Any] | web.Response:
         body: dict[str, Any] = await request.json()

@@ -95,8 +95,12 @@ class Connection(asyncio.Protocol):
             self.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        # A body framed by the connection's end is whole only if the connection ended cleanly:
+        # not reset, not a TLS error, not our own abort after a failure. (asyncio reports a
+        # TLS peer that closes TCP without close_notify as clean too: see the design note.)
         self.closed = True
-        if self.head_done and not self.complete and not self._length_known:
+        clean = exc is None and self.failure is None
+        if clean and self.head_done and not self.complete and not self._length_known:
             self.on_message_complete()  # a body that ends when the connection does
         elif not self.complete:
             reason = "the response ended early" if self.head_done else None

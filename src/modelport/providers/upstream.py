@@ -6,7 +6,8 @@ A lean client on asyncio and httptools (the parser uvicorn serves with; the conn
 aiohttp's). It does what the data plane needs and no more: POST a JSON body over keep-alive
 connections pooled per origin (TLS for https), read the answer whole or as it arrives, with
 connect and read timeouts. Its failures become ours here, and the upstream credential goes
-nowhere but the Authorization header of the requests it sends.
+nowhere but the Authorization header of the requests it sends. docs/design/upstream-client.md
+says what it deliberately leaves out, and how to go back to aiohttp.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from modelport.errors import UpstreamError, UpstreamTimeout
 from modelport.providers.http1 import Broken, Connection, Origin, TimedOut, request_bytes
@@ -84,17 +86,47 @@ class UpstreamResponse:
             yield [buffer.strip()]
 
 
-class UpstreamClient:
-    """The pooled client. `start()` in the app's lifespan, `close()` at shutdown."""
+def tls_context(ca_file: Path | None = None) -> ssl.SSLContext:
+    """The client side of TLS: certificates and host names checked, HTTP/1.1 offered by ALPN.
 
-    def __init__(self, *, connect_timeout: float, read_timeout: float, pool_size: int) -> None:
+    It trusts the system's certificate authorities (or those `SSL_CERT_FILE`/`SSL_CERT_DIR`
+    name instead), and also those in `ca_file` when given. Raises ValueError when `ca_file`
+    cannot be read or holds no certificate.
+    """
+    context = ssl.create_default_context()
+    if ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except ssl.SSLError as exc:
+            raise ValueError(f"{ca_file} holds no usable CA certificate ({exc.reason})") from None
+        except OSError as exc:
+            raise ValueError(f"cannot read the CA file {ca_file}: {exc.strerror}") from None
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+class UpstreamClient:
+    """The pooled client. `start()` in the app's lifespan, `close()` at shutdown.
+
+    `ca_file` adds certificate authorities to those the system trusts, for upstreams with a
+    private CA; building the client raises ValueError if it cannot be loaded.
+    """
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        pool_size: int,
+        ca_file: Path | None = None,
+    ) -> None:
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._pool_size = pool_size
         self._idle: dict[Origin, list[Connection]] = {}
         self._origins: dict[str, Origin] = {}
         self._slots: asyncio.Semaphore | None = None
-        self._tls: ssl.SSLContext | None = None
+        self._tls = tls_context(ca_file)
 
     async def start(self) -> None:
         self._slots = asyncio.Semaphore(self._pool_size)
@@ -150,7 +182,7 @@ class UpstreamClient:
             if not connection.closed and loop.time() - connection.idle_since < IDLE_SECONDS:
                 return connection
             connection.abort()
-        tls = self._tls_context() if origin.tls else None
+        tls = self._tls if origin.tls else None
         try:
             async with asyncio.timeout(self._connect_timeout):
                 _, connection = await loop.create_connection(
@@ -162,7 +194,15 @@ class UpstreamClient:
                 )
         except TimeoutError as exc:
             raise UpstreamTimeout("The upstream provider did not answer in time.") from exc
-        except (OSError, ssl.SSLError) as exc:
+        except ssl.SSLCertVerificationError as exc:
+            raise UpstreamError(
+                f"The upstream provider's TLS certificate was refused: {_refusal(exc)}."
+            ) from exc
+        except ssl.SSLError as exc:
+            raise UpstreamError(
+                "The upstream provider cannot be reached: the TLS handshake failed."
+            ) from exc
+        except OSError as exc:
             raise UpstreamError(
                 "The upstream provider cannot be reached: connection refused or unreachable."
             ) from exc
@@ -176,7 +216,8 @@ class UpstreamClient:
         else:
             connection.abort()
 
-    def _tls_context(self) -> ssl.SSLContext:
-        if self._tls is None:
-            self._tls = ssl.create_default_context()
-        return self._tls
+
+def _refusal(exc: ssl.SSLCertVerificationError) -> str:
+    """OpenSSL's reason without the host name ("Hostname mismatch", "certificate has expired")."""
+    reason = str(exc.verify_message or "certificate verify failed")
+    return reason.split(",")[0].rstrip(".")
