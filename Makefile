@@ -26,7 +26,7 @@ lint: $(STAMP)
 
 $(CHROMIUM):
 	$(SUDO) apt-get update
-	$(SUDO) apt-get install -y chromium
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
 test: lint $(CHROMIUM)
 	$(BIN)/pytest -m "not soak"
