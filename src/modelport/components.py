@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from modelport.catalog.loader import load_catalog
 from modelport.catalog.service import Catalog
@@ -60,9 +63,20 @@ class Components:
 
 
 def _redis_client(url: str) -> aioredis.Redis:
-    """A client that gives up fast: a request must not stall because Redis is away."""
+    """A client that gives up fast: a request must not stall because Redis is away.
+
+    A connection error is retried once, at once, on a fresh connection: after Redis restarts
+    every pooled connection is dead, and without the retry the first command on each would
+    fail, a revoke's mark among them (while other replicas, on fresh connections, trust
+    their caches). A Redis that is really away refuses the retry just as fast; a timeout is
+    not retried.
+    """
     return aioredis.Redis.from_url(
-        url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=15
+        url,
+        socket_timeout=0.5,
+        socket_connect_timeout=0.5,
+        health_check_interval=15,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
 
 

@@ -14,8 +14,18 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pytest
+
 from tests.faults.conftest import Cluster
-from tests.faults.helpers import CHAT, Evidence, bearer, chat_body, create_key, v1_async_client
+from tests.faults.helpers import (
+    CHAT,
+    Evidence,
+    bearer,
+    chat_body,
+    create_key,
+    v1_async_client,
+    v1_client,
+)
 from tests.support.catalog import CHAT_INPUT_PRICE, CHAT_OUTPUT_PRICE
 from tests.support.loop import BackgroundLoop
 from tests.support.upstream import COMPLETION_TOKENS, PROMPT_TOKENS
@@ -25,6 +35,10 @@ COST = int((PROMPT_TOKENS * CHAT_INPUT_PRICE + COMPLETION_TOKENS * CHAT_OUTPUT_P
 """Picodollars one request costs with the fake upstream (its reservation is the same)."""
 AFFORDABLE = 20
 SPEND_LIMIT = AFFORDABLE * COST + COST // 2
+FALLBACK = (
+    "overshoot past the bound: did a replica miss a Redis answer (0.5 s timeout on a starved "
+    "machine) and enforce the limit on its own for a moment (infra/spend.py fallback)?"
+)
 RPM = 10
 RPM_REQUESTS = 30
 WINDOW = 60
@@ -61,6 +75,27 @@ async def _burst(urls: list[str], secret: str, count: int) -> list[Timed]:
         return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _warm(cluster: Cluster) -> None:
+    """Take every replica through the limit paths once before the bursts.
+
+    A cold replica (the kill test restarts one) answers its first requests slowly; on a
+    busy machine a first Redis call can then pass its 0.5 s timeout, and for a moment the
+    replica enforces limits on its own (the documented fallback), which is not what the
+    bursts below measure.
+    """
+    api = cluster.api(cluster.team(), 0)
+    key = create_key(api, "warm", monthly_spend_limit="100", rpm_limit=1000)
+    with v1_client() as client:
+        for replica in cluster.replicas:
+            for _ in range(3):
+                warmed = client.post(
+                    replica.url + CHAT, json=_body(), headers=bearer(key["secret_key"])
+                )
+                assert warmed.status_code == 200, warmed.text
+    time.sleep(1.1)  # a breaker tripped by a slow first call is closed again
+
+
 def _most_at_once(answers: list[Timed]) -> int:
     """The most admitted requests ever outstanding together, as the client saw them."""
     edges = sorted([(a.sent, 1) for a in answers] + [(a.done, -1) for a in answers])
@@ -89,9 +124,9 @@ def test_spend_limit_overshoot_stays_within_the_bound(
     assert spend == len(admitted) * COST, "every admitted request is charged, nothing more"
     in_flight = _most_at_once(admitted)
     print(f"admitted {len(admitted)}, spend {spend}, limit {SPEND_LIMIT}, in flight {in_flight}")
-    assert spend - SPEND_LIMIT <= in_flight * COST
+    assert spend - SPEND_LIMIT <= in_flight * COST, FALLBACK
     # Reservations equal costs here, so only the request that crossed the limit overshoots.
-    assert SPEND_LIMIT <= spend < SPEND_LIMIT + COST
+    assert SPEND_LIMIT <= spend < SPEND_LIMIT + COST, FALLBACK
     assert len(admitted) == AFFORDABLE + 1
 
 

@@ -8,6 +8,8 @@ run in a few chains at once, each on keys of its own, so that 200 of them take s
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,7 +17,16 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.faults.conftest import Cluster
-from tests.faults.helpers import KEYS, Evidence, create_key, models_status, v1_client, wait_until
+from tests.faults.helpers import (
+    KEYS,
+    Evidence,
+    bearer,
+    create_key,
+    models_status,
+    v1_async_client,
+    v1_client,
+    wait_until,
+)
 from tests.support.hub import Team
 from tests.support.loop import BackgroundLoop
 
@@ -70,7 +81,10 @@ class Chain:
             if status == 401:
                 tally.refused += 1
             else:
-                tally.accepted.append(f"round {len(tally.revoked)}: {url} answered {status}")
+                tally.accepted.append(
+                    f"round {len(tally.revoked)} at {time.time():.3f}: revoked through "
+                    f"{self.urls[revoker]}, then {url} answered {status}"
+                )
 
     def regenerate(self, rounds: int, tally: Tally) -> None:
         """Regenerate one key `rounds` times, through each replica in turn."""
@@ -135,6 +149,21 @@ class Rounds:
         ]
         return [secret for future in running for secret in future.result()]
 
+    def open_many_redis_connections(self, secret: str, each: int = 16) -> None:
+        """Verify a cached secret `each` times at once on every replica, so that each one
+        holds that many Redis connections: after a Redis restart they are all dead."""
+
+        async def burst() -> list[int]:
+            async with v1_async_client(each * len(self.cluster.replicas)) as client:
+                calls = [
+                    client.get(replica.url + "/v1/models", headers=bearer(secret))
+                    for replica in self.cluster.replicas
+                    for _ in range(each)
+                ]
+                return [response.status_code for response in await asyncio.gather(*calls)]
+
+        assert set(asyncio.run(burst())) == {200}
+
     def readiness(self) -> list[dict[str, str]]:
         chain = self.chains[0]
         return [chain.v1.get(url + "/readyz").json() for url in chain.urls]
@@ -165,6 +194,7 @@ def test_revocation_holds_while_redis_is_down_and_after_it_returns(rounds: Round
     chain = rounds.chains[0]
     cached = create_key(chain.apis[0])
     chain.warm(cached["secret_key"], Tally())  # cached while Redis was trusted
+    rounds.open_many_redis_connections(cached["secret_key"])
     rounds.cluster.redis.kill()
     try:
         assert {(r["status"], r["redis"]) for r in rounds.readiness()} == {
