@@ -71,8 +71,18 @@ def _unreachable(exc: DBAPIError) -> bool:
     )
 
 
+CONNECT_TIMEOUT = 5.0
+"""Seconds to reach PostgreSQL: an unreachable host answers 503 soon, not after asyncpg's 60."""
+
+
 def _postgres_engine(url: str, pool_size: int) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"timeout": CONNECT_TIMEOUT},
+    )
 
 
 class Database:

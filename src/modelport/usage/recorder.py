@@ -28,6 +28,7 @@ log = logging.getLogger("modelport.usage")
 
 MAX_BATCH = 512
 MAX_BACKLOG = 100_000
+MAX_TOUCHED = 10_000
 LOGGED_IDS = 20
 """At most this many request ids in one log line about a batch."""
 RETRY_SECONDS = 0.5
@@ -84,6 +85,10 @@ class UsageRecorder:
         now = time.monotonic()
         last = self._touched_at.get(key_id)
         if last is None or now - last >= self._touch_every:
+            if len(self._touched_at) >= MAX_TOUCHED:
+                # Forget keys not used within the interval: they would be written anyway.
+                horizon = now - self._touch_every
+                self._touched_at = {k: t for k, t in self._touched_at.items() if t > horizon}
             self._touched_at[key_id] = now
             self._touches[key_id] = utcnow()
             self._wakeup.set()
