@@ -1,6 +1,7 @@
 """Gateway: /v1 chat completions through one `modelport serve`, against the upstream direct.
 
     .venv/bin/python bench/gateway.py [--quick] [--long] [--seconds S] [--profile FILE]
+    .venv/bin/python bench/gateway.py --replicas [--quick] [--seconds S] [--revokes N] [--no-limits]
 
 One fast fake upstream (bench/fast_upstream.py, raw asyncio), one `modelport serve` on its
 default SQLite database with a catalog pointing at that upstream and a real key created over
@@ -9,13 +10,15 @@ the API. wrk drives both, direct and through, plain and streaming, at concurrenc
 completed request has its row. Before the runs, a spot check reads the row of each of a few
 requests the moment its response has arrived. `--long` adds 100,000 requests at concurrency
 64 with RSS sampled throughout. `--profile FILE` records py-spy's collapsed stacks of the
-hub during an extra concurrency-64 run. Prints Markdown for docs/benchmarks.md.
+hub during an extra concurrency-64 run. `--replicas` runs the same load against 1 and 3
+replicas on PostgreSQL + Redis instead, with per-key limits on, and measures how soon a
+revoked secret is refused everywhere (bench/replicas.py). Prints Markdown for
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import shutil
@@ -30,108 +33,19 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
-
 import loadgen
+import replicas
+from chat import MODES, body, start_upstream
 from harness import free_port, load, machine, markdown_table
+from processes import Process, request
 
-HERE = Path(__file__).resolve().parent
-MODEL = "bench-chat"
 CONCURRENCY = (1, 16, 64)
-MODES = ("plain", "stream")
 LONG_REQUESTS = 100_000
 LONG_SEGMENT_SECONDS = 10
 SPOT_CHECKS = 20
-MESSAGES = [
-    {"role": "system", "content": "You are a helpful assistant."},
-    {"role": "user", "content": "Say hello in a few words."},
-]
-CATALOG = """\
-[[models]]
-id = "{model}"
-name = "Bench chat"
-provider = "bench"
-type = "chat"
-base_url = "{base_url}"
-context_window = 8192
-max_output_tokens = 1024
-capabilities = ["chat", "streaming"]
-input_price_per_million = 1.25
-output_price_per_million = 2.5
-"""
-
-
-def body(mode: str) -> bytes:
-    payload: dict[str, object] = {"model": MODEL, "messages": MESSAGES, "max_tokens": 64}
-    if mode == "stream":
-        payload["stream"] = True
-    return orjson.dumps(payload)
 
 
 # -- processes ----------------------------------------------------------------------------
-
-
-TICKS = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-class Process:
-    """A child process whose CPU time and memory are read from /proc."""
-
-    def __init__(self, command: Sequence[str], env: dict[str, str], log: Path) -> None:
-        with open(log, "ab") as stderr:
-            self._popen = subprocess.Popen(
-                command, env=env, stdout=subprocess.DEVNULL, stderr=stderr
-            )
-        self.pid = self._popen.pid
-        self._name = " ".join(command)
-        self._log = log
-
-    def cpu_seconds(self) -> float:
-        """User plus system time of every thread so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
-
-    def rss_bytes(self) -> int:
-        return int(Path(f"/proc/{self.pid}/statm").read_text().split()[1]) * PAGE
-
-    def wait_for_http(self, port: int, path: str) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self._popen.poll() is not None:
-                raise RuntimeError(f"{self._name} exited: {self._log.read_text()}")
-            try:
-                status, _, _ = request(port, "GET", path)
-                if status < 500:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"{self._name} did not answer: {self._log.read_text()}")
-
-    def stop(self) -> None:
-        if self._popen.poll() is None:
-            self._popen.terminate()
-            try:
-                self._popen.wait(15)
-            except subprocess.TimeoutExpired:
-                self._popen.kill()
-                self._popen.wait()
-
-
-def request(
-    port: int, method: str, path: str, payload: bytes | None = None, token: str | None = None
-) -> tuple[int, bytes, str | None]:
-    """One request on a fresh connection: (status, body, x-request-id)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        connection.request(method, path, body=payload, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read(), response.getheader("x-request-id")
-    finally:
-        connection.close()
 
 
 @dataclass
@@ -175,20 +89,12 @@ def started(root: Path) -> Iterator[Bench]:
     """Start the upstream and the hub; create a team token on the database, a key over HTTP."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
     with ExitStack() as stack:
-        upstream_port = free_port()
-        upstream = Process(
-            [sys.executable, str(HERE / "fast_upstream.py"), "--port", str(upstream_port)],
-            env,
-            root / "upstream.log",
-        )
+        upstream, upstream_port = start_upstream(root, env)
         stack.callback(upstream.stop)
-        catalog = root / "catalog.toml"
-        base_url = f"http://127.0.0.1:{upstream_port}/v1"
-        catalog.write_text(CATALOG.format(model=MODEL, base_url=base_url))
         data = root / "hub"
         env |= {
             "MODELPORT_DATA_DIR": str(data),
-            "MODELPORT_CATALOG": str(catalog),
+            "MODELPORT_CATALOG": str(root / "catalog.toml"),
             "MODELPORT_LOG_FILE": str(root / "hub.log"),
         }
         modelport = [sys.executable, "-m", "modelport"]
@@ -473,8 +379,22 @@ def main() -> None:
     parser.add_argument("--long", action="store_true", help=f"add {LONG_REQUESTS:,} requests")
     parser.add_argument("--seconds", type=float, help="seconds per run (default 8)")
     parser.add_argument("--profile", type=Path, help="write py-spy collapsed stacks here")
+    parser.add_argument(
+        "--replicas",
+        action="store_true",
+        help="1 and 3 replicas on PostgreSQL + Redis behind nginx, limits on (bench/replicas.py)",
+    )
+    parser.add_argument(
+        "--revokes", type=int, default=200, help="with --replicas: revokes per lane and kind"
+    )
+    parser.add_argument(
+        "--no-limits", action="store_true", help="with --replicas: keys without per-key limits"
+    )
     args = parser.parse_args()
     seconds = args.seconds or (3.0 if args.quick else 8.0)
+    if args.replicas:
+        replicas.main(seconds, args.revokes, limits=not args.no_limits)
+        return
     loadgen.require_wrk()
     before = load()
     say("starting")
