@@ -15,13 +15,13 @@ from modelport.config import Settings, environment_value
 from modelport.core.digest import Digester
 from modelport.db.engine import Database
 from modelport.db.uow import UnitOfWork
+from modelport.infra.keylimits import KeyLimitStore, MemoryKeyLimitStore, RedisKeyLimitStore
 from modelport.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from modelport.infra.revocations import (
     MemoryRevocationLedger,
     RedisRevocationLedger,
     RevocationLedger,
 )
-from modelport.infra.spend import MemorySpendLedger, RedisSpendLedger, SpendLedger
 from modelport.keys.service import KeyService
 from modelport.keys.verifier import KeyVerifier
 from modelport.providers.upstream import UpstreamClient
@@ -108,9 +108,9 @@ def build_components(settings: Settings) -> Components:
     )
     recorder = UsageRecorder(database)
     load = settled_loader(database)
-    spend: SpendLedger = MemorySpendLedger(load)
+    key_limits: KeyLimitStore = MemoryKeyLimitStore(load)
     if redis is not None:
-        spend = RedisSpendLedger(redis, load, MemorySpendLedger(load))
+        key_limits = RedisKeyLimitStore(redis, load, MemoryKeyLimitStore(load))
     return Components(
         settings,
         database,
@@ -122,5 +122,5 @@ def build_components(settings: Settings) -> Components:
         catalog,
         upstream,
         recorder,
-        KeyLimiter(limiter, spend),
+        KeyLimiter(key_limits),
     )

@@ -34,9 +34,15 @@ class RateLimiter(Protocol):
         """Count `cost` against `bucket`; `remaining` below zero means over the limit."""
 
 
-def _window_bounds(window: int, now: float) -> tuple[int, int]:
+def window_bounds(window: int, now: float) -> tuple[int, int]:
+    """(start, end) of the fixed window holding `now`, in Unix seconds."""
     start = int(now // window) * window
     return start, start + window
+
+
+def counter_name(bucket: str, start: int) -> str:
+    """The Redis key counting `bucket` in the window that starts at `start`."""
+    return f"mp:rl:{bucket}:{start}"
 
 
 class MemoryRateLimiter:
@@ -46,7 +52,7 @@ class MemoryRateLimiter:
         self._counts: dict[tuple[str, int], int] = {}
 
     async def hit(self, bucket: str, limit: int, window: int, cost: int = 1) -> Allowance:
-        start, reset_at = _window_bounds(window, time.time())
+        start, reset_at = window_bounds(window, time.time())
         if len(self._counts) > 50_000:
             self._counts = {k: v for k, v in self._counts.items() if k[1] >= start}
         count = self._counts.get((bucket, start), 0) + cost
@@ -63,8 +69,8 @@ class RedisRateLimiter:
         self._breaker = Breaker()
 
     async def hit(self, bucket: str, limit: int, window: int, cost: int = 1) -> Allowance:
-        start, reset_at = _window_bounds(window, time.time())
-        name = f"mp:rl:{bucket}:{start}"
+        start, reset_at = window_bounds(window, time.time())
+        name = counter_name(bucket, start)
         if self._breaker.open:
             return await self._fallback.hit(bucket, limit, window, cost)
         try:

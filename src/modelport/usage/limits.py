@@ -1,7 +1,8 @@
 """Per-key limits on the data plane: requests and tokens a minute, and monthly spend.
 
-The counters live behind the infra Protocols (Redis for several replicas, memory for one).
-A request is admitted before any upstream call and settled after it, with its real cost.
+The counters live behind `KeyLimitStore` (`infra/keylimits.py`: Redis for several replicas,
+memory for one). A request is admitted before any upstream call and settled after it, with
+its real cost: one store call each, one Redis round trip each.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from modelport.core.clock import utcnow
 from modelport.core.money import usd
 from modelport.db.engine import Database
 from modelport.errors import RateLimited
-from modelport.infra.ratelimit import Allowance, RateLimiter
-from modelport.infra.spend import SettledLoader, SpendLedger
+from modelport.infra.keylimits import KeyLimitStore, LimitCheck, SpendHold, Verdict
+from modelport.infra.ratelimit import Allowance
+from modelport.infra.spend import SettledLoader
 from modelport.keys.verifier import KeyIdentity
 from modelport.usage.repository import UsageRepository
 
 Headers = list[tuple[bytes, bytes]]
-WINDOW = 60
 _DAYS_4 = timedelta(days=4)  # from the 28th, always into the next month
 
 
@@ -29,18 +30,13 @@ _DAYS_4 = timedelta(days=4)  # from the 28th, always into the next month
 class Admission:
     """What an admitted request holds until it settles."""
 
-    key_id: uuid.UUID
-    request_id: str
-    tpm_limit: int | None = None
-    month: str | None = None
-    reserved: int = 0
+    check: LimitCheck
     settled: bool = field(default=False)
 
 
 class KeyLimiter:
-    def __init__(self, limiter: RateLimiter, spend: SpendLedger) -> None:
-        self._limiter = limiter
-        self._spend = spend
+    def __init__(self, store: KeyLimitStore) -> None:
+        self._store = store
 
     async def admit(
         self, identity: KeyIdentity, request_id: str, estimated_cost: int, headers: Headers
@@ -50,47 +46,25 @@ class KeyLimiter:
         Raises RateLimited (429, with `retry_after`) past the key's requests or tokens a
         minute, or once its spend this month has reached its limit.
         """
-        admission = Admission(identity.key_id, request_id, identity.tpm_limit)
-        key = identity.key_id.hex
-        if identity.rpm_limit is not None:
-            requests = await self._limiter.hit(f"rpm:{key}", identity.rpm_limit, WINDOW)
-            headers.extend(_headers("requests", requests))
-            if not requests.allowed:
-                metrics.KEY_REFUSALS.inc("rate_limited")
-                raise _too_fast(requests, f"{identity.rpm_limit} requests a minute")
-        if identity.tpm_limit is not None:
-            tokens = await self._limiter.hit(f"tpm:{key}", identity.tpm_limit, WINDOW, cost=0)
-            headers.extend(_headers("tokens", tokens))
-            if tokens.remaining <= 0:
-                metrics.KEY_REFUSALS.inc("rate_limited")
-                raise _too_fast(tokens, f"{identity.tpm_limit} tokens a minute")
+        hold = None
         if identity.spend_limit_picousd is not None:
             month = utcnow().strftime("%Y-%m")
-            limit = identity.spend_limit_picousd
-            if not await self._spend.reserve(
-                identity.key_id, month, limit, estimated_cost, request_id
-            ):
-                metrics.KEY_REFUSALS.inc("spend_limited")
-                raise RateLimited(
-                    f"This key has reached its monthly spend limit of ${usd(limit)}; "
-                    "it resets at the start of next month (UTC), or raise the limit.",
-                    retry_after=_seconds_to_next_month(),
-                )
-            admission.month, admission.reserved = month, estimated_cost
-        return admission
+            hold = SpendHold(month, identity.spend_limit_picousd, estimated_cost, request_id)
+        check = LimitCheck(identity.key_id, identity.rpm_limit, identity.tpm_limit, hold)
+        verdict = await self._store.admit(check)
+        for kind, allowance in (("requests", verdict.requests), ("tokens", verdict.tokens)):
+            if allowance is not None:
+                headers.extend(_headers(kind, allowance))
+        if verdict.refused is not None:
+            raise _refusal(verdict, check)
+        return Admission(check)
 
     async def settle(self, admission: Admission, tokens: int, cost: int) -> None:
         """Count the request's real tokens and cost; once only."""
         if admission.settled:
             return
         admission.settled = True
-        if admission.tpm_limit is not None and tokens:
-            key = admission.key_id.hex
-            await self._limiter.hit(f"tpm:{key}", admission.tpm_limit, WINDOW, cost=tokens)
-        if admission.month is not None:
-            await self._spend.settle(
-                admission.key_id, admission.month, admission.request_id, admission.reserved, cost
-            )
+        await self._store.settle(admission.check, tokens, cost)
 
 
 def settled_loader(database: Database) -> SettledLoader:
@@ -112,6 +86,23 @@ def _headers(kind: str, allowance: Allowance) -> Headers:
         (f"x-ratelimit-remaining-{kind}".encode(), str(max(0, allowance.remaining)).encode()),
         (f"x-ratelimit-reset-{kind}".encode(), f"{reset}s".encode()),
     ]
+
+
+def _refusal(verdict: Verdict, check: LimitCheck) -> RateLimited:
+    """The 429 for a refused request, counted in the metrics."""
+    if verdict.refused == "requests" and verdict.requests is not None:
+        metrics.KEY_REFUSALS.inc("rate_limited")
+        return _too_fast(verdict.requests, f"{check.rpm_limit} requests a minute")
+    if verdict.refused == "tokens" and verdict.tokens is not None:
+        metrics.KEY_REFUSALS.inc("rate_limited")
+        return _too_fast(verdict.tokens, f"{check.tpm_limit} tokens a minute")
+    assert check.spend is not None  # only a hold is refused for spend
+    metrics.KEY_REFUSALS.inc("spend_limited")
+    return RateLimited(
+        f"This key has reached its monthly spend limit of ${usd(check.spend.limit)}; "
+        "it resets at the start of next month (UTC), or raise the limit.",
+        retry_after=_seconds_to_next_month(),
+    )
 
 
 def _too_fast(allowance: Allowance, what: str) -> RateLimited:

@@ -1,0 +1,17 @@
+"""A private Redis for the infra tests: theirs alone, so its MONITOR shows only their commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.servers import PrivateRedis
+
+
+@pytest.fixture(scope="session")
+def private_redis() -> Iterator[PrivateRedis]:
+    server = PrivateRedis()
+    server.start()
+    yield server
+    server.destroy()
