@@ -7,12 +7,14 @@ with the server's own words) if the server cannot come up: fault tests never ski
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import redis
@@ -56,6 +58,16 @@ class PrivateRedis:
             return False
         finally:
             client.close()
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """SIGSTOP until the block ends: connections stay open, nothing is answered (a hang)."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self._process.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         """SIGKILL: every mark and counter it held is gone."""
