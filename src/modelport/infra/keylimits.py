@@ -190,17 +190,14 @@ class RedisKeyLimitStore:
             return Verdict()
         if self._breaker.open:
             return await self._fallback.admit(check)
-        started = time.monotonic()
         try:
             reset_at, answer = await self._admit_once(check, None)
             if answer[2] == -1 and check.spend is not None:  # rebuild it from the database
                 settled = await self._load(check.key_id, check.spend.month)
-                started = time.monotonic()
                 reset_at, answer = await self._admit_once(check, settled)
-        except (RedisError, OSError) as error:
-            self._breaker.failed(error, started)
+        except (RedisError, OSError):
+            self._breaker.trip()
             return await self._fallback.admit(check)
-        self._breaker.answered()
         return _verdict(check, reset_at, answer)
 
     async def settle(self, check: LimitCheck, tokens: int, cost: int) -> None:
@@ -213,14 +210,11 @@ class RedisKeyLimitStore:
         start, _ = window_bounds(WINDOW, time.time())
         names = [counter_name(f"tpm:{check.key_id.hex}", start), *_spend_names(check)]
         member = "" if check.spend is None else _member(check.spend)
-        started = time.monotonic()
         try:
             await self._settle(keys=names, args=[counted, WINDOW + 1, member, cost])
-        except (RedisError, OSError) as error:
-            self._breaker.failed(error, started)
+        except (RedisError, OSError):
+            self._breaker.trip()
             await self._fallback.settle(check, tokens, cost)
-            return
-        self._breaker.answered()
 
     async def _admit_once(
         self, check: LimitCheck, settled: int | None

@@ -73,14 +73,12 @@ class RedisRateLimiter:
         name = counter_name(bucket, start)
         if self._breaker.open:
             return await self._fallback.hit(bucket, limit, window, cost)
-        started = time.monotonic()
         try:
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.incrby(name, cost)
                 pipe.expire(name, window + 1)
                 count, _ = await pipe.execute()
-        except (RedisError, OSError) as error:
-            self._breaker.failed(error, started)
+        except (RedisError, OSError):
+            self._breaker.trip()
             return await self._fallback.hit(bucket, limit, window, cost)
-        self._breaker.answered()
         return Allowance(limit, limit - int(count), reset_at)

@@ -117,20 +117,15 @@ class RedisRevocationLedger:
     async def is_marked(self, digest: Digest) -> bool | None:
         if self._breaker.open:
             return None
-        started = time.monotonic()
         try:
             raw_boot, mark = await self._client.mget(BOOT_KEY, MARK_PREFIX + digest.hex())
             boot = _as_bytes(raw_boot)
             if not self._healthy or boot is None or boot != self._boot:
                 await self._adopt_boot(boot)
                 return None
-        except (RedisError, OSError) as error:
-            # Only this key is checked in the database when the timeout was this process's
-            # own lag (`infra/breaker.py`): Redis kept answering, so no mark went unseen.
-            if self._breaker.failed(error, started):
-                self._lost()
+        except (RedisError, OSError):
+            self._lost()
             return None
-        self._breaker.answered()
         return mark is not None
 
     async def close(self) -> None:
