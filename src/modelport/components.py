@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from redis.asyncio import BlockingConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -62,6 +63,12 @@ class Components:
         await self.database.dispose()
 
 
+REDIS_CONNECTIONS = 256
+"""Per replica: about twice the requests it serves at once (see `_redis_client`)."""
+REDIS_SECONDS = 0.5
+"""How long a Redis call may take, waiting for a pooled connection included."""
+
+
 def _redis_client(url: str) -> aioredis.Redis:
     """A client that gives up fast: a request must not stall because Redis is away.
 
@@ -70,14 +77,23 @@ def _redis_client(url: str) -> aioredis.Redis:
     fail, a revoke's mark among them (while other replicas, on fresh connections, trust
     their caches). A Redis that is really away refuses the retry just as fast; a timeout is
     not retried.
+
+    The pool waits for a free connection rather than failing. A request holds one at a
+    time, but it settles its limits after its response has left, while the client's next
+    request has begun: 64 clients kept more than 100 busy, and redis-py's default pool
+    (100, failing past it) then failed calls, each one making the replica check every key
+    in the database for a second (`docs/benchmarks.md`, Replicas).
     """
-    return aioredis.Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
-        socket_timeout=0.5,
-        socket_connect_timeout=0.5,
+        max_connections=REDIS_CONNECTIONS,
+        timeout=REDIS_SECONDS,
+        socket_timeout=REDIS_SECONDS,
+        socket_connect_timeout=REDIS_SECONDS,
         health_check_interval=15,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 def build_components(settings: Settings) -> Components:
