@@ -73,10 +73,8 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 @pytest.fixture(scope="session")
 def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis()
-    server.start()
-    yield server
-    server.destroy()
+    with PrivateRedis() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

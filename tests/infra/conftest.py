@@ -11,7 +11,5 @@ from tests.support.servers import PrivateRedis
 
 @pytest.fixture(scope="session")
 def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis()
-    server.start()
-    yield server
-    server.destroy()
+    with PrivateRedis() as server:
+        yield server

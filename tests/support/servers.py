@@ -79,6 +79,13 @@ class PrivateRedis:
         self.kill()
         shutil.rmtree(self._root, ignore_errors=True)
 
+    def __enter__(self) -> PrivateRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.destroy()
+
     def _tail(self) -> str:
         return self._log.read_text()[-2000:] if self._log.exists() else "(no log)"
 
