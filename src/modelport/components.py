@@ -67,6 +67,11 @@ REDIS_CONNECTIONS = 256
 """Per replica: about twice the requests it serves at once (see `_redis_client`)."""
 REDIS_SECONDS = 0.5
 """How long a Redis call may take, waiting for a pooled connection included."""
+REDIS_CONNECT_SECONDS = 2.0
+"""How long opening a connection may take. Longer than a call: a burst of requests opens many
+connections at once, and on a busy replica 0.5 s was too short for some of them (each failure
+makes the replica give up on Redis for a second). A Redis that is down refuses at once; only
+an unreachable host costs the whole wait, once per pause."""
 
 
 def _redis_client(url: str) -> aioredis.Redis:
@@ -89,7 +94,7 @@ def _redis_client(url: str) -> aioredis.Redis:
         max_connections=REDIS_CONNECTIONS,
         timeout=REDIS_SECONDS,
         socket_timeout=REDIS_SECONDS,
-        socket_connect_timeout=REDIS_SECONDS,
+        socket_connect_timeout=REDIS_CONNECT_SECONDS,
         health_check_interval=15,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
