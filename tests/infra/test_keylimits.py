@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable
 import pytest
 import redis.asyncio as aioredis
 
+from modelport.infra.breaker import PAUSE_AFTER_FAILURE
 from modelport.infra.keylimits import (
     WINDOW,
     KeyLimitStore,
@@ -250,3 +251,26 @@ async def test_round_trips_of_refusals_and_partial_limits(
     none = _check(key)
     nothing = [redis_store.admit(none), redis_store.settle(none, 18, 5)]
     assert await _round_trips(private_redis, *nothing) == []
+
+
+async def test_a_settlement_redis_missed_is_repaired_once_redis_answers_again(
+    books: Books, private_redis: PrivateRedis
+) -> None:
+    client = aioredis.Redis.from_url(private_redis.url, socket_timeout=0.2)
+    store = RedisKeyLimitStore(client, books, MemoryKeyLimitStore(books))
+    key, limit = uuid.uuid4(), 10 * AMOUNT
+    try:
+        missed = _check(key, spend=limit)
+        assert (await store.admit(missed)).refused is None  # holds AMOUNT
+        with private_redis.frozen():
+            await store.settle(missed, 0, 9 * AMOUNT)  # times out: Redis never hears of it
+        books.settled = 9 * AMOUNT  # the request's usage row has it
+        await asyncio.sleep(PAUSE_AFTER_FAILURE + 0.1)
+        # The counter is rebuilt from the database and the missed hold released: one more
+        # request fits (9 + 1 holds the limit), the next does not. Unrepaired, Redis would
+        # still count 0 settled and the stale hold, and admit eight more.
+        verdicts = [await store.admit(_check(key, spend=limit)) for _ in range(3)]
+        assert [v.refused for v in verdicts] == [None, "spend", "spend"]
+        assert books.reads == 2
+    finally:
+        await client.aclose()

@@ -30,6 +30,9 @@ from modelport.infra.spend import (
 
 WINDOW = 60
 """Seconds of the requests and tokens windows."""
+MISSED_AT_MOST = 10_000
+"""Missed settlements remembered until Redis is back; past that, counters heal on their own
+when they expire (`COUNTER_SECONDS`)."""
 
 Refusal = Literal["requests", "tokens", "spend"]
 
@@ -179,11 +182,14 @@ class RedisKeyLimitStore:
     def __init__(
         self, client: aioredis.Redis, load: SettledLoader, fallback: MemoryKeyLimitStore
     ) -> None:
+        self._client = client
         self._load = load
         self._fallback = fallback
         self._breaker = Breaker()
         self._admit = client.register_script(_ADMIT)
         self._settle = client.register_script(_SETTLE)
+        self._missed: list[tuple[str, str, str]] = []
+        """(settled counter, reservations, member) of each settlement Redis did not get."""
 
     async def admit(self, check: LimitCheck) -> Verdict:
         if check.rpm_limit is None and check.tpm_limit is None and check.spend is None:
@@ -191,6 +197,8 @@ class RedisKeyLimitStore:
         if self._breaker.open:
             return await self._fallback.admit(check)
         try:
+            if self._missed:
+                await self._repair()
             reset_at, answer = await self._admit_once(check, None)
             if answer[2] == -1 and check.spend is not None:  # rebuild it from the database
                 settled = await self._load(check.key_id, check.spend.month)
@@ -205,7 +213,7 @@ class RedisKeyLimitStore:
         if not counted and check.spend is None:
             return
         if self._breaker.open:
-            await self._fallback.settle(check, tokens, cost)
+            await self._missed_settlement(check, tokens, cost)
             return
         start, _ = window_bounds(WINDOW, time.time())
         names = [counter_name(f"tpm:{check.key_id.hex}", start), *_spend_names(check)]
@@ -214,7 +222,32 @@ class RedisKeyLimitStore:
             await self._settle(keys=names, args=[counted, WINDOW + 1, member, cost])
         except (RedisError, OSError):
             self._breaker.trip()
-            await self._fallback.settle(check, tokens, cost)
+            await self._missed_settlement(check, tokens, cost)
+
+    async def _missed_settlement(self, check: LimitCheck, tokens: int, cost: int) -> None:
+        """Settle in this process's counters, and note what Redis missed, for `_repair`."""
+        await self._fallback.settle(check, tokens, cost)
+        if check.spend is not None and len(self._missed) < MISSED_AT_MOST:
+            settled, reservations = _spend_names(check)
+            self._missed.append((settled, reservations, _member(check.spend)))
+
+    async def _repair(self) -> None:
+        """Once Redis answers again, drop what the missed settlements left wrong.
+
+        Each one left its key's settled counter short of the cost (the usage row has it) and
+        its reservation held. Deleting the counter makes the next admission rebuild it from
+        the database (`settled_loader`), and the hold goes.
+        """
+        missed, self._missed = self._missed, []
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.delete(*{settled for settled, _, _ in missed})
+                for _, reservations, member in missed:
+                    pipe.zrem(reservations, member)
+                await pipe.execute()
+        except (RedisError, OSError):
+            self._missed = missed + self._missed
+            raise
 
     async def _admit_once(
         self, check: LimitCheck, settled: int | None
