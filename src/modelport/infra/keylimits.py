@@ -2,7 +2,8 @@
 
 Admitting a request is one decision over three counters, so it is one call: against Redis,
 one Lua script (one round trip; a second one, after a database read, only when the key's
-spend counter must be rebuilt). Settling is one more script. The checks run in a fixed
+spend counter must be rebuilt; and one more, once, after Redis failed a settlement: see
+`RedisKeyLimitStore._repair`). Settling is one more script. The checks run in a fixed
 order, and the first refusal ends them:
 1. requests a minute: the request counts, even when refused (as any rate limiter hit does);
 2. tokens a minute: a look at the counter, which only settlement moves;
