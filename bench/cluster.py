@@ -28,7 +28,7 @@ import asyncpg
 import redis
 
 from chat import start_upstream
-from harness import BENCH_SECRET, PG_ADMIN_URL, free_port
+from harness import BENCH_SECRET, PG_ADMIN_URL, free_port, steady
 from processes import Process, cpu_seconds_of, request
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,13 +223,7 @@ class Cluster:
 
     def settle(self) -> int:
         """`high_water()` once the replicas have finished what was in flight."""
-        last = self.high_water()
-        while True:
-            time.sleep(0.3)
-            now = self.high_water()
-            if now == last:
-                return now
-            last = now
+        return steady(self.high_water)
 
     def usage(self, after_id: int, upto_id: int) -> tuple[int, int, int]:
         """(rows, rows with status ok, commits) of the usage rows with ids in the range.

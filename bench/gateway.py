@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from pathlib import Path
 import loadgen
 import replicas
 from chat import MODES, body, start_upstream
-from harness import free_port, load, machine, markdown_table
+from harness import free_port, load, machine, markdown_table, steady
 from processes import Process, request
 
 CONCURRENCY = (1, 16, 64)
@@ -75,13 +74,7 @@ class Bench:
 
     def settled_rows(self) -> tuple[int, int]:
         """The row counts once the hub has finished what was in flight."""
-        last = self.usage_rows()
-        while True:
-            time.sleep(0.3)
-            now = self.usage_rows()
-            if now == last:
-                return now
-            last = now
+        return steady(self.usage_rows)
 
 
 @contextmanager

@@ -16,12 +16,12 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -149,6 +149,21 @@ async def _pg_admin(statement: str) -> object:
 
 
 # -- a real server ------------------------------------------------------------------------
+
+
+T = TypeVar("T")
+
+
+def steady(read: Callable[[], T], pause: float = 0.3) -> T:
+    """`read()` once it gives the same answer twice in a row, `pause` seconds apart: what a
+    server shows once it has finished what was in flight (usage rows, say)."""
+    last = read()
+    while True:
+        time.sleep(pause)
+        now = read()
+        if now == last:
+            return now
+        last = now
 
 
 def free_port() -> int:
