@@ -20,7 +20,7 @@ from modelport.auth.repository import TeamRepository
 from modelport.catalog.loader import load_catalog
 from modelport.config import Settings, environment_value
 from modelport.core.clock import utcnow
-from modelport.core.money import cost_picousd
+from modelport.core.pricing import Tokens
 from modelport.db.engine import Database
 from modelport.keys.repository import KeyRepository
 from modelport.usage.period import month_start
@@ -67,9 +67,7 @@ async def write_usage(url: str) -> None:
                 while day < now:
                     for _ in range(draw.randint(per_day // 2, per_day)):
                         prompt, completion = draw.randint(200, 3000), draw.randint(50, 900)
-                        cost = cost_picousd(
-                            prompt, completion, model.input_picousd, model.output_picousd
-                        )
+                        cost = model.prices.cost(Tokens(prompt, completion))
                         rows.append(
                             UsageRow(
                                 str(uuid.uuid4()),

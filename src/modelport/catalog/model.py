@@ -10,8 +10,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modelport.core.money import picousd_per_token
+from modelport.core.pricing import Prices
 
 ModelType = Literal["chat", "embedding"]
+Dialect = Literal["openai", "anthropic"]
+"""The wire format the upstream speaks: OpenAI-compatible, or Anthropic's Messages API."""
 
 USECASES_BY_TYPE: dict[str, list[str]] = {
     "chat": ["MODEL_USECASE_SERVERLESS", "MODEL_USECASE_AGENT"],
@@ -45,13 +48,26 @@ class CatalogEntry(BaseModel):
     capabilities: list[str] = Field(default_factory=list)
     modalities: Modalities = Field(default_factory=Modalities)
     usecases: list[str] | None = None
+    dialect: Dialect = "openai"
+    native_responses: bool = False
+    """Whether the upstream serves OpenAI's `/responses` itself (else the hub translates)."""
     input_price_per_million: Decimal
     output_price_per_million: Decimal = Decimal(0)
+    cached_input_price_per_million: Decimal | None = None
+    """For prompt tokens read from the upstream's cache; the input price when unset."""
+    cache_write_price_per_million: Decimal | None = None
+    """For prompt tokens written to the upstream's cache; the input price when unset."""
 
-    @field_validator("input_price_per_million", "output_price_per_million")
+    @field_validator(
+        "input_price_per_million",
+        "output_price_per_million",
+        "cached_input_price_per_million",
+        "cache_write_price_per_million",
+    )
     @classmethod
-    def _exact_price(cls, value: Decimal) -> Decimal:
-        picousd_per_token(value)  # raises ValueError with the reason
+    def _exact_price(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None:
+            picousd_per_token(value)  # raises ValueError with the reason
         return value
 
     @field_validator("base_url")
@@ -67,6 +83,27 @@ class CatalogEntry(BaseModel):
             raise ValueError("give exactly one of base_url and base_url_env")
         return self
 
+    @model_validator(mode="after")
+    def _dialect_serves_type(self) -> CatalogEntry:
+        if self.dialect == "anthropic" and self.type != "chat":
+            raise ValueError("an anthropic-dialect model must be a chat model")
+        if self.native_responses and (self.dialect != "openai" or self.type != "chat"):
+            raise ValueError("native_responses is for openai-dialect chat models")
+        return self
+
+    @property
+    def prices(self) -> Prices:
+        """Picodollars per token; the cache prices default to the input price."""
+        input_price = picousd_per_token(self.input_price_per_million)
+        cached = self.cached_input_price_per_million
+        write = self.cache_write_price_per_million
+        return Prices(
+            input=input_price,
+            output=picousd_per_token(self.output_price_per_million),
+            cached_input=input_price if cached is None else picousd_per_token(cached),
+            cache_write=input_price if write is None else picousd_per_token(write),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class CatalogModel:
@@ -77,8 +114,7 @@ class CatalogModel:
     api_key: str | None = field(repr=False)
     """The upstream credential. Never logged, never shown."""
     unavailable_reason: str | None
-    input_picousd: int
-    output_picousd: int
+    prices: Prices
 
     @classmethod
     def resolve(cls, entry: CatalogEntry, env: Callable[[str], str | None]) -> CatalogModel:
@@ -98,8 +134,7 @@ class CatalogModel:
             base_url=base_url,
             api_key=api_key,
             unavailable_reason=reason,
-            input_picousd=picousd_per_token(entry.input_price_per_million),
-            output_picousd=picousd_per_token(entry.output_price_per_million),
+            prices=entry.prices,
         )
 
     @property

@@ -23,13 +23,6 @@ def picousd_per_token(price_per_million: Decimal) -> int:
     return int(scaled)
 
 
-def cost_picousd(
-    prompt_tokens: int, completion_tokens: int, input_pico: int, output_pico: int
-) -> int:
-    """The exact cost of a request in picodollars."""
-    return prompt_tokens * input_pico + completion_tokens * output_pico
-
-
 def usd(picousd: int) -> str:
     """An exact decimal string in USD, e.g. 1_500_000 -> '0.0000015'."""
     value = Decimal(picousd).scaleb(-12)

@@ -117,6 +117,9 @@ class UsageRecord(Base):
     estimated: Mapped[bool] = mapped_column(Boolean)
     latency_ms: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cached_prompt_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
+    cache_write_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
+    reasoning_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
 
     __table_args__ = (
         Index("ix_usage_team_time", "team_id", "created_at"),

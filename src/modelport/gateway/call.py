@@ -8,7 +8,7 @@ from typing import Any
 
 from modelport.catalog.model import CatalogModel
 from modelport.core.clock import utcnow
-from modelport.core.money import cost_picousd
+from modelport.core.pricing import Tokens
 from modelport.gateway.requests import estimate_tokens
 from modelport.gateway.sse import Usage
 from modelport.keys.verifier import KeyIdentity
@@ -59,9 +59,7 @@ class Call:
             model=self.model.id,
             prompt_tokens=prompt,
             completion_tokens=completion,
-            cost_picousd=cost_picousd(
-                prompt, completion, self.model.input_picousd, self.model.output_picousd
-            ),
+            cost_picousd=self.model.prices.cost(Tokens(prompt, completion)),
             status=status,
             estimated=estimated,
             latency_ms=int((time.perf_counter() - self.started) * 1000),

@@ -14,7 +14,7 @@ from modelport import metrics
 from modelport.api.context import ROUTE_TEMPLATE, bearer_token, request_id_of
 from modelport.catalog.model import CatalogModel
 from modelport.catalog.service import Catalog
-from modelport.core.money import cost_picousd
+from modelport.core.pricing import Tokens
 from modelport.errors import (
     Forbidden,
     InvalidInput,
@@ -207,11 +207,8 @@ class DataPlane:
 
     async def _admit(self, call: Call, completion_tokens: int, headers: Headers) -> None:
         """Apply the key's limits before any upstream call; RateLimited past them."""
-        estimate = cost_picousd(
-            estimate_tokens(call.prompt_chars),
-            completion_tokens,
-            call.model.input_picousd,
-            call.model.output_picousd,
+        estimate = call.model.prices.cost(
+            Tokens(estimate_tokens(call.prompt_chars), completion_tokens)
         )
         call.admission = await self._limiter.admit(
             call.identity, call.request_id, estimate, headers

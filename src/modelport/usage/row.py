@@ -1,4 +1,8 @@
-"""A usage row as the gateway hands it to the recorder."""
+"""A usage row as the gateway hands it to the recorder.
+
+`prompt_tokens` counts every input token and `completion_tokens` every output token, whatever
+the upstream's convention; the cached, cache-written and reasoning counts are parts of them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-Status = Literal["ok", "upstream_error", "upstream_timeout", "client_disconnect"]
+Status = Literal["ok", "upstream_error", "upstream_timeout", "client_disconnect", "server_shutdown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,3 +27,9 @@ class UsageRow:
     estimated: bool
     latency_ms: int
     created_at: datetime
+    cached_prompt_tokens: int = 0
+    """Of `prompt_tokens`, those read from the upstream's prompt cache."""
+    cache_write_tokens: int = 0
+    """Of `prompt_tokens`, those written to the upstream's prompt cache."""
+    reasoning_tokens: int = 0
+    """Of `completion_tokens`, those spent reasoning."""
