@@ -11,6 +11,7 @@ from modelport import __version__
 from modelport.api import health
 from modelport.api import metrics as metrics_route
 from modelport.api.context import RequestContextMiddleware
+from modelport.api.drain import DrainMiddleware
 from modelport.api.openapi import openapi_builder
 from modelport.api.v2_errors import install_error_handlers
 from modelport.api.v2_limits import ApiRateLimitMiddleware, BodyLimitMiddleware
@@ -19,7 +20,9 @@ from modelport.catalog import routes as catalog_routes
 from modelport.components import Components, build_components
 from modelport.config import Settings
 from modelport.db.migrate import upgrade_to_head
-from modelport.gateway.dataplane import DataPlane, DataPlaneMiddleware
+from modelport.gateway.dataplane import DataPlaneMiddleware
+from modelport.gateway.pipeline import Pipeline
+from modelport.gateway.routes import data_plane
 from modelport.keys import routes as key_routes
 from modelport.usage import routes as usage_routes
 from modelport.web import install as web_panel
@@ -71,16 +74,16 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         digester=hub.digester,
         per_minute=settings.api_rate_limit_per_minute,
     )
-    app.add_middleware(
-        DataPlaneMiddleware,
-        data_plane=DataPlane(
-            hub.verifier,
-            hub.catalog,
-            hub.upstream,
-            hub.recorder,
-            hub.key_limiter,
-            max_body=settings.max_inference_request_bytes,
-        ),
+    pipeline = Pipeline(
+        hub.verifier,
+        hub.catalog,
+        hub.upstream,
+        hub.recorder,
+        hub.key_limiter,
+        hub.drain,
+        max_body=settings.max_inference_request_bytes,
     )
+    app.add_middleware(DataPlaneMiddleware, data_plane=data_plane(pipeline, hub.catalog, hub.drain))
+    app.add_middleware(DrainMiddleware, drain=hub.drain)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -16,6 +16,7 @@ from modelport.config import Settings, environment_value
 from modelport.core.digest import Digester
 from modelport.db.engine import Database
 from modelport.db.uow import UnitOfWork
+from modelport.drain import Drain
 from modelport.infra.keylimits import KeyLimitStore, MemoryKeyLimitStore, RedisKeyLimitStore
 from modelport.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from modelport.infra.revocations import (
@@ -45,6 +46,7 @@ class Components:
     upstream: UpstreamClient
     recorder: UsageRecorder
     key_limiter: KeyLimiter
+    drain: Drain
 
     def keys(self, unit: UnitOfWork) -> KeyService:
         """The key service in `unit`: the one way routes and the panel build it."""
@@ -144,4 +146,5 @@ def build_components(settings: Settings) -> Components:
         upstream,
         recorder,
         KeyLimiter(key_limits),
+        Drain(settings.shutdown_grace_seconds),
     )

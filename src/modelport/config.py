@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     """More certificate authorities (a PEM bundle) to trust for https upstreams, besides the
     system's (`MODELPORT_UPSTREAM_CA_FILE`); for a provider or gateway with a private CA."""
     max_inference_request_bytes: int = Field(8 * 1_048_576, ge=1024)
+    shutdown_grace_seconds: float = Field(30.0, ge=0)
+    """How long requests in flight may run on after SIGTERM before they are cut and billed
+    for what they delivered (`MODELPORT_SHUTDOWN_GRACE_SECONDS`)."""
 
     api_rate_limit_per_minute: int = Field(250, ge=1)
     max_request_bytes: int = Field(1_048_576, ge=1024)

@@ -8,6 +8,7 @@
     ├── NotFound              no such thing for this caller, including other teams' (404)
     ├── RateLimited           over a request, token or spend limit (429)
     ├── StorageUnavailable    the database cannot be reached (503)
+    ├── ShuttingDown          the server is draining before it stops (503)
     ├── ModelUnavailable      the model exists but cannot be served now (503)
     └── UpstreamError         the upstream provider failed (502)
         └── UpstreamTimeout   the upstream provider did not answer in time (504)
@@ -51,7 +52,14 @@ class Forbidden(ModelportError):
 
 
 class NotFound(ModelportError):
-    """No such resource for this caller (other teams' resources are reported the same way)."""
+    """No such resource for this caller (other teams' resources are reported the same way).
+
+    `code` names what was not found, for APIs that say so (`model_not_found`), when known.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class RateLimited(ModelportError):
@@ -64,6 +72,10 @@ class RateLimited(ModelportError):
 
 class StorageUnavailable(ModelportError):
     """The database cannot be reached; the request changed nothing."""
+
+
+class ShuttingDown(ModelportError):
+    """The server is draining before it stops; another replica can serve the request."""
 
 
 class ModelUnavailable(ModelportError):

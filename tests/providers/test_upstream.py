@@ -18,7 +18,7 @@ from tests.support.scripted import Scripted, chunked, client, response, server
 
 
 def _target(scripted: Scripted, api_key: str | None = "sk-test") -> Target:
-    return Target(scripted.url, api_key)
+    return Target.bearer(scripted.url, api_key)
 
 
 @asynccontextmanager
@@ -48,7 +48,7 @@ async def test_a_chunked_stream_arrives_as_events() -> None:
     answer = response(chunked(*events), "Transfer-Encoding: chunked")
     async with answered(answer) as reply:
         got = [event async for batch in reply.events() for event in batch]
-    assert got == [b"data: {}", b"data: {}", b"data: [DONE]"]
+    assert [e.data for e in got] == [b"{}", b"{}", b"[DONE]"]
 
 
 async def test_an_answer_that_ends_with_its_connection_is_whole() -> None:

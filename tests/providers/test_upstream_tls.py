@@ -37,7 +37,9 @@ def ca_file(authority: Authority, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 async def _post(upstream: UpstreamClient, scripted: Scripted) -> bytes:
-    async with upstream.post(Target(scripted.url, CREDENTIAL), "/chat/completions", b"{}") as r:
+    async with upstream.post(
+        Target.bearer(scripted.url, CREDENTIAL), "/chat/completions", b"{}"
+    ) as r:
         assert r.status == 200
         return await r.read()
 
@@ -82,10 +84,10 @@ async def test_a_chunked_event_stream_arrives_over_tls(
     async with (
         server(answer, tls=tls, host="localhost") as scripted,
         client(ca_file=ca_file) as c,
-        c.post(Target(scripted.url, CREDENTIAL), "/chat/completions", b"{}") as reply,
+        c.post(Target.bearer(scripted.url, CREDENTIAL), "/chat/completions", b"{}") as reply,
     ):
         got = [event async for batch in reply.events() for event in batch]
-    assert got == [b"data: {}", b"data: {}", b"data: [DONE]"]
+    assert [e.data for e in got] == [b"{}", b"{}", b"[DONE]"]
 
 
 async def test_a_large_answer_over_tls_pauses_and_resumes_reading(
@@ -97,7 +99,7 @@ async def test_a_large_answer_over_tls_pauses_and_resumes_reading(
     tls = authority.issue("localhost").server_context(tmp_path)
     async with server(answer, tls=tls, host="localhost") as scripted, client(ca_file=ca_file) as c:
         for _ in range(2):
-            async with c.post(Target(scripted.url, None), "/x", b"{}") as reply:
+            async with c.post(Target.bearer(scripted.url, None), "/x", b"{}") as reply:
                 await asyncio.sleep(0.05)  # let the answer pile up
                 assert await reply.read() == body
     assert scripted.connections == 1
@@ -137,7 +139,7 @@ async def test_a_broken_tls_record_is_not_the_end_of_an_answer(
     async with (
         listening,
         client(ca_file=ca_file) as c,
-        c.post(Target(url, CREDENTIAL), "/chat/completions", b"{}") as reply,
+        c.post(Target.bearer(url, CREDENTIAL), "/chat/completions", b"{}") as reply,
     ):
         with pytest.raises(UpstreamError, match="ended early"):
             await reply.read()
@@ -160,7 +162,7 @@ async def test_a_reset_is_not_the_end_of_an_answer() -> None:
     async with (
         listening,
         client() as c,
-        c.post(Target(url, CREDENTIAL), "/chat/completions", b"{}") as reply,
+        c.post(Target.bearer(url, CREDENTIAL), "/chat/completions", b"{}") as reply,
     ):
         with pytest.raises(UpstreamError, match="ended early"):
             await reply.read()
@@ -227,14 +229,16 @@ async def test_a_plain_http_server_behind_an_https_url_fails_the_handshake(
     url = f"https://localhost:{listening.sockets[0].getsockname()[1]}/v1"
     async with listening, client(ca_file=ca_file) as c:
         with pytest.raises(UpstreamError, match="the TLS handshake failed"):
-            async with c.post(Target(url, CREDENTIAL), "/chat/completions", b"{}"):
+            async with c.post(Target.bearer(url, CREDENTIAL), "/chat/completions", b"{}"):
                 pass
 
 
 async def test_a_handshake_that_stalls_is_an_upstream_timeout(ca_file: Path) -> None:
     """A server that takes the connection but never answers the hello: the connect timeout."""
     async with server(b"") as silent, client(connect_timeout=0.3, ca_file=ca_file) as c:
-        https = Target(silent.url.replace("http://127.0.0.1", "https://localhost"), CREDENTIAL)
+        https = Target.bearer(
+            silent.url.replace("http://127.0.0.1", "https://localhost"), CREDENTIAL
+        )
         with pytest.raises(UpstreamTimeout):
             async with c.post(https, "/chat/completions", b"{}"):
                 pass

@@ -14,6 +14,10 @@ from modelport.logs import bind_request_id
 
 access_log = logging.getLogger("modelport.access")
 
+CLIENT_CLOSED = 499
+"""The status a request is logged and counted with when its client left before sending all
+of it (nginx's "client closed request"): not a server error, and nothing was done."""
+CLIENT_GONE = "client_gone"
 ROUTE_TEMPLATE = "modelport.route"
 """Scope key where a surface outside the router (the /v1 data plane) names the route it served."""
 OPS_PATHS = frozenset(("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"))
@@ -47,6 +51,11 @@ def loggable_path(path: str) -> str:
     return SECRET_SHAPED.sub("[redacted]", path) if "mp" in path else path
 
 
+def mark_client_gone(scope: Scope) -> None:
+    """Say that the client disconnected before its request arrived whole."""
+    scope.setdefault("state", {})[CLIENT_GONE] = True
+
+
 def request_id_of(scope: Scope) -> str | None:
     state = scope.get("state")
     return None if state is None else state.get("request_id")
@@ -56,8 +65,9 @@ class RequestContextMiddleware:
     """Gives every request an id (`x-request-id`), logs one line and counts it when it ends.
 
     The line carries method, path, status and duration. Never headers, query strings or
-    bodies, where credentials live. Every other line logged during the request carries the
-    id too (`bind_request_id`).
+    bodies, where credentials live. A request whose client left before sending its whole
+    body is logged and counted with status 499. Every other line logged during the request
+    carries the id too (`bind_request_id`).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -81,9 +91,24 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
+        body_done = False
+
+        async def receive_watching_body() -> Message:
+            # A disconnect before the body's end means there was no request, whatever the
+            # app answers (FastAPI turns the cut body into a 400 nobody receives).
+            nonlocal body_done
+            message = await receive()
+            if message["type"] == "http.request":
+                body_done = body_done or not message.get("more_body", False)
+            elif not body_done:
+                mark_client_gone(scope)
+            return message
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_watching_body, send_with_id)
         finally:
+            if scope["state"].get(CLIENT_GONE):
+                status = CLIENT_CLOSED
             seconds = time.perf_counter() - started
             family, route = route_of(scope)
             metrics.HTTP_REQUESTS.inc(family, route, status)

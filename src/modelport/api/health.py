@@ -24,7 +24,7 @@ async def healthz() -> Health:
 
 
 class Readiness(BaseModel):
-    status: Literal["ready", "degraded", "unavailable"]
+    status: Literal["ready", "degraded", "unavailable", "draining"]
     database: Literal["ok", "unavailable"]
     redis: Literal["ok", "unavailable", "not configured"]
     revocation: str
@@ -33,8 +33,13 @@ class Readiness(BaseModel):
 @router.get(
     "/readyz",
     operation_id="modelport_readyz",
-    summary="Database and Redis health; 503 while the database is unreachable",
-    responses={503: {"model": Readiness, "description": "The database is unreachable."}},
+    summary="Database and Redis health; 503 while the database is unreachable or the server drains",
+    responses={
+        503: {
+            "model": Readiness,
+            "description": "The database is unreachable, or the server is shutting down.",
+        }
+    },
 )
 async def readyz(hub: ComponentsDep) -> ORJSONResponse:
     database_ok = await hub.database.ping()
@@ -49,8 +54,10 @@ async def readyz(hub: ComponentsDep) -> ORJSONResponse:
         revocation = "this process only (single node)"
     else:
         revocation = "checked in the database on every request (no Redis)"
-    status: Literal["ready", "degraded", "unavailable"] = "ready"
-    if not database_ok:
+    status: Literal["ready", "degraded", "unavailable", "draining"] = "ready"
+    if hub.drain.draining:
+        status = "draining"
+    elif not database_ok:
         status = "unavailable"
     elif redis == "unavailable":
         status = "degraded"
@@ -60,7 +67,8 @@ async def readyz(hub: ComponentsDep) -> ORJSONResponse:
         redis=redis,
         revocation=revocation,
     )
-    return ORJSONResponse(body.model_dump(), status_code=200 if database_ok else 503)
+    ready = database_ok and not hub.drain.draining
+    return ORJSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
 async def _redis_answers(hub: ComponentsDep) -> bool:

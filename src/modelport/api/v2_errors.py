@@ -8,14 +8,15 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import ORJSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 from starlette.types import Scope
 
 from modelport import errors
-from modelport.api.context import request_id_of
+from modelport.api.context import CLIENT_CLOSED, mark_client_gone, request_id_of
 
 log = logging.getLogger("modelport.api")
 
@@ -31,6 +32,7 @@ _STATUS: list[tuple[type[errors.ModelportError], int]] = [
     (errors.NotFound, 404),
     (errors.RateLimited, 429),
     (errors.StorageUnavailable, 503),
+    (errors.ShuttingDown, 503),
     (errors.ModelUnavailable, 503),
     (errors.UpstreamTimeout, 504),
     (errors.UpstreamError, 502),
@@ -112,6 +114,12 @@ def _allowed_methods(request: Request) -> str:
     )
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """The client left before its body arrived: nobody to answer, nothing done, no error."""
+    mark_client_gone(request.scope)
+    return Response(status_code=CLIENT_CLOSED)
+
+
 async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
     """A 500. Starlette sends it from outside every middleware, so it adds their headers here."""
     request_id = request_id_of(request.scope)
@@ -151,6 +159,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.ModelportError, _modelport_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -27,7 +27,7 @@ class Catalog:
         """The model, ready to call; NotFound if unknown, ModelUnavailable if not configured."""
         model = self._models.get(model_id)
         if model is None:
-            raise NotFound(f"The model {model_id!r} does not exist.")
+            raise NotFound(f"The model {model_id!r} does not exist.", code="model_not_found")
         if model.unavailable_reason is not None:
             raise ModelUnavailable(
                 f"The model {model_id!r} is unavailable: {model.unavailable_reason}."

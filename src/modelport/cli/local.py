@@ -36,6 +36,7 @@ def serve(
     import uvicorn
 
     from modelport.app import create_app
+    from modelport.cli.server import CLEANUP_SECONDS, DrainingServer
 
     settings = settings_with(host=host, port=port, data_dir=data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -45,7 +46,7 @@ def serve(
     except ValueError as exc:
         typer.echo(f"modelport: {exc}", err=True)
         raise typer.Exit(2) from None
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -53,8 +54,10 @@ def serve(
         http="httptools",
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=10,
+        # The drain has already waited for requests; this is for connections still closing.
+        timeout_graceful_shutdown=int(CLEANUP_SECONDS),
     )
+    DrainingServer(config, app.state.components.drain).run()
 
 
 @tokens.command("create")

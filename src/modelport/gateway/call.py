@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from modelport.catalog.model import CatalogModel
 from modelport.core.clock import utcnow
 from modelport.core.pricing import Tokens
+from modelport.gateway.exchange import Stream
 from modelport.gateway.requests import estimate_tokens
-from modelport.gateway.sse import Usage
 from modelport.keys.verifier import KeyIdentity
-from modelport.providers.upstream import Target
+from modelport.providers.dialects import StreamMeter
 from modelport.usage.limits import Admission
 from modelport.usage.row import Status, UsageRow
 
@@ -22,58 +21,69 @@ class Call:
     request_id: str
     identity: KeyIdentity
     model: CatalogModel
-    body: bytes
     prompt_chars: int
-    include_usage: bool = False
     started: float = field(default_factory=time.perf_counter)
-    pieces: int = 0
-    """Completion pieces streamed so far (about a token each)."""
-    usage: Usage | None = None
+    tokens: Tokens | None = None
+    """The upstream's own count for the whole request, once it has reported it."""
+    meter: StreamMeter | None = None
+    """The stream's reader, for a streamed request."""
+    stream: Stream | None = None
+    """The client's stream, once its first byte is sent."""
     usage_row: UsageRow | None = None
     """The row recorded for this request, once it is."""
     admission: Admission | None = None
 
-    @property
-    def target(self) -> Target:
-        assert self.model.base_url is not None  # only available models are admitted
-        return Target(self.model.base_url, self.model.api_key)
-
     def row(self, status: Status, *, completion_chars: int = 0, charge: bool = True) -> UsageRow:
-        """The usage row: the upstream's own counts, or estimates marked as such."""
+        """The usage row: the upstream's own counts, or estimates marked as such.
+
+        A request cut short (the client left, the server stopped, the upstream failed
+        mid-stream) is charged for its prompt and what was generated before the cut.
+        """
         if not charge:
-            prompt, completion, estimated = 0, 0, False
-        elif self.usage is not None and status == "ok":
-            prompt, completion, estimated = (
-                self.usage.prompt_tokens,
-                self.usage.completion_tokens,
-                False,
-            )
+            tokens, estimated = Tokens(0, 0), False
+        elif self.tokens is not None:
+            tokens, estimated = self.tokens, False
         else:
-            prompt = self.usage.prompt_tokens if self.usage else estimate_tokens(self.prompt_chars)
-            completion = self.pieces or estimate_tokens(completion_chars)
-            estimated = True
+            tokens, estimated = self._estimate(completion_chars), True
         return UsageRow(
             request_id=self.request_id,
             team_id=self.identity.team_id,
             key_id=self.identity.key_id,
             model=self.model.id,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            cost_picousd=self.model.prices.cost(Tokens(prompt, completion)),
+            prompt_tokens=tokens.prompt,
+            completion_tokens=tokens.completion,
+            cost_picousd=self.model.prices.cost(tokens),
             status=status,
             estimated=estimated,
             latency_ms=int((time.perf_counter() - self.started) * 1000),
             created_at=utcnow(),
+            cached_prompt_tokens=tokens.cached_prompt,
+            cache_write_tokens=tokens.cache_write,
+            reasoning_tokens=tokens.reasoning,
+        )
+
+    def _estimate(self, completion_chars: int) -> Tokens:
+        """The prompt as the upstream reported it (if it did) or as estimated, and the pieces
+        generated so far (or the answer's length) as completion."""
+        known = self.meter.prompt if self.meter is not None else None
+        pieces = self.meter.pieces if self.meter is not None else 0
+        completion = pieces or estimate_tokens(completion_chars)
+        if known is None:
+            return Tokens(estimate_tokens(self.prompt_chars), completion)
+        return Tokens(
+            known.prompt,
+            completion,
+            cached_prompt=known.cached_prompt,
+            cache_write=known.cache_write,
         )
 
 
-def upstream_payload(
-    payload: dict[str, Any], model: CatalogModel, *, stream: bool
-) -> dict[str, Any]:
-    """The client's payload as the upstream needs it: its model name, and usage in streams."""
-    upstream = dict(payload)
-    upstream["model"] = model.upstream_model
-    if stream:
-        options = payload.get("stream_options")
-        upstream["stream_options"] = {**(options or {}), "include_usage": True}
-    return upstream
+def recorded_tokens(row: UsageRow) -> Tokens:
+    """The tokens a recorded row holds."""
+    return Tokens(
+        row.prompt_tokens,
+        row.completion_tokens,
+        cached_prompt=row.cached_prompt_tokens,
+        cache_write=row.cache_write_tokens,
+        reasoning=row.reasoning_tokens,
+    )

@@ -1,25 +1,31 @@
-"""Reading and checking /v1 request bodies: only what routing and metering need."""
+"""Reading /v1 request bodies, and the checks every API shares."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from starlette.types import Receive
 
-from modelport.catalog.model import CatalogModel
 from modelport.errors import InvalidInput
 
 
+class ClientGone(Exception):
+    """The client disconnected before its request body arrived: there is no request."""
+
+
 async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole request body; InvalidInput (400) past `limit` bytes, before anything else."""
+    """The whole request body; InvalidInput (400) past `limit` bytes, before anything else.
+
+    Raises ClientGone if the client disconnects first (or sent less than its Content-Length):
+    such a request reaches no upstream, costs nothing and gets no answer.
+    """
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -49,91 +55,55 @@ def model_of(payload: dict[str, Any]) -> str:
     return model
 
 
-@dataclass(frozen=True, slots=True)
-class ChatRequest:
-    payload: dict[str, Any]
-    model: str
-    stream: bool
-    include_usage: bool
-    prompt_chars: int
-
-
-def parse_chat(body: bytes) -> ChatRequest:
-    """A chat completion request; InvalidInput naming the field if it cannot be served."""
-    payload = parse_object(body)
-    model = model_of(payload)
-    messages = payload.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise InvalidInput("'messages' must be a non-empty array.", field="messages")
-    stream = payload.get("stream", False)
-    if not isinstance(stream, bool):
-        raise InvalidInput("'stream' must be a boolean.", field="stream")
-    options = payload.get("stream_options")
-    if options is not None and not isinstance(options, dict):
-        raise InvalidInput("'stream_options' must be an object.", field="stream_options")
-    include_usage = bool(options and options.get("include_usage") is True)
-    return ChatRequest(payload, model, stream, include_usage, _message_chars(messages))
-
-
-def parse_embeddings(body: bytes) -> tuple[dict[str, Any], str, int]:
-    """An embeddings request: the payload, the model and the input's length in characters."""
-    payload = parse_object(body)
-    model = model_of(payload)
-    given = payload.get("input")
-    if isinstance(given, str):
-        chars = len(given)
-    elif isinstance(given, list) and given:
-        chars = sum(
-            len(item) if isinstance(item, str) else len(item) * 4
-            for item in given
-            if isinstance(item, (str, list))
-        )
-    else:
-        raise InvalidInput("'input' must be a string or a non-empty array.", field="input")
-    return payload, model, chars
-
-
-def check_limits(request: ChatRequest, model: CatalogModel) -> None:
-    """InvalidInput if `max_tokens` or the prompt cannot fit the model, before any upstream call."""
-    for name in ("max_tokens", "max_completion_tokens"):
-        value = request.payload.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise InvalidInput(f"'{name}' must be a positive integer.", field=name)
-        if value > model.max_output_tokens:
-            raise InvalidInput(
-                f"'{name}' is {value}, but {model.id} can produce at most "
-                f"{model.max_output_tokens} tokens.",
-                field=name,
-                code="max_tokens_too_large",
-            )
-    if estimate_tokens(request.prompt_chars) > model.entry.context_window:
-        raise InvalidInput(
-            f"The prompt is about {estimate_tokens(request.prompt_chars)} tokens, more than "
-            f"{model.id}'s context window of {model.entry.context_window}.",
-            field="messages",
-            code="context_length_exceeded",
-        )
-
-
 def estimate_tokens(chars: int) -> int:
     """A rough token count for when an upstream reports none: about four characters each."""
     return (chars + 3) // 4
 
 
-def _message_chars(messages: list[Any]) -> int:
-    total = 0
-    for message in messages:
-        if not isinstance(message, dict):
-            raise InvalidInput("Each message must be an object.", field="messages")
-        content = message.get("content")
-        if isinstance(content, str):
-            total += len(content)
-        elif isinstance(content, list):
-            total += sum(
-                len(part["text"])
-                for part in content
-                if isinstance(part, dict) and isinstance(part.get("text"), str)
-            )
-    return total
+def stream_flag(payload: dict[str, Any]) -> bool:
+    """`stream`, false when absent; InvalidInput unless a boolean."""
+    stream = payload.get("stream", False)
+    if not isinstance(stream, bool):
+        raise InvalidInput("'stream' must be a boolean.", field="stream")
+    return stream
+
+
+def output_tokens(payload: dict[str, Any], name: str, most: int, model_id: str) -> int | None:
+    """The positive whole number `payload[name]`, if given, up to `most` (what the model can
+    produce); InvalidInput naming the field otherwise."""
+    value = payload.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidInput(f"'{name}' must be a positive integer.", field=name)
+    if value > most:
+        raise InvalidInput(
+            f"'{name}' is {value}, but {model_id} can produce at most {most} tokens.",
+            field=name,
+            code="max_tokens_too_large",
+        )
+    return value
+
+
+def check_context(prompt_chars: int, context_window: int, model_id: str, field: str) -> None:
+    """InvalidInput if the prompt cannot fit the model's context window."""
+    if estimate_tokens(prompt_chars) > context_window:
+        raise InvalidInput(
+            f"The prompt is about {estimate_tokens(prompt_chars)} tokens, more than "
+            f"{model_id}'s context window of {context_window}.",
+            field=field,
+            code="context_length_exceeded",
+        )
+
+
+def text_chars(content: object) -> int:
+    """Characters of text in a message's content: a string, or parts with `text`."""
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, list):
+        return sum(
+            len(part["text"])
+            for part in content
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
+    return 0

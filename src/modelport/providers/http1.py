@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
@@ -207,8 +208,13 @@ class Connection(asyncio.Protocol):
             self._timer = None
 
 
-def request_bytes(origin: Origin, path: str, api_key: str | None, body: bytes) -> bytes:
-    """The request's bytes: line, headers (the credential among them) and body."""
+def request_bytes(
+    origin: Origin, path: str, headers: Sequence[tuple[str, str]], body: bytes
+) -> bytes:
+    """The request's bytes: line, headers (the credential among `headers`) and body.
+
+    Raises UpstreamError, naming no value, if a header would not be a valid header value.
+    """
     head = (
         f"POST {origin.path_prefix}{path} HTTP/1.1\r\n"
         f"Host: {origin.host_header}\r\n"
@@ -218,10 +224,10 @@ def request_bytes(origin: Origin, path: str, api_key: str | None, body: bytes) -
         "Accept-Encoding: gzip, deflate\r\n"
         f"Content-Length: {len(body)}\r\n"
     )
-    if api_key:
-        if "\r" in api_key or "\n" in api_key:
+    for name, value in headers:
+        if "\r" in value or "\n" in value:
             raise UpstreamError("The upstream credential is not a valid header value.")
-        head += f"Authorization: Bearer {api_key}\r\n"
+        head += f"{name}: {value}\r\n"
     try:
         return head.encode("latin-1") + b"\r\n" + body
     except UnicodeEncodeError:

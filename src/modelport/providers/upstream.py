@@ -1,4 +1,4 @@
-"""One pooled HTTP/1.1 client for every OpenAI-compatible upstream.
+"""One pooled HTTP/1.1 client for every upstream, whatever its dialect.
 
 A lean client on asyncio and httptools (the parser uvicorn serves with; the connection is in
 `http1`), not aiohttp: measured in bench/gateway.py's setup, aiohttp's client cost about
@@ -6,8 +6,9 @@ A lean client on asyncio and httptools (the parser uvicorn serves with; the conn
 aiohttp's). It does what the data plane needs and no more: POST a JSON body over keep-alive
 connections pooled per origin (TLS for https), read the answer whole or as it arrives, with
 connect and read timeouts. Its failures become ours here, and the upstream credential goes
-nowhere but the Authorization header of the requests it sends. docs/design/upstream-client.md
-says what it deliberately leaves out, and how to go back to aiohttp.
+nowhere but the headers of the requests it sends (which ones, the dialect says).
+docs/design/upstream-client.md says what it deliberately leaves out, and how to go back to
+aiohttp.
 """
 
 from __future__ import annotations
@@ -21,18 +22,26 @@ from pathlib import Path
 
 from modelport.errors import UpstreamError, UpstreamTimeout
 from modelport.providers.http1 import Broken, Connection, Origin, TimedOut, request_bytes
+from modelport.providers.sse import ServerSentEvent, SseDecoder
 
-SSE_SEPARATOR = b"\n\n"
 IDLE_SECONDS = 15.0
 """A pooled connection idle longer than this is not reused: the server may be closing it."""
 
 
+Header = tuple[str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where to send a request: an OpenAI-compatible base URL and its credential."""
+    """Where to send a request: a base URL, and the headers that carry its credential."""
 
     base_url: str
-    api_key: str | None = field(repr=False)
+    headers: tuple[Header, ...] = field(default=(), repr=False)
+
+    @classmethod
+    def bearer(cls, base_url: str, api_key: str | None) -> Target:
+        """A target that authenticates with `Authorization: Bearer <api_key>` (if any)."""
+        return cls(base_url, (("Authorization", f"Bearer {api_key}"),) if api_key else ())
 
 
 class UpstreamResponse:
@@ -58,20 +67,19 @@ class UpstreamResponse:
             raise UpstreamError(f"The upstream connection failed: {exc.reason}.") from exc
         return b"".join(connection.take())
 
-    async def events(self) -> AsyncIterator[list[bytes]]:
-        """The server-sent events as they arrive, without their trailing blank lines.
+    async def events(self) -> AsyncIterator[list[ServerSentEvent]]:
+        """The server-sent events as they arrive (`providers.sse` decodes them).
 
         Each item holds the complete events of one arrival, so that what came together can be
-        passed on together; an upstream generating slowly sends one event per arrival.
+        passed on together; an upstream generating slowly sends one event per arrival. An
+        event the stream ends in the middle of is discarded, as the standard says.
         """
         connection = self._connection
-        buffer = b""
+        decoder = SseDecoder()
         try:
             while True:
                 if connection.chunks:
-                    buffer = (buffer + b"".join(connection.take())).replace(b"\r\n", b"\n")
-                    *complete, buffer = buffer.split(SSE_SEPARATOR)
-                    events = [event for event in complete if event]
+                    events = decoder.feed(b"".join(connection.take()))
                     if events:
                         yield events
                 elif connection.complete:
@@ -82,8 +90,6 @@ class UpstreamResponse:
             raise UpstreamTimeout("The upstream provider stopped sending in time.") from exc
         except Broken as exc:
             raise UpstreamError(f"The upstream stream broke off: {exc.reason}.") from exc
-        if buffer.strip():
-            yield [buffer.strip()]
 
 
 def tls_context(ca_file: Path | None = None) -> ssl.SSLContext:
@@ -140,7 +146,7 @@ class UpstreamClient:
 
     @asynccontextmanager
     async def post(self, target: Target, path: str, body: bytes) -> AsyncIterator[UpstreamResponse]:
-        """POST `body` (JSON) to `target`; the response is released when the block ends.
+        """POST `body` (JSON) to `target`'s base URL + `path`; released when the block ends.
 
         Raises UpstreamTimeout when the upstream does not connect or answer in time, and
         UpstreamError when the connection fails. Cancelling the caller closes the connection,
@@ -149,7 +155,7 @@ class UpstreamClient:
         if self._slots is None:
             raise RuntimeError("UpstreamClient.start() was not called")
         origin = self._origin(target.base_url)
-        request = request_bytes(origin, path, target.api_key, body)
+        request = request_bytes(origin, path, target.headers, body)
         async with self._slots:
             connection = await self._connection(origin)
             try:

@@ -1,0 +1,372 @@
+"""The one metered call every /v1 API goes through.
+
+authorize -> scope -> admit -> call -> record once -> settle. An inbound API (`apis/`) says
+how to read the request and render the answer; the model's dialect (`providers/dialects/`)
+says how to talk to its upstream; this module does the rest, once for every API: the
+key's limits, the upstream call, exactly one usage row per request that reached an upstream
+(whatever happens: an answer, an upstream failure, the client leaving, the drain ending),
+the settlement, scrubbing what goes back, and stopping a request that is interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.types import Receive, Scope, Send
+
+from modelport import metrics
+from modelport.api.context import bearer_token, request_id_of
+from modelport.catalog.model import CatalogModel
+from modelport.catalog.service import Catalog
+from modelport.core.pricing import Tokens
+from modelport.drain import Drain
+from modelport.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ShuttingDown,
+    StorageUnavailable,
+    Unauthenticated,
+    UpstreamError,
+)
+from modelport.gateway.call import Call, recorded_tokens
+from modelport.gateway.exchange import Exchange, InboundApi, Route, Stream
+from modelport.gateway.failures import (
+    UpstreamReportedError,
+    count_failure,
+    failure_kind,
+    failure_status,
+    upstream_failure,
+)
+from modelport.gateway.interrupt import SERVER_SHUTDOWN, InterruptWatch
+from modelport.gateway.requests import estimate_tokens, read_body
+from modelport.gateway.respond import (
+    ErrorModel,
+    end_stream,
+    send_error,
+    send_json,
+    send_more,
+    start_stream,
+)
+from modelport.keys.verifier import KeyIdentity, KeyVerifier
+from modelport.providers.dialects import DIALECTS
+from modelport.providers.dialects.base import Kind, loads
+from modelport.providers.scrub import Scrubber
+from modelport.providers.upstream import Target, UpstreamClient
+from modelport.usage.limits import KeyLimiter
+from modelport.usage.recorder import UsageRecorder
+from modelport.usage.row import Status
+
+Headers = list[tuple[bytes, bytes]]
+NO_KEY = "You didn't provide an API key. Send 'Authorization: Bearer <model access key>'."
+NO_KEY_ANTHROPIC = (
+    "You didn't provide an API key. Send 'x-api-key: <model access key>' "
+    "or 'Authorization: Bearer <model access key>'."
+)
+STOPPING = "The server is shutting down; retry the request."
+TEXT_KEYS = frozenset(("content", "text", "arguments"))
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """The upstream request of a call."""
+
+    target: Target
+    path: str
+    body: bytes
+    scrubber: Scrubber
+
+
+class Pipeline:
+    def __init__(
+        self,
+        verifier: KeyVerifier,
+        catalog: Catalog,
+        upstream: UpstreamClient,
+        recorder: UsageRecorder,
+        limiter: KeyLimiter,
+        drain: Drain,
+        *,
+        max_body: int,
+    ) -> None:
+        self._verifier = verifier
+        self._catalog = catalog
+        self._upstream = upstream
+        self._recorder = recorder
+        self._limiter = limiter
+        self._drain = drain
+        self._max_body = max_body
+        self._scrubbers: dict[str, Scrubber] = {}
+
+    async def authorize(self, scope: Scope, *, x_api_key: bool = False) -> KeyIdentity:
+        """The key's identity; Unauthenticated (or KeyExpired) if it does not verify."""
+        token = bearer_token(scope)
+        if token is None and x_api_key:
+            token = header(scope, b"x-api-key")
+        if token is None:
+            metrics.KEY_REFUSALS.inc("missing")
+            raise Unauthenticated(NO_KEY_ANTHROPIC if x_api_key else NO_KEY)
+        identity = await self._verifier.verify(token)
+        self._recorder.touch(identity.key_id)
+        return identity
+
+    def scope(self, identity: KeyIdentity, model_id: str) -> CatalogModel:
+        """The model, if the key may use it; NotFound, Forbidden or ModelUnavailable if not."""
+        if identity.models is not None and model_id not in identity.models:
+            if self._catalog.find(model_id) is None:
+                raise NotFound(f"The model {model_id!r} does not exist.", code="model_not_found")
+            raise Forbidden(f"This model access key may not use the model {model_id!r}.")
+        return self._catalog.servable(model_id)
+
+    async def serve(
+        self, api: InboundApi, scope: Scope, receive: Receive, send: Send, headers: Headers
+    ) -> None:
+        """Serve one request of `api`, from its key to its settlement."""
+        identity = await self.authorize(scope, x_api_key=api.x_api_key)
+        inbound = api.parse(await read_body(receive, self._max_body), header_map(scope))
+        model = self.scope(identity, inbound.model)
+        if model.entry.type != api.model_type:
+            use = "/v1/embeddings" if model.entry.type == "embedding" else "a chat API"
+            raise InvalidInput(
+                f"{model.id} is a {model.entry.type} model; use {use}.", field="model"
+            )
+        api.check(inbound, model)
+        dialect = DIALECTS[model.entry.dialect]
+        route = Route(request_id(scope), identity, model, dialect)
+        exchange = await api.exchange(inbound, route)
+        payload = dialect.prepare(exchange.wire, exchange.payload, model.upstream_model)
+        assert model.base_url is not None  # only available models are served
+        base = dialect.target(model.base_url, model.api_key)
+        outbound = Outbound(
+            Target(base.base_url, base.headers + dialect.headers(inbound.forwarded)),
+            dialect.path(exchange.wire),
+            orjson.dumps(payload),
+            self._scrubber(model),
+        )
+        call = Call(route.request_id, identity, model, exchange.prompt_chars)
+        budget = inbound.output_budget
+        await self._admit(call, model.max_output_tokens if budget is None else budget, headers)
+        if inbound.stream:
+            await self._guarded(
+                call,
+                receive,
+                send,
+                api.errors,
+                lambda: self._stream(call, route, exchange, outbound, send),
+            )
+        else:
+            await self._guarded(
+                call,
+                receive,
+                send,
+                api.errors,
+                lambda: self._plain(call, route, exchange, outbound, send),
+            )
+
+    def _scrubber(self, model: CatalogModel) -> Scrubber:
+        scrubber = self._scrubbers.get(model.id)
+        if scrubber is None:
+            scrubber = self._scrubbers[model.id] = Scrubber(model.api_key)
+        return scrubber
+
+    async def _admit(self, call: Call, completion_tokens: int, headers: Headers) -> None:
+        """Apply the key's limits before any upstream call; RateLimited past them."""
+        estimate = call.model.prices.cost(
+            Tokens(estimate_tokens(call.prompt_chars), completion_tokens)
+        )
+        call.admission = await self._limiter.admit(
+            call.identity, call.request_id, estimate, headers
+        )
+
+    async def _guarded(
+        self,
+        call: Call,
+        receive: Receive,
+        send: Send,
+        errors: ErrorModel,
+        work: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Run `work`; if the client leaves or the drain ends first, stop it and charge what
+        was delivered (a request the server cut before any answer costs nothing)."""
+        watch = InterruptWatch(receive, self._drain)
+        try:
+            await work()
+        except asyncio.CancelledError:
+            if watch.reason is None:
+                raise
+            watch.absorb()
+            if watch.reason == SERVER_SHUTDOWN:
+                await self._cut(call, send, errors)
+            elif call.usage_row is None:
+                call.usage_row = call.row("client_disconnect")
+                self._recorder.submit(call.usage_row)
+        finally:
+            watch.stop()
+            await self._settle(call)
+
+    async def _cut(self, call: Call, send: Send, errors: ErrorModel) -> None:
+        """The drain ended while `call` ran: record it once and tell the client why."""
+        delivered = call.stream is not None
+        if call.usage_row is None:
+            call.usage_row = call.row("server_shutdown", charge=delivered)
+            self._recorder.submit(call.usage_row)
+        stopping = ShuttingDown(STOPPING)
+        if call.stream is not None:
+            await end_stream(send, call.stream.fail(stopping))
+        else:
+            await send_error(send, errors, stopping)
+
+    async def _settle(self, call: Call) -> None:
+        """Count what the request really used against its key's limits."""
+        if call.admission is None:
+            return
+        row = call.usage_row
+        tokens = 0 if row is None else row.prompt_tokens + row.completion_tokens
+        await self._limiter.settle(call.admission, tokens, 0 if row is None else row.cost_picousd)
+
+    async def _record(
+        self, call: Call, status: Status, *, completion_chars: int = 0, charge: bool = True
+    ) -> None:
+        call.usage_row = call.row(status, completion_chars=completion_chars, charge=charge)
+        await self._recorder.record(call.usage_row)
+
+    async def _failed(self, call: Call, kind: str, status: Status, *, charge: bool = False) -> None:
+        """Count an upstream failure and record the request (once)."""
+        count_failure(call.request_id, call.model.id, kind)
+        if call.usage_row is None:
+            await self._record(call, status, charge=charge)
+
+    async def _plain(
+        self, call: Call, route: Route, exchange: Exchange, outbound: Outbound, send: Send
+    ) -> None:
+        try:
+            async with self._upstream.post(outbound.target, outbound.path, outbound.body) as got:
+                status, data = got.status, await got.read()
+        except UpstreamError as exc:
+            await self._failed(call, failure_kind(exc, started=False), failure_status(exc))
+            raise
+        if not 200 <= status < 300:
+            await self._failed(call, f"http_{status}", "upstream_error")
+            raise upstream_failure(status, data, call.model.id, route.dialect, outbound.scrubber)
+        parsed = loads(data)
+        if not isinstance(parsed, dict):
+            await self._failed(call, "not_json", "upstream_error")
+            raise UpstreamError(
+                f"The upstream provider for {call.model.id} sent an answer that is not JSON."
+            )
+        call.tokens = route.dialect.usage(exchange.wire, parsed)
+        chars = 0 if call.tokens is not None else answer_chars(parsed)
+        await self._record(call, "ok", completion_chars=chars)
+        answer = exchange.answer(parsed, call.tokens)
+        await exchange.completed(answer)
+        await send_json(send, 200, outbound.scrubber.scrub(orjson.dumps(answer)))
+
+    async def _stream(
+        self, call: Call, route: Route, exchange: Exchange, outbound: Outbound, send: Send
+    ) -> None:
+        stream = exchange.stream()
+        call.meter = route.dialect.meter(exchange.wire)
+        try:
+            async with self._upstream.post(outbound.target, outbound.path, outbound.body) as got:
+                if not got.ok:
+                    data = await got.read()
+                    await self._failed(call, f"http_{got.status}", "upstream_error")
+                    raise upstream_failure(
+                        got.status, data, call.model.id, route.dialect, outbound.scrubber
+                    )
+                await start_stream(send)
+                call.stream = stream
+                await self._relay(call, stream, got.events(), outbound.scrubber, send)
+        except (UpstreamError, StorageUnavailable) as exc:
+            if call.stream is None:
+                if isinstance(exc, UpstreamError):
+                    await self._failed(call, failure_kind(exc, started=False), failure_status(exc))
+                raise
+            if isinstance(exc, UpstreamError):
+                kind = failure_kind(exc, started=True)
+                await self._failed(call, kind, failure_status(exc), charge=True)
+            await end_stream(send, stream.fail(exc))
+            return
+        await self._finish(call, exchange, stream, outbound.scrubber, send)
+
+    async def _relay(
+        self, call: Call, stream: Stream, arrivals: Any, scrubber: Scrubber, send: Send
+    ) -> None:
+        """Pass the upstream's events on as they arrive, one write per arrival, until the
+        stream ends; UpstreamReportedError on an upstream error event (never relayed)."""
+        meter = call.meter
+        assert meter is not None
+        async for events in arrivals:
+            out: list[bytes] = []
+            kind: Kind = "data"
+            for event in events:
+                kind, payload = meter.read(event)
+                if kind in ("error", "end"):
+                    break
+                piece = stream.feed(kind, payload, event.event)
+                if piece:
+                    out.append(piece)
+                if kind == "final":
+                    break
+            if out:  # what came before an error or the end is delivered (and charged) first
+                await send_more(send, scrubber.scrub(b"".join(out)))
+            if kind == "error":
+                raise UpstreamReportedError(
+                    f"The upstream provider for {call.model.id} failed mid-stream."
+                )
+            if kind in ("end", "final"):
+                return
+
+    async def _finish(
+        self, call: Call, exchange: Exchange, stream: Stream, scrubber: Scrubber, send: Send
+    ) -> None:
+        """Record the finished stream, then send its last events."""
+        assert call.meter is not None
+        call.tokens = call.meter.tokens
+        try:
+            await self._record(call, "ok")
+        except StorageUnavailable as exc:
+            await end_stream(send, stream.fail(exc))
+            return
+        assert call.usage_row is not None
+        tail = stream.finish(recorded_tokens(call.usage_row), reported=call.tokens is not None)
+        result = stream.result()
+        if result is not None:
+            await exchange.completed(result)
+        await end_stream(send, scrubber.scrub(tail))
+
+
+def answer_chars(answer: Any) -> int:
+    """Characters of generated text in an answer, for estimating what it cost without usage."""
+    if isinstance(answer, dict):
+        return sum(
+            len(value) if key in TEXT_KEYS and isinstance(value, str) else answer_chars(value)
+            for key, value in answer.items()
+        )
+    if isinstance(answer, list):
+        return sum(answer_chars(item) for item in answer)
+    return 0
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """One request header's value, or None."""
+    for key, value in scope["headers"]:
+        if key == name:
+            text = value.decode("latin-1").strip()
+            return text or None
+    return None
+
+
+def header_map(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name (the last of repeated ones)."""
+    return {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+
+
+def request_id(scope: Scope) -> str:
+    found = request_id_of(scope)
+    assert found is not None  # RequestContextMiddleware sets it
+    return found

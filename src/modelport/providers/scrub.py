@@ -1,0 +1,60 @@
+"""Upstream text on its way to a client loses the credential and anything shaped like a secret.
+
+An upstream may echo what it was sent (its own API key in an error message, a key pasted
+into a prompt and repeated back). Whatever the hub passes on from an upstream goes through
+`Scrubber.scrub`: the upstream's credential, as written and as JSON escapes it, and anything
+shaped like a secret (our keys and tokens, common provider keys, bearer tokens) become
+`[redacted]`. Applied to JSON text, the replacement keeps it valid JSON: the patterns match
+no quote or backslash.
+"""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+
+REDACTED = b"[redacted]"
+SECRET_SHAPED = re.compile(
+    rb"mp[a-z]?_[0-9A-Za-z]{20,}"  # modelport's keys, tokens and invitation codes
+    rb"|\bsk-[A-Za-z0-9_-]{16,}"  # OpenAI, Anthropic (sk-ant-...), DeepSeek, ...
+    rb"|\bdop_v1_[0-9a-f]{32,}"  # DigitalOcean
+    rb"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key ids
+    rb"|\bAIza[0-9A-Za-z_-]{30,}"  # Google API keys
+    rb"|\bgh[pousr]_[0-9A-Za-z]{30,}"  # GitHub tokens
+    rb"|\bxox[abprs]-[0-9A-Za-z-]{10,}"  # Slack tokens
+    rb"|(?i:\bbearer\s+)[0-9A-Za-z._~+/-]{16,}=*"  # a bearer credential in prose
+)
+TELLTALES = (
+    b"mp_", b"mpt_", b"mpi_", b"sk-", b"dop_v1_", b"AKIA", b"AIza", b"ghp_", b"gho_", b"ghu_",
+    b"ghs_", b"ghr_", b"xox", b"earer", b"EARER",
+)  # fmt: skip
+"""Literal parts of every pattern: text holding none of them skips the regular expression,
+which costs about 40 µs on a streamed chunk against well under 1 µs for these look-ups."""
+
+
+class Scrubber:
+    """Redacts one upstream's credential and every secret-shaped token."""
+
+    def __init__(self, credential: str | None) -> None:
+        forms: list[bytes] = []
+        if credential:
+            forms.append(credential.encode())
+            escaped = orjson.dumps(credential)[1:-1]
+            if escaped != forms[0]:
+                forms.append(escaped)
+        self._credentials = tuple(forms)
+
+    def scrub(self, text: bytes) -> bytes:
+        """`text` with the credential and secret-shaped tokens replaced by `[redacted]`."""
+        for form in self._credentials:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        for telltale in TELLTALES:
+            if telltale in text:
+                return SECRET_SHAPED.sub(REDACTED, text)
+        return text
+
+    def scrub_text(self, text: str) -> str:
+        """`scrub` for a str (an upstream's error message)."""
+        return self.scrub(text.encode()).decode("utf-8", "replace")
