@@ -115,6 +115,16 @@ class Hub:
                 self._process.kill()
                 self._process.wait()
 
+    def signal(self, sig: int) -> None:
+        """Send the server process `sig` (SIGTERM starts its drain) without waiting."""
+        assert self._process is not None
+        self._process.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        """The server process's exit code, once it has exited (TimeoutExpired after `timeout`)."""
+        assert self._process is not None
+        return self._process.wait(timeout)
+
     def stdout(self) -> str:
         """What the server printed for its operator (the setup link), never its logs."""
         path = self.data_dir / "stdout.log"

@@ -1,0 +1,149 @@
+"""SIGTERM drains `modelport serve`: readiness says so, new requests are refused, requests in
+flight may finish for the grace, and those still running then are cut, each recorded once
+(`server_shutdown`, charged for what its client received), their spend holds settled, and
+their streams ended with an error event the client reads."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import redis
+
+from tests.support.catalog import CREDENTIAL_ENV, write_test_catalog
+from tests.support.databases import sqlite_url
+from tests.support.hub import Hub
+from tests.support.loop import BackgroundLoop
+from tests.support.upstream import CREDENTIAL, PACE_SECONDS, FakeUpstream
+from tests.support.usage import UsageRows
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+GRACE = 2.0
+LONG = 400
+"""Pieces of a stream that cannot finish within the grace (a piece every 50 ms)."""
+SHORT = 10
+"""Pieces of one that can."""
+
+
+class Reader(threading.Thread):
+    """Reads one streamed chat completion to its end, keeping every event."""
+
+    def __init__(self, hub: Hub, secret: str, pieces: int) -> None:
+        super().__init__(daemon=True)
+        self._request = (hub.url, secret, pieces)
+        self.events: list[dict[str, object]] = []
+        self.first = threading.Event()
+
+    def run(self) -> None:
+        url, secret, pieces = self._request
+        body = {
+            "model": "test-paced",
+            "messages": [{"role": "user", "content": "count"}],
+            "stream": True,
+            "max_tokens": pieces,
+        }
+        headers = {"Authorization": f"Bearer {secret}"}
+        with (
+            httpx.Client(timeout=60) as client,
+            client.stream("POST", url + "/v1/chat/completions", json=body, headers=headers) as got,
+        ):
+            for line in got.iter_lines():
+                if line.startswith("data: ") and line != "data: [DONE]":
+                    self.events.append(orjson.loads(line[6:]))
+                    self.first.set()
+
+    @property
+    def received(self) -> int:
+        """Content pieces the client got."""
+        return sum(
+            1
+            for event in self.events
+            if any(c["delta"].get("content") for c in event.get("choices", []))  # type: ignore[attr-defined]
+        )
+
+
+@pytest.fixture
+def draining_hub(
+    loop: BackgroundLoop, upstream: FakeUpstream, tmp_path: Path
+) -> Iterator[Hub]:
+    catalog = write_test_catalog(tmp_path / "catalog.toml", upstream.url)
+    env = {
+        "MODELPORT_CATALOG": str(catalog),
+        CREDENTIAL_ENV: CREDENTIAL,
+        "MODELPORT_REDIS_URL": REDIS_URL,
+        "MODELPORT_SHUTDOWN_GRACE_SECONDS": str(GRACE),
+    }
+    hub = Hub(sqlite_url(tmp_path), tmp_path / "hub", loop, env)
+    hub.start()
+    yield hub
+    hub.stop()
+
+
+def test_sigterm_drains_then_bills_what_it_cuts_once(
+    draining_hub: Hub, loop: BackgroundLoop
+) -> None:
+    hub = draining_hub
+    with hub.client(hub.new_team().token) as api:
+        created = api.post(
+            "/v2/gen-ai/models/api_keys", json={"name": "app", "monthly_spend_limit": "100"}
+        )
+    key = created.json()["api_key_info"]
+    readers = [Reader(hub, key["secret_key"], LONG) for _ in range(3)]
+    readers.append(Reader(hub, key["secret_key"], SHORT))
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        assert reader.first.wait(10), "every stream started"
+
+    hub.signal(signal.SIGTERM)
+    time.sleep(0.3)
+    ready = httpx.get(hub.url + "/readyz", timeout=5)
+    assert (ready.status_code, ready.json()["status"]) == (503, "draining")
+    refused = httpx.post(
+        hub.url + "/v1/chat/completions",
+        json={"model": "test-chat", "messages": [{"role": "user", "content": "hi"}]},
+        headers={"Authorization": f"Bearer {key['secret_key']}"},
+        timeout=5,
+    )
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "draining"
+    assert refused.headers["connection"] == "close"
+
+    for reader in readers:
+        reader.join(GRACE + 15)
+        assert not reader.is_alive()
+    assert hub.wait(GRACE + 20) == 0
+
+    long_ones, short = readers[:3], readers[3]
+    assert short.received == SHORT
+    assert "error" not in short.events[-1]
+    for reader in long_ones:
+        assert 0 < reader.received < LONG
+        last = reader.events[-1]
+        assert last["error"]["code"] == "draining"  # type: ignore[index]
+
+    rows = UsageRows(hub.database_url, loop)
+    try:
+        recorded = rows.of_key(key["uuid"])
+    finally:
+        rows.close()
+    assert len(recorded) == len(readers), "exactly one row per request"
+    cut = sorted(row.completion_tokens for row in recorded if row.status == "server_shutdown")
+    assert cut == sorted(reader.received for reader in long_ones)
+    [done] = [row for row in recorded if row.status == "ok"]
+    assert (done.completion_tokens, done.estimated) == (SHORT, False)
+
+    month = datetime.now(UTC).strftime("%Y-%m")
+    with redis.Redis.from_url(REDIS_URL) as client:
+        assert client.zcard(f"mp:reserved:{key['uuid']}:{month}") == 0, "every hold settled"
+        settled = int(client.get(f"mp:spend:{key['uuid']}:{month}") or 0)
+    assert settled == sum(row.cost_picousd for row in recorded)
+    assert '"message":"draining"' in hub.logs()
+    assert PACE_SECONDS * LONG > GRACE + 5, "the long streams could not have finished"
