@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from modelport.catalog.loader import load_catalog
 from modelport.catalog.service import Catalog
 from modelport.config import Settings, environment_value
+from modelport.conversations.purge import ResponsePurger
 from modelport.core.digest import Digester
 from modelport.db.engine import Database
 from modelport.db.uow import UnitOfWork
@@ -45,6 +46,7 @@ class Components:
     upstream: UpstreamClient
     recorder: UsageRecorder
     key_limiter: KeyLimiter
+    purger: ResponsePurger
 
     def keys(self, unit: UnitOfWork) -> KeyService:
         """The key service in `unit`: the one way routes and the panel build it."""
@@ -53,8 +55,10 @@ class Components:
     async def start(self) -> None:
         await self.upstream.start()
         await self.recorder.start()
+        await self.purger.start()
 
     async def close(self) -> None:
+        await self.purger.close()
         await self.recorder.close()
         await self.upstream.close()
         await self.ledger.close()
@@ -144,4 +148,5 @@ def build_components(settings: Settings) -> Components:
         upstream,
         recorder,
         KeyLimiter(key_limits),
+        ResponsePurger(database),
     )
