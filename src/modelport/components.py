@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from modelport.catalog.loader import load_catalog
 from modelport.catalog.service import Catalog
 from modelport.config import Settings, environment_value
+from modelport.conversations.purge import ResponsePurger
 from modelport.core.digest import Digester
 from modelport.db.engine import Database
 from modelport.db.uow import UnitOfWork
@@ -47,6 +48,7 @@ class Components:
     recorder: UsageRecorder
     key_limiter: KeyLimiter
     drain: Drain
+    purger: ResponsePurger
 
     def keys(self, unit: UnitOfWork) -> KeyService:
         """The key service in `unit`: the one way routes and the panel build it."""
@@ -55,8 +57,10 @@ class Components:
     async def start(self) -> None:
         await self.upstream.start()
         await self.recorder.start()
+        await self.purger.start()
 
     async def close(self) -> None:
+        await self.purger.close()
         await self.recorder.close()
         await self.upstream.close()
         await self.ledger.close()
@@ -147,4 +151,5 @@ def build_components(settings: Settings) -> Components:
         recorder,
         KeyLimiter(key_limits),
         Drain(settings.shutdown_grace_seconds),
+        ResponsePurger(database),
     )

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     """How long a control panel sign-in lasts (`MODELPORT_SESSION_HOURS`)."""
     metrics_token: SecretStr | None = None
     """When set, `GET /metrics` needs it as a bearer token (`MODELPORT_METRICS_TOKEN`)."""
+    responses_retention_days: int = Field(30, ge=1, le=3650)
+    """How long a stored `/v1/responses` response and its input items are kept, counted from
+    when it was created (`MODELPORT_RESPONSES_RETENTION_DAYS`); then it is purged."""
 
     @field_validator("database_url")
     @classmethod

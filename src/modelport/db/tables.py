@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -170,3 +171,42 @@ class Invitation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class StoredResponse(Base):
+    """A `/v1/responses` response kept for its team (`store`), until `expires_at`.
+
+    `body` is the Response object as sent to the client, as JSON text; its output items are
+    the next turn's context. `previous_response_id` is no foreign key: the response it names
+    may be deleted or purged first, and the conversation then starts after the gap.
+    `size` is the bytes of `body` and of its input items, so a walk up a conversation can
+    stop at a size limit without reading them.
+    """
+
+    __tablename__ = "stored_responses"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id"))
+    key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("model_keys.id"))
+    previous_response_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class StoredResponseItem(Base):
+    """One input item of a stored response (that request's own, not the history), as JSON."""
+
+    __tablename__ = "stored_response_items"
+
+    response_id: Mapped[str] = mapped_column(
+        ForeignKey("stored_responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ux_stored_response_items_item", "response_id", "item_id", unique=True),
+    )
