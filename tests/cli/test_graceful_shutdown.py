@@ -62,17 +62,16 @@ class Reader(threading.Thread):
     @property
     def received(self) -> int:
         """Content pieces the client got."""
-        return sum(
-            1
-            for event in self.events
-            if any(c["delta"].get("content") for c in event.get("choices", []))  # type: ignore[attr-defined]
-        )
+        return sum(1 for event in self.events if _content(event))
+
+
+def _content(event: dict[str, object]) -> bool:
+    choices = event.get("choices")
+    return isinstance(choices, list) and any(c["delta"].get("content") for c in choices)
 
 
 @pytest.fixture
-def draining_hub(
-    loop: BackgroundLoop, upstream: FakeUpstream, tmp_path: Path
-) -> Iterator[Hub]:
+def draining_hub(loop: BackgroundLoop, upstream: FakeUpstream, tmp_path: Path) -> Iterator[Hub]:
     catalog = write_test_catalog(tmp_path / "catalog.toml", upstream.url)
     env = {
         "MODELPORT_CATALOG": str(catalog),
