@@ -7,7 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.catalog import CREDENTIAL_ENV, write_test_catalog
+from tests.support.anthropic_upstream import CREDENTIAL as ANTHROPIC_CREDENTIAL
+from tests.support.anthropic_upstream import FakeAnthropic
+from tests.support.catalog import ANTHROPIC_CREDENTIAL_ENV, CREDENTIAL_ENV, write_test_catalog
 from tests.support.databases import create_pg_database, drop_pg_database, sqlite_url
 from tests.support.hub import HUBS, TEST_SECRET, Hub, Team
 from tests.support.loop import BackgroundLoop
@@ -20,9 +22,9 @@ BACKENDS = ["sqlite", "postgresql"]
 @pytest.fixture(scope="session", autouse=True)
 def no_secret_in_any_log() -> Iterator[None]:
     """At the very end: no hub of the run, whoever started it, logged any secret a test saw
-    (on any hub), anything shaped like one, the server secret or the upstream credential."""
+    (on any hub), anything shaped like one, the server secret or an upstream credential."""
     yield
-    seen = {TEST_SECRET, CREDENTIAL}.union(*(hub.issued for hub in HUBS))
+    seen = {TEST_SECRET, CREDENTIAL, ANTHROPIC_CREDENTIAL}.union(*(hub.issued for hub in HUBS))
     leaks = {str(hub.data_dir): hub.leaked_secrets(also=seen) for hub in HUBS}
     leaks = {where: found for where, found in leaks.items() if found}
     assert not leaks, f"secrets in the logs of {len(leaks)} hubs (data dirs): {sorted(leaks)}"
@@ -63,12 +65,31 @@ def upstream(loop: BackgroundLoop) -> Iterator[FakeUpstream]:
 
 
 @pytest.fixture(scope="session")
+def anthropic_upstream(loop: BackgroundLoop) -> Iterator[FakeAnthropic]:
+    """The fake Anthropic the `test-claude-*` models point at."""
+    fake = FakeAnthropic(loop)
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
 def upstream_env(
-    upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
+    upstream: FakeUpstream,
+    anthropic_upstream: FakeAnthropic,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, str]:
-    """Environment that points a hub's catalog at the fake upstream, with its credential."""
-    catalog = write_test_catalog(tmp_path_factory.mktemp("catalog") / "catalog.toml", upstream.url)
-    return {"MODELPORT_CATALOG": str(catalog), CREDENTIAL_ENV: CREDENTIAL}
+    """Environment that points a hub's catalog at the fake upstreams, with their credentials."""
+    catalog = write_test_catalog(
+        tmp_path_factory.mktemp("catalog") / "catalog.toml",
+        upstream.url,
+        anthropic_url=anthropic_upstream.url,
+    )
+    return {
+        "MODELPORT_CATALOG": str(catalog),
+        CREDENTIAL_ENV: CREDENTIAL,
+        ANTHROPIC_CREDENTIAL_ENV: ANTHROPIC_CREDENTIAL,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +106,9 @@ def hub(
     server.stop()
     leaked = server.leaked_secrets()
     assert not leaked, f"{len(leaked)} secrets appear in the server logs"
-    assert CREDENTIAL not in server.logs() + server.stderr(), "the upstream credential leaked"
+    logged = server.logs() + server.stderr()
+    assert CREDENTIAL not in logged, "the upstream credential leaked"
+    assert ANTHROPIC_CREDENTIAL not in logged, "the Anthropic credential leaked"
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from decimal import Decimal
 import openai
 import pytest
 
-from tests.support.catalog import CHAT_INPUT_PRICE, CHAT_OUTPUT_PRICE, EMBED_PRICE
+from tests.support.catalog import CHAT_INPUT_PRICE, CHAT_OUTPUT_PRICE, EMBED_PRICE, servable
 from tests.support.dataplane import MESSAGES
 from tests.support.hub import Hub
 from tests.support.upstream import (
@@ -19,19 +19,7 @@ from tests.support.upstream import (
 )
 from tests.support.usage import UsageRows
 
-AVAILABLE = {
-    "test-chat",
-    "test-500",
-    "test-401",
-    "test-400",
-    "test-slow",
-    "test-drop",
-    "test-nousage",
-    "test-paced",
-    "test-slowstream",
-    "test-embed",
-    "test-small",
-}
+AVAILABLE = servable()
 """Every test catalog model but `test-unconfigured`, whose credential is not set."""
 
 

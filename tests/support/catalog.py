@@ -1,4 +1,15 @@
-"""The catalog tests run with: every model points at the fake upstream."""
+"""The catalog tests run with: every model points at one of the fake upstreams.
+
+- `test-<behaviour>`: OpenAI-compatible, chat completions only, on upstream `fake-<behaviour>`
+  (see tests/support/upstream.py), plus `test-embed`, `test-small` and `test-unconfigured`;
+- `test-native-<behaviour>`: the same upstream models with `native_responses = true`, so
+  /v1/responses reaches the fake's own /v1/responses;
+- `test-claude-<behaviour>`: `dialect = "anthropic"`, on the fake Anthropic's `claude-<behaviour>`
+  (tests/support/anthropic_upstream.py), when its URL is given.
+
+The `cached` models have cache prices (the claude one a cache-write price too); every price is
+a whole number of picodollars per token.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +18,48 @@ from decimal import Decimal
 from pathlib import Path
 
 CREDENTIAL_ENV = "FAKE_UPSTREAM_KEY"
+ANTHROPIC_CREDENTIAL_ENV = "FAKE_ANTHROPIC_KEY"
 CHAT_INPUT_PRICE = Decimal("1.25")
 CHAT_OUTPUT_PRICE = Decimal("2.5")
+CACHED_INPUT_PRICE = Decimal("0.125")
+CACHE_WRITE_PRICE = Decimal("1.5625")
 EMBED_PRICE = Decimal("0.02")
 
-_CHAT = [
-    "fake-chat",
-    "fake-500",
-    "fake-401",
-    "fake-400",
-    "fake-slow",
-    "fake-drop",
-    "fake-nousage",
-    "fake-paced",
-    "fake-slowstream",
+CHAT_BEHAVIOURS = [
+    "chat",
+    "500",
+    "401",
+    "400",
+    "slow",
+    "drop",
+    "nousage",
+    "paced",
+    "slowstream",
+    "cached",
+    "errorevent",
+    "notjson",
 ]
+"""The OpenAI fake's behaviours, each a `test-*` and a `test-native-*` model."""
+SSE_STYLES = ["sse-event", "sse-crlf", "sse-cr", "sse-multiline", "sse-split"]
+"""The OpenAI fake's other framings of a chat stream, each a `test-*` model."""
+CLAUDE_BEHAVIOURS = [
+    "chat",
+    "cached",
+    "500",
+    "529",
+    "401",
+    "400",
+    "slow",
+    "slowstream",
+    "paced",
+    "drop",
+    "errorevent",
+    "nousage",
+]
+"""The fake Anthropic's behaviours, each a `test-claude-*` model."""
+
+
+_CAPABILITIES = {"chat": '["chat", "streaming"]', "embedding": '["embeddings"]'}
 
 
 def _entry(model_id: str, upstream: str, kind: str, base_url: str, **extra: str) -> str:
@@ -32,23 +70,75 @@ def _entry(model_id: str, upstream: str, kind: str, base_url: str, **extra: str)
         'provider = "fake"',
         f'type = "{kind}"',
         f'base_url = "{base_url}"',
-        f'api_key_env = "{extra.get("api_key_env", CREDENTIAL_ENV)}"',
+        f'api_key_env = "{extra.pop("api_key_env", CREDENTIAL_ENV)}"',
         f'upstream_model = "{upstream}"',
-        f"context_window = {extra.get('context_window', '4096')}",
-        f"max_output_tokens = {extra.get('max_output_tokens', '1024')}",
-        'capabilities = ["chat", "streaming"]'
-        if kind == "chat"
-        else 'capabilities = ["embeddings"]',
+        f"context_window = {extra.pop('context_window', '4096')}",
+        f"max_output_tokens = {extra.pop('max_output_tokens', '1024')}",
+        f"capabilities = {extra.pop('capabilities', _CAPABILITIES[kind])}",
         f"input_price_per_million = {CHAT_INPUT_PRICE if kind == 'chat' else EMBED_PRICE}",
         f"output_price_per_million = {CHAT_OUTPUT_PRICE if kind == 'chat' else 0}",
+        *(f"{name} = {value}" for name, value in extra.items()),
     ]
     return "\n".join(lines) + "\n\n"
 
 
-def write_test_catalog(path: Path, base_url: str, more: Mapping[str, str] | None = None) -> Path:
-    """A catalog whose `test-*` models map onto the fake upstream's behaviours, and `more`
-    chat models (id -> base URL) that ask for `fake-chat` wherever they point."""
-    text = "".join(_entry(f"test-{u[5:]}", u, "chat", base_url) for u in _CHAT)
+def _prices(behaviour: str, cache_write: bool = False) -> dict[str, str]:
+    if behaviour != "cached":
+        return {}
+    prices = {"cached_input_price_per_million": str(CACHED_INPUT_PRICE)}
+    if cache_write:
+        prices["cache_write_price_per_million"] = str(CACHE_WRITE_PRICE)
+    return prices
+
+
+def _claude(behaviour: str, base_url: str) -> str:
+    return _entry(
+        f"test-claude-{behaviour}",
+        f"claude-{behaviour}",
+        "chat",
+        base_url,
+        api_key_env=ANTHROPIC_CREDENTIAL_ENV,
+        dialect='"anthropic"',
+        capabilities='["chat", "streaming", "tools", "vision"]',
+        modalities='{ input = ["text", "image"], output = ["text"] }',
+        **_prices(behaviour, cache_write=True),
+    )
+
+
+def servable(anthropic: bool = True, more: Mapping[str, str] | None = None) -> set[str]:
+    """The ids a hub on this catalog offers: all but `test-unconfigured`."""
+    ids = {f"test-{name}" for name in CHAT_BEHAVIOURS + SSE_STYLES}
+    ids |= {f"test-native-{name}" for name in CHAT_BEHAVIOURS}
+    ids |= {f"test-claude-{name}" for name in CLAUDE_BEHAVIOURS} if anthropic else set()
+    return ids | {"test-embed", "test-small", *(more or {})}
+
+
+def write_test_catalog(
+    path: Path,
+    base_url: str,
+    more: Mapping[str, str] | None = None,
+    anthropic_url: str | None = None,
+) -> Path:
+    """A catalog whose `test-*` models map onto the fake upstreams' behaviours, and `more`
+    chat models (id -> base URL) that ask for `fake-chat` wherever they point. Without
+    `anthropic_url`, no `test-claude-*` model."""
+    text = "".join(
+        _entry(f"test-{name}", f"fake-{name}", "chat", base_url, **_prices(name))
+        for name in CHAT_BEHAVIOURS + SSE_STYLES
+    )
+    text += "".join(
+        _entry(
+            f"test-native-{name}",
+            f"fake-{name}",
+            "chat",
+            base_url,
+            native_responses="true",
+            **_prices(name),
+        )
+        for name in CHAT_BEHAVIOURS
+    )
+    if anthropic_url is not None:
+        text += "".join(_claude(name, anthropic_url) for name in CLAUDE_BEHAVIOURS)
     text += "".join(_entry(id_, "fake-chat", "chat", url) for id_, url in (more or {}).items())
     text += _entry("test-embed", "fake-embed", "embedding", base_url)
     text += _entry(
