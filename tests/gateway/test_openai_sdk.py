@@ -31,6 +31,7 @@ AVAILABLE = {
     "test-slowstream",
     "test-embed",
     "test-small",
+    "test-cached",
 }
 """Every test catalog model but `test-unconfigured`, whose credential is not set."""
 

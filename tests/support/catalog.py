@@ -10,7 +10,11 @@ CREDENTIAL_ENV = "FAKE_UPSTREAM_KEY"
 CHAT_INPUT_PRICE = Decimal("1.25")
 CHAT_OUTPUT_PRICE = Decimal("2.5")
 EMBED_PRICE = Decimal("0.02")
+CACHED_INPUT_PRICE = Decimal("0.3125")
+CACHE_WRITE_PRICE = Decimal("1.5625")
+"""`test-cached`'s prices for prompt tokens read from and written to the upstream's cache."""
 
+_CACHE_PRICES = ("cached_input_price_per_million", "cache_write_price_per_million")
 _CHAT = [
     "fake-chat",
     "fake-500",
@@ -41,6 +45,7 @@ def _entry(model_id: str, upstream: str, kind: str, base_url: str, **extra: str)
         else 'capabilities = ["embeddings"]',
         f"input_price_per_million = {CHAT_INPUT_PRICE if kind == 'chat' else EMBED_PRICE}",
         f"output_price_per_million = {CHAT_OUTPUT_PRICE if kind == 'chat' else 0}",
+        *(f"{name} = {extra[name]}" for name in _CACHE_PRICES if name in extra),
     ]
     return "\n".join(lines) + "\n\n"
 
@@ -53,6 +58,14 @@ def write_test_catalog(path: Path, base_url: str, more: Mapping[str, str] | None
     text += _entry("test-embed", "fake-embed", "embedding", base_url)
     text += _entry(
         "test-small", "fake-chat", "chat", base_url, context_window="100", max_output_tokens="50"
+    )
+    text += _entry(
+        "test-cached",
+        "fake-chat",
+        "chat",
+        base_url,
+        cached_input_price_per_million=str(CACHED_INPUT_PRICE),
+        cache_write_price_per_million=str(CACHE_WRITE_PRICE),
     )
     text += _entry(
         "test-unconfigured",

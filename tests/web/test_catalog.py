@@ -24,7 +24,7 @@ def column(page: Page, index: int) -> list[str]:
 def test_the_catalog_sorts_and_filters(page: Page, accounts: Accounts) -> None:
     accounts.enter(page, "viewer")
     page.get_by_role("link", name="Model catalog").click()
-    expect(page.locator("#catalog tbody tr")).to_have_count(12)
+    expect(page.locator("#catalog tbody tr")).to_have_count(13)
 
     page.get_by_role("link", name="Context window").click()
     expect(page.get_by_role("columnheader", name="Context window ▲")).to_have_attribute(
