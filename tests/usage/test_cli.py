@@ -18,7 +18,12 @@ from typing import Any
 
 import pytest
 
-from tests.support.catalog import CHAT_INPUT_PRICE, CHAT_OUTPUT_PRICE
+from tests.support.catalog import (
+    CACHE_WRITE_PRICE,
+    CACHED_INPUT_PRICE,
+    CHAT_INPUT_PRICE,
+    CHAT_OUTPUT_PRICE,
+)
 from tests.support.dataplane import KEYS
 from tests.support.hub import Hub, Team
 from tests.support.usage import COUNTS, Detailed, summed
@@ -137,6 +142,10 @@ def test_models_list(cli: Runs) -> None:
     assert (chat["PROVIDER"], chat["TYPE"], chat["CONTEXT"]) == ("fake", "chat", "4096")
     assert Decimal(chat["INPUT_$/M"]) == CHAT_INPUT_PRICE
     assert Decimal(chat["OUTPUT_$/M"]) == CHAT_OUTPUT_PRICE
+    assert (chat["CACHED_$/M"], chat["CACHE_WRITE_$/M"]) == ("-", "-")
+    cached = rows["test-cached"]
+    assert Decimal(cached["CACHED_$/M"]) == CACHED_INPUT_PRICE
+    assert Decimal(cached["CACHE_WRITE_$/M"]) == CACHE_WRITE_PRICE
     assert chat["AVAILABLE"] == "yes"
     assert rows["test-embed"]["TYPE"] == "embedding"
     assert rows["test-small"]["CONTEXT"] == "100"
