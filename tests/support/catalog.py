@@ -7,7 +7,7 @@
 - `test-claude-<behaviour>`: `dialect = "anthropic"`, on the fake Anthropic's `claude-<behaviour>`
   (tests/support/anthropic_upstream.py), when its URL is given.
 
-The `cached` models have cache prices (the claude one a cache-write price too); every price is
+The `cached` models have cache prices (read and write); every price is
 a whole number of picodollars per token.
 """
 
@@ -23,6 +23,8 @@ CHAT_INPUT_PRICE = Decimal("1.25")
 CHAT_OUTPUT_PRICE = Decimal("2.5")
 CACHED_INPUT_PRICE = Decimal("0.125")
 CACHE_WRITE_PRICE = Decimal("1.5625")
+"""The `cached` models' prices for prompt tokens read from and written to the upstream's
+cache."""
 EMBED_PRICE = Decimal("0.02")
 
 CHAT_BEHAVIOURS = [
@@ -82,13 +84,13 @@ def _entry(model_id: str, upstream: str, kind: str, base_url: str, **extra: str)
     return "\n".join(lines) + "\n\n"
 
 
-def _prices(behaviour: str, cache_write: bool = False) -> dict[str, str]:
+def _prices(behaviour: str) -> dict[str, str]:
     if behaviour != "cached":
         return {}
-    prices = {"cached_input_price_per_million": str(CACHED_INPUT_PRICE)}
-    if cache_write:
-        prices["cache_write_price_per_million"] = str(CACHE_WRITE_PRICE)
-    return prices
+    return {
+        "cached_input_price_per_million": str(CACHED_INPUT_PRICE),
+        "cache_write_price_per_million": str(CACHE_WRITE_PRICE),
+    }
 
 
 def _claude(behaviour: str, base_url: str) -> str:
@@ -101,7 +103,7 @@ def _claude(behaviour: str, base_url: str) -> str:
         dialect='"anthropic"',
         capabilities='["chat", "streaming", "tools", "vision"]',
         modalities='{ input = ["text", "image"], output = ["text"] }',
-        **_prices(behaviour, cache_write=True),
+        **_prices(behaviour),
     )
 
 

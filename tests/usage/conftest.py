@@ -14,7 +14,9 @@ import pytest
 from tests.support.catalog import CHAT_INPUT_PRICE, CHAT_OUTPUT_PRICE, EMBED_PRICE
 from tests.support.dataplane import MESSAGES, create_key, sdk
 from tests.support.hub import Hub, Team
+from tests.support.loop import BackgroundLoop
 from tests.support.upstream import EMBEDDING_TOKENS_PER_INPUT, PROMPT_TOKENS
+from tests.support.usage import Detailed, UsageRows, write_detailed
 
 
 @dataclass(frozen=True)
@@ -89,3 +91,20 @@ def reader(hub: Hub, reading_team: Team) -> Iterator[httpx.Client]:
 def shared_used(hub: Hub, reader: httpx.Client) -> Used:
     """The reading team's one used key. Tests using it must not change it."""
     return use_key(hub, reader)
+
+
+@pytest.fixture(scope="module")
+def detailed_team(hub: Hub) -> Team:
+    """A team whose only usage is `detailed`'s."""
+    return hub.new_team()
+
+
+@pytest.fixture(scope="module")
+def detailed(hub: Hub, loop: BackgroundLoop, detailed_team: Team) -> Detailed:
+    """Usage with known cached, cache-write and reasoning tokens, in `detailed_team`."""
+    rows = UsageRows(hub.database_url, loop)
+    try:
+        with hub.client(detailed_team.token) as api:
+            return write_detailed(api, detailed_team.name, rows)
+    finally:
+        rows.close()

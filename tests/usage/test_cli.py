@@ -18,9 +18,15 @@ from typing import Any
 
 import pytest
 
-from tests.support.catalog import CHAT_INPUT_PRICE, CHAT_OUTPUT_PRICE
+from tests.support.catalog import (
+    CACHE_WRITE_PRICE,
+    CACHED_INPUT_PRICE,
+    CHAT_INPUT_PRICE,
+    CHAT_OUTPUT_PRICE,
+)
 from tests.support.dataplane import KEYS
-from tests.support.hub import Hub
+from tests.support.hub import Hub, Team
+from tests.support.usage import COUNTS, Detailed, summed
 from tests.usage.conftest import Used, use_key
 
 
@@ -35,6 +41,7 @@ class Run:
 class Runs:
     used: Used
     api_totals: dict[str, Any]
+    detailed: Detailed
     runs: dict[str, Run]
 
 
@@ -46,7 +53,7 @@ def _table(text: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def cli(hub: Hub) -> Runs:
+def cli(hub: Hub, detailed: Detailed, detailed_team: Team) -> Runs:
     """A used key, then every command of this module run side by side against the hub."""
     team = hub.new_team()
     with hub.client(team.token) as api:
@@ -54,15 +61,23 @@ def cli(hub: Hub) -> Runs:
         api_totals = api.get(f"{KEYS}/{used.key_id}/usage").json()["totals"]
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     connect = ["--url", hub.url, "--token", team.read_only_token]
+    period = ["--since", detailed.period["start"], "--until", detailed.period["end"]]
     commands = {
-        "key": ["usage", "--key", used.key_id],
-        "team by model": ["usage", "--since", yesterday, "--group-by", "model", "-o", "json"],
-        "models": ["models", "list"],
+        "key": ["usage", "--key", used.key_id, *connect],
+        "team by model": [
+            *("usage", "--since", yesterday, "--group-by", "model", "-o", "json"),
+            *connect,
+        ],
+        "models": ["models", "list", *connect],
+        "details by key": [
+            *("usage", *period, "--group-by", "key"),
+            *("--url", hub.url, "--token", detailed_team.read_only_token),
+        ],
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
     started = {
         name: subprocess.Popen(
-            [sys.executable, "-m", "modelport", *command, *connect],
+            [sys.executable, "-m", "modelport", *command],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -74,7 +89,7 @@ def cli(hub: Hub) -> Runs:
     for name, process in started.items():
         out, err = process.communicate(timeout=60)
         runs[name] = Run(process.returncode, out, err)
-    return Runs(used, api_totals, runs)
+    return Runs(used, api_totals, detailed, runs)
 
 
 def test_usage_of_a_key_as_a_table(cli: Runs) -> None:
@@ -89,6 +104,21 @@ def test_usage_of_a_key_as_a_table(cli: Runs) -> None:
     assert total["TOTAL_TOKENS"] == str(cli.api_totals["total_tokens"])
     assert total["COST"] == cli.api_totals["cost"]
     assert Decimal(total["COST"]) == cli.used.cost
+
+
+def test_usage_shows_cached_cache_write_and_reasoning_tokens(cli: Runs) -> None:
+    run = cli.runs["details by key"]
+    assert run.code == 0, run.err
+    rows = {row["API_KEY_UUID"]: row for row in _table(run.out)}
+    usages = cli.detailed.usages
+    expected = {**summed(usages, lambda u: u.key_id), **summed(usages, lambda _: "TOTAL")}
+    assert rows.keys() == expected.keys()
+    for label, figures in expected.items():
+        shown = rows[label]
+        assert {name: int(shown[name.upper()]) for name in COUNTS} == {
+            name: figures[name] for name in COUNTS
+        }
+        assert Decimal(shown["COST"]) == figures["cost"]
 
 
 def test_team_usage_by_model_since_a_date_as_json(cli: Runs) -> None:
@@ -112,6 +142,10 @@ def test_models_list(cli: Runs) -> None:
     assert (chat["PROVIDER"], chat["TYPE"], chat["CONTEXT"]) == ("fake", "chat", "4096")
     assert Decimal(chat["INPUT_$/M"]) == CHAT_INPUT_PRICE
     assert Decimal(chat["OUTPUT_$/M"]) == CHAT_OUTPUT_PRICE
+    assert (chat["CACHED_$/M"], chat["CACHE_WRITE_$/M"]) == ("-", "-")
+    cached = rows["test-cached"]
+    assert Decimal(cached["CACHED_$/M"]) == CACHED_INPUT_PRICE
+    assert Decimal(cached["CACHE_WRITE_$/M"]) == CACHE_WRITE_PRICE
     assert chat["AVAILABLE"] == "yes"
     assert rows["test-embed"]["TYPE"] == "embedding"
     assert rows["test-small"]["CONTEXT"] == "100"

@@ -63,11 +63,14 @@ async def write_usage(url: str) -> None:
             for key in keys:
                 model_id, per_day = TRAFFIC[key.name]
                 model = models[model_id]
+                caches = model.entry.cached_input_price_per_million is not None
                 day = month_start(now)
                 while day < now:
                     for _ in range(draw.randint(per_day // 2, per_day)):
                         prompt, completion = draw.randint(200, 3000), draw.randint(50, 900)
-                        cost = model.prices.cost(Tokens(prompt, completion))
+                        # Now and then a repeated system prompt, where the upstream caches.
+                        cached = draw.choice((0, 0, prompt // 2)) if caches else 0
+                        cost = model.prices.cost(Tokens(prompt, completion, cached))
                         rows.append(
                             UsageRow(
                                 str(uuid.uuid4()),
@@ -81,6 +84,7 @@ async def write_usage(url: str) -> None:
                                 False,
                                 300,
                                 min(day + NOON, now - MINUTE),
+                                cached_prompt_tokens=cached,
                             )
                         )
                     day += timedelta(days=1)

@@ -36,7 +36,7 @@ def test_the_catalog_sorts_and_filters(page: Page, accounts: Accounts) -> None:
     assert windows[0] == 100
     page.get_by_role("link", name="Input / 1M").click()
     page.get_by_role("link", name="Input / 1M ▲").click()
-    prices = [float(text.lstrip("$")) for text in column(page, 8)]
+    prices = [float(text.splitlines()[0].lstrip("$")) for text in column(page, 8)]
     assert prices == sorted(prices, reverse=True)
     assert prices[-1] == 0.02
 
@@ -73,8 +73,34 @@ def test_two_to_four_ticked_models_open_a_comparison(page: Page, accounts: Accou
     expect(context.get_by_role("cell")).to_have_text(["4,096", "4,096", "100"])
     kinds = table.get_by_role("row", name=re.compile("^Type"))
     expect(kinds.get_by_role("cell")).to_have_text(["chat", "embedding", "chat"])
+    expect(table.get_by_role("row", name=re.compile("^Cache"))).to_have_count(0)
     assert page.goto("/catalog/compare?models=test-chat") is not None
     expect(page.get_by_role("alert")).to_have_text("Tick 2 to 4 models to compare them.")
+
+
+def test_cache_prices_show_where_a_model_sets_them(page: Page, accounts: Accounts) -> None:
+    accounts.enter(page, "viewer")
+    page.goto("/catalog")
+    cached = page.locator("#catalog tr[data-model=test-cached] [data-label='Input / 1M']")
+    expect(cached.locator("[data-price=cached]")).to_have_text("cached $0.125")
+    expect(cached.locator("[data-price=cache-write]")).to_have_text("cache write $1.5625")
+    expect(page.locator("#catalog tr[data-model=test-chat] [data-price]")).to_have_count(0)
+
+    page.get_by_label("Compare Test test-chat", exact=True).check()
+    page.get_by_label("Compare Test test-cached", exact=True).check()
+    page.get_by_role("button", name="Compare selected").click()
+    table = page.locator("#comparison")
+    for label, price in [("Cached input", "$0.125"), ("Cache writes", "$1.5625")]:
+        row = table.get_by_role("row", name=re.compile(f"^{label} "))
+        expect(row.get_by_role("cell")).to_have_text(["same as input", price])
+
+    page.get_by_role("link", name="Test test-cached").click()
+    expect(page.locator(".facts")).to_contain_text(
+        "Cached input$0.125 per million tokens read from the prompt cache"
+    )
+    expect(page.locator(".facts")).to_contain_text(
+        "Cache writes$1.5625 per million tokens written to the prompt cache"
+    )
 
 
 def test_a_models_copied_examples_run_against_this_hub(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from modelport.api.paging import Links, Meta
 from modelport.catalog.model import CatalogModel
@@ -32,11 +33,31 @@ class Modalities(BaseModel):
     output: list[str]
 
 
+def _unset(price: float | None) -> bool:
+    return price is None
+
+
+OptionalPrice = Annotated[float | None, WithJsonSchema({"type": "number"})]
+"""A price that is left out when unset, never sent as null (nor documented as one)."""
+
+
 class Pricing(BaseModel):
-    """USD per million tokens. Shown as numbers, as the reference does; billed exactly."""
+    """USD per million tokens. Shown as numbers, as the reference does; billed exactly.
+    A cache price the model does not set is left out: the input price applies."""
 
     input_price_per_million: float
     output_price_per_million: float
+    cache_read_input_price_per_million: OptionalPrice = Field(
+        default=None,
+        description="For prompt tokens read from the upstream's prompt cache.",
+        exclude_if=_unset,
+    )
+    cache_write_input_price_per_million: OptionalPrice = Field(
+        default=None,
+        description="For prompt tokens written to the upstream's prompt cache, whatever "
+        "their lifetime.",
+        exclude_if=_unset,
+    )
 
 
 class ModelPublic(BaseModel):
@@ -73,6 +94,8 @@ class ModelPublic(BaseModel):
             pricing=Pricing(
                 input_price_per_million=float(entry.input_price_per_million),
                 output_price_per_million=float(entry.output_price_per_million),
+                cache_read_input_price_per_million=_number(entry.cached_input_price_per_million),
+                cache_write_input_price_per_million=_number(entry.cache_write_price_per_million),
             ),
             provider=_PROVIDER_ENUM.get(entry.provider),
             provider_name=entry.provider,
@@ -81,6 +104,10 @@ class ModelPublic(BaseModel):
             available=model.available,
             unavailable_reason=model.unavailable_reason,
         )
+
+
+def _number(price: Decimal | None) -> float | None:
+    return None if price is None else float(price)
 
 
 class ModelListResponse(BaseModel):

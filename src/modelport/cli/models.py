@@ -10,7 +10,17 @@ from modelport.cli.client import Api, Output, OutputOption, TokenOption, UrlOpti
 
 app = typer.Typer(no_args_is_help=True, help="The model catalog.")
 
-COLUMNS = ("id", "provider", "type", "context", "input_$/M", "output_$/M", "available")
+COLUMNS = (
+    "id",
+    "provider",
+    "type",
+    "context",
+    "input_$/M",
+    "cached_$/M",
+    "cache_write_$/M",
+    "output_$/M",
+    "available",
+)
 
 
 @app.command("list")
@@ -22,7 +32,8 @@ def list_models(
     token: TokenOption = None,
     output: OutputOption = Output.table,
 ) -> None:
-    """List every model: type, context window, prices per million tokens, availability."""
+    """List every model: type, context window, prices per million tokens, availability.
+    A cache price shown as `-` is the input price."""
     data = Api(url, token).call(
         "GET", "/v2/gen-ai/models", params={"per_page": 200, "usecases": usecase or []}
     )
@@ -30,12 +41,15 @@ def list_models(
 
 
 def _row(model: dict[str, Any]) -> dict[str, Any]:
+    pricing = model["pricing"]
     return {
         "id": model["id"],
         "provider": model["provider_name"],
         "type": model["type"],
         "context": model["context_window"],
-        "input_$/M": model["pricing"]["input_price_per_million"],
-        "output_$/M": model["pricing"]["output_price_per_million"],
+        "input_$/M": pricing["input_price_per_million"],
+        "cached_$/M": pricing.get("cache_read_input_price_per_million"),
+        "cache_write_$/M": pricing.get("cache_write_input_price_per_million"),
+        "output_$/M": pricing["output_price_per_million"],
         "available": "yes" if model["available"] else "no: " + model["unavailable_reason"],
     }

@@ -8,7 +8,16 @@ import typer
 
 from modelport.cli.client import Api, Output, OutputOption, TokenOption, UrlOption, show
 
-COLUMNS = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "cost")
+COLUMNS = (
+    "requests",
+    "prompt_tokens",
+    "cached_prompt_tokens",
+    "cache_write_tokens",
+    "completion_tokens",
+    "reasoning_tokens",
+    "total_tokens",
+    "cost",
+)
 
 
 def usage(
@@ -22,7 +31,11 @@ def usage(
     token: TokenOption = None,
     output: OutputOption = Output.table,
 ) -> None:
-    """Show usage and charges (USD, exact), for the team or one key."""
+    """Show usage and charges (USD, exact), for the team or one key.
+
+    Cached and cache-write tokens are part of the prompt tokens, reasoning tokens part of the
+    completion tokens.
+    """
     path = f"/v2/gen-ai/models/api_keys/{key}/usage" if key else "/v2/gen-ai/usage"
     params = {"group_by": group_by, "start": since, "end": until}
     data = Api(url, token).call(

@@ -32,13 +32,37 @@ _COLUMNS = tuple(field.name for field in fields(UsageRow))
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
-    """Sums over one day, model or key. `label` is the ISO date, model id or key uuid."""
+    """Sums over one day, model or key. `label` is the ISO date, model id or key uuid.
+
+    The cached, cache-write and reasoning counts are parts of the prompt and completion
+    counts, as on a usage row.
+    """
 
     label: str
     requests: int
     prompt_tokens: int
+    cached_prompt_tokens: int
+    cache_write_tokens: int
     completion_tokens: int
+    reasoning_tokens: int
     cost_picousd: int
+
+    @classmethod
+    def total(cls, label: str, buckets: Sequence[Bucket]) -> Bucket:
+        """The sum of `buckets`, figure by figure (every figure: a new one cannot be missed)."""
+        return cls(label, *(sum(getattr(b, name) for b in buckets) for name in _FIGURES))
+
+
+_FIGURES = tuple(field.name for field in fields(Bucket) if field.name != "label")
+"""A bucket's figures in field order: `requests`, then the sum of the column of each name."""
+_SUMS = (
+    func.count(),
+    *(func.sum(_TABLE.c[name]) for name in _FIGURES if name != "requests"),
+)
+
+
+def _bucket(label: object, sums: Sequence[Any]) -> Bucket:
+    return Bucket(str(label), *(int(value) for value in sums))
 
 
 def insert_once_sqlite(connection: sqlite3.Connection, rows: Sequence[UsageRow]) -> None:
@@ -106,21 +130,9 @@ class UsageRepository:
         if key_id is not None:
             filters.append(UsageRecord.key_id == key_id)
         result = await self._session.execute(
-            select(
-                label,
-                func.count(),
-                func.sum(UsageRecord.prompt_tokens),
-                func.sum(UsageRecord.completion_tokens),
-                func.sum(UsageRecord.cost_picousd),
-            )
-            .where(*filters)
-            .group_by(label)
-            .order_by(label)
+            select(label, *_SUMS).where(*filters).group_by(label).order_by(label)
         )
-        return [
-            Bucket(str(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
-            for row in result
-        ]
+        return [_bucket(row[0], row[1:]) for row in result]
 
     async def daily(
         self, team_id: uuid.UUID, start: datetime, end: datetime, series: Series
@@ -130,14 +142,7 @@ class UsageRepository:
         day = self._label("day").label("day")
         label = self._label(series).label("label")
         result = await self._session.execute(
-            select(
-                day,
-                label,
-                func.count(),
-                func.sum(UsageRecord.prompt_tokens),
-                func.sum(UsageRecord.completion_tokens),
-                func.sum(UsageRecord.cost_picousd),
-            )
+            select(day, label, *_SUMS)
             .where(
                 UsageRecord.team_id == team_id,
                 UsageRecord.created_at >= start,
@@ -146,10 +151,7 @@ class UsageRepository:
             .group_by(day, label)
             .order_by(day, label)
         )
-        return [
-            (str(row[0]), Bucket(str(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5])))
-            for row in result
-        ]
+        return [(str(row[0]), _bucket(row[1], row[2:])) for row in result]
 
     async def key_spend(self, key_id: uuid.UUID, start: datetime, end: datetime) -> int:
         """Picodollars one key spent in [start, end)."""

@@ -28,8 +28,19 @@ class UsageBucket(BaseModel):
         default=None, description="The key, when grouped by key.", exclude_if=_absent
     )
     requests: int
-    prompt_tokens: int
-    completion_tokens: int
+    prompt_tokens: int = Field(description="Every input token, cached or not.")
+    cached_prompt_tokens: int = Field(
+        description="Of prompt_tokens, those read from the upstream's prompt cache; "
+        "charged at the model's cached-input price (its input price if it sets none)."
+    )
+    cache_write_tokens: int = Field(
+        description="Of prompt_tokens, those written to the upstream's prompt cache; "
+        "charged at the model's cache-write price (its input price if it sets none)."
+    )
+    completion_tokens: int = Field(description="Every output token, reasoning included.")
+    reasoning_tokens: int = Field(
+        description="Of completion_tokens, those spent reasoning; charged as output tokens."
+    )
     total_tokens: int
     cost: str = Field(description="USD, exact, as a decimal string.", examples=["0.0000125"])
 
@@ -41,7 +52,10 @@ class UsageBucket(BaseModel):
             **label,
             requests=bucket.requests,
             prompt_tokens=bucket.prompt_tokens,
+            cached_prompt_tokens=bucket.cached_prompt_tokens,
+            cache_write_tokens=bucket.cache_write_tokens,
             completion_tokens=bucket.completion_tokens,
+            reasoning_tokens=bucket.reasoning_tokens,
             total_tokens=bucket.prompt_tokens + bucket.completion_tokens,
             cost=usd(bucket.cost_picousd),
         )

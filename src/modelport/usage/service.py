@@ -32,14 +32,7 @@ class UsageService:
     ) -> UsageReport:
         """Buckets for [start, end) and totals that are exactly their sum."""
         buckets = await self._usage.buckets(team_id, start, end, group_by, key_id)
-        totals = Bucket(
-            label="total",
-            requests=sum(b.requests for b in buckets),
-            prompt_tokens=sum(b.prompt_tokens for b in buckets),
-            completion_tokens=sum(b.completion_tokens for b in buckets),
-            cost_picousd=sum(b.cost_picousd for b in buckets),
-        )
-        return UsageReport(buckets, totals)
+        return UsageReport(buckets, Bucket.total("total", buckets))
 
     async def spend_by_key(self, team_id: uuid.UUID, since: datetime) -> dict[uuid.UUID, int]:
         """Picodollars spent per key since `since` (keys without use are absent)."""

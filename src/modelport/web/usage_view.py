@@ -27,7 +27,10 @@ class Row:
     series: str
     requests: int = 0
     prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    cache_write_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_tokens: int = 0
     cost: int = 0
 
     @property
@@ -39,7 +42,10 @@ class Row:
             self.series,
             self.requests + bucket.requests,
             self.prompt_tokens + bucket.prompt_tokens,
+            self.cached_prompt_tokens + bucket.cached_prompt_tokens,
+            self.cache_write_tokens + bucket.cache_write_tokens,
             self.completion_tokens + bucket.completion_tokens,
+            self.reasoning_tokens + bucket.reasoning_tokens,
             self.cost + bucket.cost_picousd,
         )
 
@@ -98,7 +104,8 @@ def key_ids(daily: Iterable[tuple[str, Bucket]]) -> set[uuid.UUID]:
 
 
 def csv_text(view: UsageView) -> str:
-    """One line per day and key (or model), then the total: the same sums as the page."""
+    """One line per day and key (or model), then the total: the same sums as the page. The
+    token details come last, so that the columns older files had keep their places."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
@@ -110,6 +117,9 @@ def csv_text(view: UsageView) -> str:
             "completion_tokens",
             "total_tokens",
             "cost_usd",
+            "cached_prompt_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
         ]
     )
     for day, series, bucket in view.cells:
@@ -120,7 +130,16 @@ def csv_text(view: UsageView) -> str:
 
 
 def _figures(row: Row) -> list[str | int]:
-    return [row.requests, row.prompt_tokens, row.completion_tokens, row.total_tokens, usd(row.cost)]
+    return [
+        row.requests,
+        row.prompt_tokens,
+        row.completion_tokens,
+        row.total_tokens,
+        usd(row.cost),
+        row.cached_prompt_tokens,
+        row.cache_write_tokens,
+        row.reasoning_tokens,
+    ]
 
 
 def _cell(text: str) -> str:
