@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -20,6 +21,7 @@ from modelport.catalog import routes as catalog_routes
 from modelport.components import Components, build_components
 from modelport.config import Settings
 from modelport.db.migrate import upgrade_to_head
+from modelport.gateway.apis.responses_store import ResponseStore
 from modelport.gateway.dataplane import DataPlaneMiddleware
 from modelport.gateway.pipeline import Pipeline
 from modelport.gateway.routes import data_plane
@@ -83,7 +85,10 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         hub.drain,
         max_body=settings.max_inference_request_bytes,
     )
-    app.add_middleware(DataPlaneMiddleware, data_plane=data_plane(pipeline, hub.catalog, hub.drain))
+    store = ResponseStore(hub.database, timedelta(days=settings.responses_retention_days))
+    app.add_middleware(
+        DataPlaneMiddleware, data_plane=data_plane(pipeline, hub.catalog, hub.drain, store)
+    )
     app.add_middleware(DrainMiddleware, drain=hub.drain)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -8,6 +8,7 @@ handlers of their API's module.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -36,6 +37,11 @@ class Endpoint:
     methods: dict[str, Handler]
     errors: ErrorModel
 
+    @property
+    def route(self) -> str:
+        """The template as metrics and logs name the route: `/v1/models/{model}`."""
+        return self.template.replace(":path}", "}")
+
 
 def metered(pipeline: Pipeline, api: InboundApi, template: str) -> Endpoint:
     """The POST endpoint of an API that reaches an upstream."""
@@ -47,30 +53,33 @@ def metered(pipeline: Pipeline, api: InboundApi, template: str) -> Endpoint:
 
 
 class DataPlane:
-    """Serves `/v1/...`: `endpoints` by exact path, `prefixed` by the path's start (for paths
-    that carry an id), both in the order given."""
+    """Serves `/v1/...`: `endpoints` by exact path, `templated` ones (see `pattern`) in the
+    order given; the parts go to the handler in `scope["path_params"]`."""
 
-    def __init__(self, drain: Drain, endpoints: list[Endpoint], prefixed: list[Endpoint]) -> None:
+    def __init__(self, drain: Drain, endpoints: list[Endpoint], templated: list[Endpoint]) -> None:
         self._drain = drain
         self._exact = {endpoint.template: endpoint for endpoint in endpoints}
-        self._prefixed = [(e.template.split("{")[0], e) for e in prefixed]
+        self._templated = [(pattern(endpoint.template), endpoint) for endpoint in templated]
 
-    def _endpoint(self, path: str) -> Endpoint | None:
+    def _endpoint(self, scope: Scope) -> Endpoint | None:
+        path = scope["path"].rstrip("/")
         endpoint = self._exact.get(path)
         if endpoint is not None:
             return endpoint
-        for prefix, candidate in self._prefixed:
-            if path.startswith(prefix) and len(path) > len(prefix):
+        for regex, candidate in self._templated:
+            match = regex.fullmatch(path)
+            if match:
+                scope["path_params"] = match.groupdict()
                 return candidate
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = self._endpoint(scope["path"].rstrip("/"))
+        endpoint = self._endpoint(scope)
         if endpoint is None:
             error = envelope("Unknown endpoint.", "invalid_request_error", "not_found")
             await send_json(send, 404, error)
             return
-        scope[ROUTE_TEMPLATE] = endpoint.template
+        scope[ROUTE_TEMPLATE] = endpoint.route
         handler = endpoint.methods.get(scope["method"])
         if handler is None:
             allowed = ", ".join(endpoint.methods)
@@ -108,6 +117,13 @@ class DataPlane:
             if not started:
                 error = envelope("Unexpected server-side error.", "server_error", "internal_error")
                 await send_json(send_with_headers, 500, error)
+
+
+def pattern(template: str) -> re.Pattern[str]:
+    """`/v1/responses/{id}` as a regular expression with a named group per part: one path
+    segment, or the rest of the path for `{name:path}` (model ids may hold slashes)."""
+    regex = re.sub(r"\{(\w+):path\}", r"(?P<\1>.+)", template)
+    return re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex))
 
 
 class DataPlaneMiddleware:

@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from modelport import metrics
 from modelport.api.context import bearer_token, request_id_of
-from modelport.catalog.model import CatalogModel
+from modelport.catalog.model import CatalogModel, ModelType
 from modelport.catalog.service import Catalog
 from modelport.core.pricing import Tokens
 from modelport.drain import Drain
@@ -34,7 +34,7 @@ from modelport.errors import (
     UpstreamError,
 )
 from modelport.gateway.call import Call, recorded_tokens
-from modelport.gateway.exchange import Exchange, InboundApi, Route, Stream
+from modelport.gateway.exchange import Exchange, Inbound, InboundApi, Route, Stream
 from modelport.gateway.failures import (
     UpstreamReportedError,
     count_failure,
@@ -53,7 +53,7 @@ from modelport.gateway.respond import (
     start_stream,
 )
 from modelport.keys.verifier import KeyIdentity, KeyVerifier
-from modelport.providers.dialects import DIALECTS
+from modelport.providers.dialects import DIALECTS, Api
 from modelport.providers.dialects.base import Kind, loads
 from modelport.providers.scrub import Scrubber
 from modelport.providers.upstream import Target, UpstreamClient
@@ -114,39 +114,31 @@ class Pipeline:
         self._recorder.touch(identity.key_id)
         return identity
 
-    def scope(self, identity: KeyIdentity, model_id: str) -> CatalogModel:
-        """The model, if the key may use it; NotFound, Forbidden or ModelUnavailable if not."""
+    def scope(self, identity: KeyIdentity, model_id: str, model_type: ModelType) -> CatalogModel:
+        """The model, if the key may use it and it is of `model_type`; NotFound, Forbidden,
+        ModelUnavailable or InvalidInput if not."""
         if identity.models is not None and model_id not in identity.models:
             if self._catalog.find(model_id) is None:
                 raise NotFound(f"The model {model_id!r} does not exist.", code="model_not_found")
             raise Forbidden(f"This model access key may not use the model {model_id!r}.")
-        return self._catalog.servable(model_id)
+        model = self._catalog.servable(model_id)
+        if model.entry.type != model_type:
+            use = "/v1/embeddings" if model.entry.type == "embedding" else "a chat API"
+            kind = model.entry.type
+            raise InvalidInput(f"{model.id} is a {kind} model; use {use}.", field="model")
+        return model
 
     async def serve(
         self, api: InboundApi, scope: Scope, receive: Receive, send: Send, headers: Headers
     ) -> None:
         """Serve one request of `api`, from its key to its settlement."""
         identity = await self.authorize(scope, x_api_key=api.x_api_key)
-        inbound = api.parse(await read_body(receive, self._max_body), header_map(scope))
-        model = self.scope(identity, inbound.model)
-        if model.entry.type != api.model_type:
-            use = "/v1/embeddings" if model.entry.type == "embedding" else "a chat API"
-            raise InvalidInput(
-                f"{model.id} is a {model.entry.type} model; use {use}.", field="model"
-            )
+        inbound = api.parse(await self.body(receive), header_map(scope))
+        model = self.scope(identity, inbound.model, api.model_type)
         api.check(inbound, model)
-        dialect = DIALECTS[model.entry.dialect]
-        route = Route(request_id(scope), identity, model, dialect)
+        route = Route(request_id(scope), identity, model, DIALECTS[model.entry.dialect])
         exchange = await api.exchange(inbound, route)
-        payload = dialect.prepare(exchange.wire, exchange.payload, model.upstream_model)
-        assert model.base_url is not None  # only available models are served
-        base = dialect.target(model.base_url, model.api_key)
-        outbound = Outbound(
-            Target(base.base_url, base.headers + dialect.headers(inbound.forwarded)),
-            dialect.path(exchange.wire),
-            orjson.dumps(payload),
-            self._scrubber(model),
-        )
+        outbound = self._outbound(route, exchange.wire, exchange.payload, inbound.forwarded)
         call = Call(route.request_id, identity, model, exchange.prompt_chars)
         budget = inbound.output_budget
         await self._admit(call, model.max_output_tokens if budget is None else budget, headers)
@@ -166,6 +158,34 @@ class Pipeline:
                 api.errors,
                 lambda: self._plain(call, route, exchange, outbound, send),
             )
+
+    async def body(self, receive: Receive) -> bytes:
+        """The request's body, up to the size /v1 accepts (see `read_body`)."""
+        return await read_body(receive, self._max_body)
+
+    async def ask(self, route: Route, api: Api, inbound: Inbound) -> Any:
+        """An upstream call that costs nothing, so is neither admitted nor recorded (Anthropic's
+        token count): its parsed answer. Raises as a metered call's failures do."""
+        outbound = self._outbound(route, api, inbound.payload, inbound.forwarded)
+        async with self._upstream.post(outbound.target, outbound.path, outbound.body) as got:
+            status, data = got.status, await got.read()
+        if not 200 <= status < 300:
+            raise upstream_failure(status, data, route.model.id, route.dialect, outbound.scrubber)
+        return loads(data)
+
+    def _outbound(
+        self, route: Route, api: Api, payload: dict[str, Any], forwarded: dict[str, str]
+    ) -> Outbound:
+        """The upstream request: the dialect's path, headers and body for `api`."""
+        model, dialect = route.model, route.dialect
+        assert model.base_url is not None  # only available models are served
+        base = dialect.target(model.base_url, model.api_key)
+        return Outbound(
+            Target(base.base_url, base.headers + dialect.headers(forwarded)),
+            dialect.path(api),
+            orjson.dumps(dialect.prepare(api, payload, model.upstream_model)),
+            self._scrubber(model),
+        )
 
     def _scrubber(self, model: CatalogModel) -> Scrubber:
         scrubber = self._scrubbers.get(model.id)

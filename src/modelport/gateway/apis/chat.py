@@ -15,7 +15,6 @@ from modelport.catalog.model import CatalogModel, ModelType
 from modelport.core.pricing import Tokens
 from modelport.errors import InvalidInput, ModelportError
 from modelport.gateway.apis.openai_errors import OpenAIErrors
-from modelport.gateway.apis.usage_shapes import chat_usage
 from modelport.gateway.events import DONE, data_event
 from modelport.gateway.exchange import Exchange, Inbound, Route, Translated
 from modelport.gateway.requests import (
@@ -26,6 +25,7 @@ from modelport.gateway.requests import (
     stream_flag,
     text_chars,
 )
+from modelport.gateway.translate.usage import chat_usage
 from modelport.gateway.wires import wire_for
 from modelport.providers.dialects import Api
 

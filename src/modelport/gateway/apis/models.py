@@ -13,8 +13,6 @@ from modelport.errors import NotFound
 from modelport.gateway.pipeline import Headers, Pipeline
 from modelport.gateway.respond import send_json
 
-PREFIX = "/v1/models/"
-
 
 def described(model: CatalogModel) -> dict[str, Any]:
     return {"id": model.id, "object": "model", "created": 0, "owned_by": model.entry.provider}
@@ -37,7 +35,7 @@ class ModelsApi:
     async def get(self, scope: Scope, receive: Receive, send: Send, _: Headers) -> None:
         """One model, as `GET /v1/models/{id}` (the SDK's `models.retrieve`) gives it."""
         identity = await self._pipeline.authorize(scope, x_api_key=True)
-        model_id = scope["path"].rstrip("/")[len(PREFIX) :]
+        model_id = scope["path_params"]["model"]
         model = self._catalog.find(model_id)
         if (
             model is None

@@ -60,7 +60,13 @@ class OpenAIErrors:
 class ResponsesErrors(OpenAIErrors):
     """The Responses API ends a stream with an `error` event of its own shape."""
 
-    def event(self, exc: errors.ModelportError) -> bytes:
+    def event(self, exc: errors.ModelportError, sequence_number: int = 0) -> bytes:
         _, _, code, param = shape(exc)
-        payload = {"type": "error", "code": code, "message": exc.message, "param": param}
+        payload = {
+            "type": "error",
+            "code": code,
+            "message": exc.message,
+            "param": param,
+            "sequence_number": sequence_number,
+        }
         return b"event: error\ndata: " + orjson.dumps(payload) + b"\n\n"
