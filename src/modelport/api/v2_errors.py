@@ -9,13 +9,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
 from modelport import errors
 from modelport.api.context import request_id_of
+from modelport.api.wire import Omitted
 
 log = logging.getLogger("modelport.api")
 
@@ -57,7 +58,7 @@ class ErrorBody(BaseModel):
 
     id: str
     message: str
-    request_id: str | None = None
+    request_id: Omitted[str] = Field(default=None)
 
 
 def error_response(

@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from modelport.api.paging import Links, Meta
-from modelport.catalog.model import CatalogModel
+from modelport.api.wire import Omitted
+from modelport.catalog.model import CatalogModel, ModelUsecase
 
 Usecase = Literal[
     "MODEL_USECASE_UNKNOWN",
@@ -19,8 +20,12 @@ Usecase = Literal[
     "MODEL_USECASE_SERVERLESS",
 ]
 
+ModelProvider = Literal[
+    "MODEL_PROVIDER_DIGITALOCEAN", "MODEL_PROVIDER_ANTHROPIC", "MODEL_PROVIDER_OPENAI"
+]
+
 # DigitalOcean's enum names only these providers; others go in `provider_name` alone.
-_PROVIDER_ENUM = {
+_PROVIDER_ENUM: dict[str, ModelProvider] = {
     "digitalocean": "MODEL_PROVIDER_DIGITALOCEAN",
     "anthropic": "MODEL_PROVIDER_ANTHROPIC",
     "openai": "MODEL_PROVIDER_OPENAI",
@@ -48,11 +53,12 @@ class ModelPublic(BaseModel):
     context_window: str = Field(description="Maximum tokens, as a string (int64).")
     modalities: Modalities
     pricing: Pricing
-    provider: str | None = Field(
-        default=None, description="DigitalOcean's provider enum, where it names the provider."
+    provider: Omitted[ModelProvider] = Field(
+        default=None,
+        description="DigitalOcean's provider enum; absent where it does not name the provider.",
     )
     provider_name: str = Field(description="The provider, as the catalog names it.")
-    usecases: list[str]
+    usecases: list[ModelUsecase]
     max_output_tokens: int
     model_availability: str = "serverless"
     is_foundational: bool = False
