@@ -13,10 +13,18 @@ from tests.support.catalog import ANTHROPIC_CREDENTIAL_ENV, CREDENTIAL_ENV, writ
 from tests.support.databases import create_pg_database, drop_pg_database, sqlite_url
 from tests.support.hub import HUBS, TEST_SECRET, Hub, Team
 from tests.support.loop import BackgroundLoop
+from tests.support.specs import require_references
 from tests.support.upstream import CREDENTIAL, FakeUpstream
 from tests.support.verify import Verifier
 
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked `reference(name)` skips, or fails in CI, before its fixtures start a hub
+    when that spec is not beside the clone (tests/support/specs.py)."""
+    require_references(item)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -76,6 +76,7 @@ def _whole_window() -> None:
         time.sleep(left + 0.1)
 
 
+@pytest.mark.reference("do-openapi")
 def test_past_the_limit_a_token_gets_429_with_retry_after(small: Hub) -> None:
     _whole_window()
     with small.client(small.new_team().token) as api:

@@ -7,6 +7,10 @@ the current tree at the same path.
 
     check_response(KEYS["list"], response)          # body and headers against the operation
     schema_validator(GEN_AI_DEFINITIONS, "apiModelPublic").validate(item)
+    bundle(GEN_AI_SERVED)                           # one OpenAPI document, for schemathesis
+
+Nothing is read until a function needs it, and then through `specs.reference_dir`: on a clone
+without `../shared` the test skips (fails in CI). Mark such tests `reference("do-openapi")`.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "do-openapi"
+from tests.support.specs import SHARED, reference_dir
+
+NAME = "do-openapi"
+REFERENCE = SHARED / "reference" / NAME
 HISTORY = REFERENCE / "history"
 GEN_AI = "specification/resources/gen-ai"
 GEN_AI_DEFINITIONS = f"{GEN_AI}/definitions.yml"
@@ -38,6 +45,18 @@ KEYS = {
     "delete": f"{GEN_AI}/genai_delete_model_api_key.yml",
 }
 """The key lifecycle's operations, by what they do, as paths under REFERENCE."""
+ROOT = "specification/DigitalOcean-public.v2.yaml"
+_KEY = "/v2/gen-ai/models/api_keys/{api_key_uuid}"
+GEN_AI_SERVED = {
+    ("/v2/gen-ai/models", "get"): f"{GEN_AI}/genai_list_models.yml",
+    ("/v2/gen-ai/models/api_keys", "get"): KEYS["list"],
+    ("/v2/gen-ai/models/api_keys", "post"): KEYS["create"],
+    (_KEY, "put"): KEYS["update"],
+    (_KEY, "delete"): KEYS["delete"],
+    (f"{_KEY}/regenerate", "put"): KEYS["regenerate"],
+}
+"""DigitalOcean's gen-ai operations the hub serves, by path and method, as files under REFERENCE
+(the paths are the root document's)."""
 
 FORMATS = FormatChecker(formats=())
 
@@ -62,6 +81,8 @@ def _file(path: Path) -> Path:
 
 @functools.cache
 def _document(path: Path) -> Any:
+    """The YAML file at `path`; skips (or fails) the test if the reference is not here."""
+    reference_dir(NAME)
     if not path.exists():
         raise FileNotFoundError(f"{path} is not in the reference; see {REFERENCE}/SOURCE.txt")
     return yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
@@ -132,6 +153,38 @@ def schema_validator(document: str, name: str) -> Draft202012Validator:
 def schema_properties(document: str, name: str) -> set[str]:
     """The property names that schema `name` of `document` lists."""
     return set(_node(_follow(_child(_uri(document), name)))["properties"])
+
+
+def bundle(operations: dict[tuple[str, str], str]) -> dict[str, Any]:
+    """One self-contained OpenAPI document of `operations` ((path, method) -> file under
+    REFERENCE), every `$ref` inlined, with the root document's `bearer_auth` scheme.
+
+    ValueError if a schema refers to itself (it could not be inlined)."""
+    paths: dict[str, dict[str, Any]] = {}
+    for (path, method), operation in operations.items():
+        uri = _uri(operation)
+        paths.setdefault(path, {})[method] = _inlined(_node(uri), uri, ())
+    schemes = _child(_uri(ROOT), "components", "securitySchemes")
+    return {
+        "openapi": _node(_child(_uri(ROOT), "openapi")),
+        "info": {"title": "DigitalOcean's gen-ai operations", "version": "reference"},
+        "paths": paths,
+        "components": {"securitySchemes": _inlined(_node(schemes), schemes, ())},
+    }
+
+
+def _inlined(node: Any, base: str, seen: tuple[str, ...]) -> Any:
+    """`node` (found at URI `base`) with each `$ref` replaced by what it names."""
+    if isinstance(node, list):
+        return [_inlined(item, base, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        target = urljoin(base, node["$ref"])
+        if target in seen:
+            raise ValueError(f"{target} refers to itself")
+        return _inlined(_node(target), target, (*seen, target))
+    return {key: _inlined(value, base, seen) for key, value in node.items()}
 
 
 def check_response(operation: str, response: httpx.Response) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Query, Request
 from pydantic import BaseModel, Field
 
+from modelport.api.wire import Omitted
 from modelport.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest, page_count
 from modelport.errors import InvalidInput
 
@@ -14,10 +15,10 @@ from modelport.errors import InvalidInput
 class Pages(BaseModel):
     """Links to the other pages; a link is absent where there is no such page."""
 
-    first: str | None = Field(default=None, exclude_if=lambda link: link is None)
-    previous: str | None = Field(default=None, exclude_if=lambda link: link is None)
-    next: str | None = Field(default=None, exclude_if=lambda link: link is None)
-    last: str | None = Field(default=None, exclude_if=lambda link: link is None)
+    first: Omitted[str] = Field(default=None)
+    previous: Omitted[str] = Field(default=None)
+    next: Omitted[str] = Field(default=None)
+    last: Omitted[str] = Field(default=None)
 
 
 class Links(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
@@ -17,6 +17,7 @@ from starlette.types import Scope
 
 from modelport import errors
 from modelport.api.context import CLIENT_CLOSED, mark_client_gone, request_id_of
+from modelport.api.wire import Omitted
 
 log = logging.getLogger("modelport.api")
 
@@ -59,7 +60,7 @@ class ErrorBody(BaseModel):
 
     id: str
     message: str
-    request_id: str | None = None
+    request_id: Omitted[str] = Field(default=None)
 
 
 def error_response(

@@ -13,7 +13,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelport.api.context import bearer_token, request_id_of
-from modelport.api.v2_errors import ERROR_IDS, MIDDLEWARE_HEADERS
+from modelport.api.v2_errors import ERROR_IDS, MIDDLEWARE_HEADERS, ErrorBody
 from modelport.core.digest import Digester
 from modelport.core.secrets import API_TOKEN_PREFIX, is_well_formed
 from modelport.infra.ratelimit import RateLimiter
@@ -24,9 +24,8 @@ PREFIX = "/v2/"
 async def send_v2_error(
     scope: Scope, send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]
 ) -> None:
-    body = orjson.dumps(
-        {"id": ERROR_IDS[status], "message": message, "request_id": request_id_of(scope)}
-    )
+    error = ErrorBody(id=ERROR_IDS[status], message=message, request_id=request_id_of(scope))
+    body = orjson.dumps(error.model_dump())
     await send(
         {
             "type": "http.response.start",

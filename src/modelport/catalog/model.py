@@ -16,7 +16,23 @@ ModelType = Literal["chat", "embedding"]
 Dialect = Literal["openai", "anthropic"]
 """The wire format the upstream speaks: OpenAI-compatible, or Anthropic's Messages API."""
 
-USECASES_BY_TYPE: dict[str, list[str]] = {
+ModelUsecase = Literal[
+    "MODEL_USECASE_UNKNOWN",
+    "MODEL_USECASE_AGENT",
+    "MODEL_USECASE_FINETUNED",
+    "MODEL_USECASE_KNOWLEDGEBASE",
+    "MODEL_USECASE_GUARDRAIL",
+    "MODEL_USECASE_REASONING",
+    "MODEL_USECASE_SERVERLESS",
+    "MODEL_USECASE_EVALUATION_JUDGE",
+    "MODEL_USECASE_CODING",
+    "MODEL_USECASE_AUDIO",
+    "MODEL_USECASE_RERANKING",
+    "MODEL_USECASE_TEXT",
+]
+"""DigitalOcean's `apiModelUsecase` enum: the API lists a model's use cases in it."""
+
+USECASES_BY_TYPE: dict[str, list[ModelUsecase]] = {
     "chat": ["MODEL_USECASE_SERVERLESS", "MODEL_USECASE_AGENT"],
     "embedding": ["MODEL_USECASE_SERVERLESS", "MODEL_USECASE_KNOWLEDGEBASE"],
 }
@@ -47,7 +63,7 @@ class CatalogEntry(BaseModel):
     max_output_tokens: int | None = Field(default=None, gt=0)
     capabilities: list[str] = Field(default_factory=list)
     modalities: Modalities = Field(default_factory=Modalities)
-    usecases: list[str] | None = None
+    usecases: list[ModelUsecase] | None = None
     dialect: Dialect = "openai"
     native_responses: bool = False
     """Whether the upstream serves OpenAI's `/responses` itself (else the hub translates)."""
@@ -154,5 +170,5 @@ class CatalogModel:
         return self.entry.max_output_tokens or self.entry.context_window
 
     @property
-    def usecases(self) -> list[str]:
+    def usecases(self) -> list[ModelUsecase]:
         return self.entry.usecases or USECASES_BY_TYPE[self.entry.type]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, Field
 
 from modelport.api.paging import Links, Meta
-from modelport.catalog.model import CatalogModel
+from modelport.api.wire import Omitted
+from modelport.catalog.model import CatalogModel, ModelUsecase
 
 Usecase = Literal[
     "MODEL_USECASE_UNKNOWN",
@@ -20,8 +21,12 @@ Usecase = Literal[
     "MODEL_USECASE_SERVERLESS",
 ]
 
+ModelProvider = Literal[
+    "MODEL_PROVIDER_DIGITALOCEAN", "MODEL_PROVIDER_ANTHROPIC", "MODEL_PROVIDER_OPENAI"
+]
+
 # DigitalOcean's enum names only these providers; others go in `provider_name` alone.
-_PROVIDER_ENUM = {
+_PROVIDER_ENUM: dict[str, ModelProvider] = {
     "digitalocean": "MODEL_PROVIDER_DIGITALOCEAN",
     "anthropic": "MODEL_PROVIDER_ANTHROPIC",
     "openai": "MODEL_PROVIDER_OPENAI",
@@ -33,13 +38,6 @@ class Modalities(BaseModel):
     output: list[str]
 
 
-def _unset(price: float | None) -> bool:
-    return price is None
-
-
-OptionalPrice = Annotated[float | None, WithJsonSchema({"type": "number"})]
-"""A price that is left out when unset, never sent as null (nor documented as one)."""
-
 
 class Pricing(BaseModel):
     """USD per million tokens. Shown as numbers, as the reference does; billed exactly.
@@ -47,16 +45,13 @@ class Pricing(BaseModel):
 
     input_price_per_million: float
     output_price_per_million: float
-    cache_read_input_price_per_million: OptionalPrice = Field(
-        default=None,
-        description="For prompt tokens read from the upstream's prompt cache.",
-        exclude_if=_unset,
+    cache_read_input_price_per_million: Omitted[float] = Field(
+        default=None, description="For prompt tokens read from the upstream's prompt cache."
     )
-    cache_write_input_price_per_million: OptionalPrice = Field(
+    cache_write_input_price_per_million: Omitted[float] = Field(
         default=None,
         description="For prompt tokens written to the upstream's prompt cache, whatever "
         "their lifetime.",
-        exclude_if=_unset,
     )
 
 
@@ -69,11 +64,12 @@ class ModelPublic(BaseModel):
     context_window: str = Field(description="Maximum tokens, as a string (int64).")
     modalities: Modalities
     pricing: Pricing
-    provider: str | None = Field(
-        default=None, description="DigitalOcean's provider enum, where it names the provider."
+    provider: Omitted[ModelProvider] = Field(
+        default=None,
+        description="DigitalOcean's provider enum; absent where it does not name the provider.",
     )
     provider_name: str = Field(description="The provider, as the catalog names it.")
-    usecases: list[str]
+    usecases: list[ModelUsecase]
     max_output_tokens: int
     model_availability: str = "serverless"
     is_foundational: bool = False

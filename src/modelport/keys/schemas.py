@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 from pydantic.json_schema import SkipJsonSchema
 
 from modelport.api.paging import Links, Meta
+from modelport.api.wire import Omitted
 from modelport.core.money import usd
 from modelport.core.names import NAME_PATTERN, NOT_BLANK_PATTERN
 from modelport.core.secrets import PlainSecret
@@ -29,10 +30,8 @@ class ApiKeyInfo(BaseModel):
     name: str
     created_at: datetime
     created_by: str
-    deleted_at: datetime | None = Field(
-        default=None,
-        description="Set once the key is deleted; absent before.",
-        exclude_if=lambda value: value is None,
+    deleted_at: Omitted[datetime] = Field(
+        default=None, description="Set once the key is deleted; absent before."
     )
     hint: str = Field(description="The last four characters of the secret.", examples=["…x9Qz"])
     last_used_at: datetime | None = Field(

@@ -6,27 +6,19 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from modelport.api.wire import Omitted
 from modelport.core.money import usd
 from modelport.usage.repository import Bucket, GroupBy
 from modelport.usage.service import UsageReport
 
 
-def _absent(label: str | None) -> bool:
+class UsageBucket(BaseModel):
     """A bucket carries only the label it is grouped by (a wrap serializer would hide the
     fields from the OpenAPI document)."""
-    return label is None
 
-
-class UsageBucket(BaseModel):
-    date: str | None = Field(
-        default=None, description="The UTC day, when grouped by day.", exclude_if=_absent
-    )
-    model: str | None = Field(
-        default=None, description="The model, when grouped by model.", exclude_if=_absent
-    )
-    api_key_uuid: str | None = Field(
-        default=None, description="The key, when grouped by key.", exclude_if=_absent
-    )
+    date: Omitted[str] = Field(default=None, description="The UTC day, when grouped by day.")
+    model: Omitted[str] = Field(default=None, description="The model, when grouped by model.")
+    api_key_uuid: Omitted[str] = Field(default=None, description="The key, when grouped by key.")
     requests: int
     prompt_tokens: int = Field(description="Every input token, cached or not.")
     cached_prompt_tokens: int = Field(
