@@ -36,6 +36,7 @@ def test_the_shipped_catalog_is_valid_for_digitalocean() -> None:
         providers[shown["provider_name"]] = shown.get("provider")
     assert providers == {
         "openai": "MODEL_PROVIDER_OPENAI",
+        "anthropic": "MODEL_PROVIDER_ANTHROPIC",
         "digitalocean": "MODEL_PROVIDER_DIGITALOCEAN",
         "ollama": None,
         "vllm": None,
