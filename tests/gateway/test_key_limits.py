@@ -63,6 +63,8 @@ def test_limits_are_shown_changed_and_kept_by_regenerate(api: httpx.Client) -> N
         {"expires_at": "tomorrow"},
         {"monthly_spend_limit": "-1"},
         {"monthly_spend_limit": "a lot"},
+        {"monthly_spend_limit": False},
+        {"monthly_spend_limit": "5\n"},
         {"rpm_limit": 0},
         {"tpm_limit": "10"},
         {"rpm_limit": True},

@@ -16,8 +16,10 @@ LIMIT_FIELDS = ("expires_at", "monthly_spend_limit", "rpm_limit", "tpm_limit")
 MAX_PER_MINUTE = 1_000_000_000
 MAX_MONTHLY_SPEND_USD = 1_000_000
 """Far above any real budget, and in picodollars well inside the database's 64-bit integers."""
-AMOUNT_PATTERN = r"^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
-"""An amount as text: a plain decimal number, as `str(Decimal)` writes one (`6.25E-7`)."""
+AMOUNT_PATTERN = r"^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?(?!\n)$"
+"""An amount as text: a plain decimal number, as `str(Decimal)` writes one (`6.25E-7`).
+`(?!\n)` makes Python's `$` mean what JSON Schema's (ECMA-262) does: the very end, not
+before a final line feed; clients generating from the document would send "5\n" otherwise."""
 
 
 def column_values(given: Mapping[str, Any]) -> dict[str, Any]:

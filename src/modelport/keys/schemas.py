@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt
 from pydantic.json_schema import SkipJsonSchema
 
 from modelport.api.paging import Links, Meta
@@ -89,7 +89,10 @@ def _whole(value: object) -> object:
 
 
 # Documented bounds; `keys.limits` checks them, with messages that say what is wrong.
-Amount = Annotated[float, Field(json_schema_extra={"minimum": 0, "maximum": MAX_MONTHLY_SPEND_USD})]
+Amount = Annotated[
+    StrictFloat, Field(json_schema_extra={"minimum": 0, "maximum": MAX_MONTHLY_SPEND_USD})
+]
+"""A number (a JSON true or false is not one)."""
 AmountText = Annotated[str, Field(json_schema_extra={"pattern": AMOUNT_PATTERN})]
 PerMinute = Annotated[
     StrictInt,
