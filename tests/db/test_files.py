@@ -35,9 +35,11 @@ PRIVATE = {".": "0o700", DATABASE: "0o600", **{DATABASE + s: "0o600" for s in SI
 
 
 @contextmanager
-def serving(loop: BackgroundLoop, root: Path, data: Path) -> Iterator[Hub]:
+def serving(
+    loop: BackgroundLoop, upstream_env: dict[str, str], root: Path, data: Path
+) -> Iterator[Hub]:
     """`modelport serve` with its data in `data` and its database there, by default."""
-    env = {"MODELPORT_DATA_DIR": str(data), "MODELPORT_DATABASE_URL": ""}
+    env = {**upstream_env, "MODELPORT_DATA_DIR": str(data), "MODELPORT_DATABASE_URL": ""}
     hub = Hub(f"sqlite:///{data / DATABASE}", root / "hub", loop, env)
     hub.start()
     try:
@@ -46,15 +48,17 @@ def serving(loop: BackgroundLoop, root: Path, data: Path) -> Iterator[Hub]:
         hub.stop()
 
 
-def test_a_fresh_install_is_private(loop: BackgroundLoop, tmp_path: Path) -> None:
+def test_a_fresh_install_is_private(
+    loop: BackgroundLoop, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
     data = tmp_path / "fresh" / "data"
-    with serving(loop, tmp_path, data) as hub:
+    with serving(loop, upstream_env, tmp_path, data) as hub:
         assert modes(data) == PRIVATE
         assert "/setup?code=" in hub.stdout()  # the write that made the WAL files
 
 
 def test_an_install_made_readable_by_everyone_is_made_private_at_start(
-    loop: BackgroundLoop, tmp_path: Path
+    loop: BackgroundLoop, upstream_env: dict[str, str], tmp_path: Path
 ) -> None:
     """As an older modelport left it: folder 0755, database and WAL files 0644 (the WAL files
     exist while another connection, here the test's own, holds the database open)."""
@@ -69,5 +73,5 @@ def test_an_install_made_readable_by_everyone_is_made_private_at_start(
         for path in data.iterdir():
             path.chmod(0o644)
         assert modes(data) == {".": "0o755", **{name: "0o644" for name in PRIVATE if name != "."}}
-        with serving(loop, tmp_path, data):
+        with serving(loop, upstream_env, tmp_path, data):
             assert modes(data) == PRIVATE
