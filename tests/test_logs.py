@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import sys
 
 import orjson
 
@@ -65,3 +66,29 @@ def test_the_leak_check_finds_a_key_no_test_saw() -> None:
 def test_the_leak_check_passes_clean_logs() -> None:
     log = '{"message": "request", "request_id": "0b7c...", "path": "/v1/chat/completions"}\n'
     assert find_leaks(log, {"mp_not-in-there"}) == []
+
+
+def test_a_secret_without_its_prefix_is_cut_out_of_every_part_of_a_line() -> None:
+    bodies = [secrets.generate(prefix)[len(prefix) :] for prefix in secrets.PREFIXES]
+    key, token, invitation, session = bodies
+    try:
+        raise ValueError(f"bad code {invitation}")
+    except ValueError:
+        record = logging.LogRecord(
+            "modelport.test", logging.ERROR, __file__, 1, "got %s", (key,), sys.exc_info()
+        )
+    record.__dict__.update(path=f"/v1/models/{token}", ids=[session, "kept"], after=f"\n{key}")
+    line = JsonFormatter().format(record)
+    entry = orjson.loads(line)
+    assert not [body for body in bodies if body in line]
+    assert entry["message"] == "got [redacted]"
+    assert entry["path"] == "/v1/models/[redacted]"
+    assert entry["ids"] == ["[redacted]", "kept"]
+    assert entry["after"] == "\n[redacted]"
+    assert "bad code [redacted]" in entry["exception"]
+
+
+def test_the_leak_check_finds_a_secret_it_was_told_of_without_its_prefix() -> None:
+    key = secrets.generate(secrets.MODEL_KEY_PREFIX)
+    log = f'{{"message": "request", "path": "/v1/models/{key[3:]}"}}\n'
+    assert find_leaks(log, {key}) == [key]

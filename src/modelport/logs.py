@@ -1,5 +1,9 @@
 """Structured JSON logs, one object per line. Nothing that could hold a secret is logged.
 
+And, in case something does (a client pastes a key into a path, a library puts one in its
+message or traceback): every rendered line goes through `redact`, the one place secrets are
+cut out of the log, with their prefix or without.
+
 Every line logged while a request is being served carries its `request_id`, whichever logger
 wrote it (ours, uvicorn's, a library's): the request context binds it for the request's task.
 """
@@ -14,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from modelport.core.redaction import redact
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -35,7 +41,8 @@ def bind_request_id(request_id: str) -> None:
 
 
 class JsonFormatter(logging.Formatter):
-    """Renders a record and its `extra` fields as one JSON object, with UTC times."""
+    """Renders a record and its `extra` fields as one JSON object, with UTC times, and cuts
+    every secret of ours out of the whole line (message, fields, exception text)."""
 
     converter = staticmethod(time.gmtime)
 
@@ -53,7 +60,7 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = request_id
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        return redact(orjson.dumps(entry, default=str).decode())
 
 
 def configure_logging(level: str, log_file: Path | None = None) -> None:

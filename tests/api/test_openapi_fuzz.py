@@ -322,7 +322,11 @@ def name_pattern(hub: Hub) -> str:
 )
 @given(
     name=st.text(
-        st.sampled_from(" \t\n\x1c\x00\x7f\x85\xa0\u3000\u2028ab é中🙂"), min_size=0, max_size=70
+        st.sampled_from(
+            " \t\n\x1c\x00\x7f\x85\xa0\u3000\u2028ab é中🙂\u202e\u200b\ufeff\u2066\u061c"
+        ),
+        min_size=0,
+        max_size=70,
     )
     | st.text(max_size=80)
 )

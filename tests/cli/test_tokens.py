@@ -7,6 +7,7 @@ the running hub at once.
 from __future__ import annotations
 
 import re
+import stat
 import uuid
 from pathlib import Path
 
@@ -62,12 +63,16 @@ def test_a_read_only_token_lists_the_team_but_may_not_write(hub: Hub) -> None:
 
 
 def test_data_dir_holds_a_fresh_install(loop: BackgroundLoop, tmp_path: Path) -> None:
-    """With no database settings, the data dir gets the SQLite file and the server secret."""
+    """With no database settings, the data dir gets the SQLite file and the server secret,
+    and only this user may read them."""
     data = tmp_path / "data"
     ran = modelport(None, "tokens", "create", "local", "--data-dir", str(data), env=clean_env())
     assert ran.code == 0, ran.err
     assert TOKEN.fullmatch(ran.out.strip()), ran.out
     assert (data / "modelport.db").is_file()
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for private in ("modelport.db", "server-secret"):
+        assert stat.S_IMODE((data / private).stat().st_mode) == 0o600, private
     principal = loop.run(_authenticate(Settings(data_dir=data), ran.out.strip()))
     assert (principal.team_name, principal.actor) == ("default", "token:local")
     assert principal.can("keys:write")

@@ -132,3 +132,23 @@ def test_pydo_sees_our_errors(hub: Hub, team: Team) -> None:
         pydo_client(hub, "mpt_not-a-token").genai.list_model_api_keys()
     status, body = answer(unauthorized.value)
     assert (status, body["id"]) == (401, "unauthorized")
+
+
+def test_pydo_sees_a_disguised_name_refused_and_nothing_changes(
+    hub: Hub, do: Any, api: httpx.Client
+) -> None:
+    """`abc<U+202E>gnp.exe` would show as `abcexe.png`: refused, with the character named."""
+    key_id = create(hub, do, "plain")["uuid"]
+    before = api.get(KEYS).json()
+    says = "name must not contain U+202E RIGHT-TO-LEFT OVERRIDE (a bidirectional control) at 3"
+    with pytest.raises(HttpResponseError) as created:
+        do.genai.create_model_api_key(body={"name": "abc\u202egnp.exe"})
+    with pytest.raises(HttpResponseError) as renamed:
+        do.genai.update_model_api_key(
+            key_id, body={"api_key_uuid": key_id, "name": "abc\u202egnp.exe"}
+        )
+    for refused in (created, renamed):
+        status, body = answer(refused.value)
+        assert (status, body["id"], body["message"]) == (400, "bad_request", says)
+        assert set(body) == {"id", "message", "request_id"}
+    assert api.get(KEYS).json() == before

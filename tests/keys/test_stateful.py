@@ -27,10 +27,15 @@ from tests.support.hub import Hub
 from tests.support.verify import Verifier
 
 KEYS = "/v2/gen-ai/models/api_keys"
+HIDDEN = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # bidirectional controls
+    "\u200e\u200f\u061c"  # bidirectional marks
+    "\u200b\u200c\u200d\u2060\ufeff"  # zero-width characters
+)
 
 NAMES = st.one_of(
     st.text(st.characters(codec="utf-8"), max_size=70),
-    st.text(st.sampled_from(" \t\nab\x00\x1f\x7f\u3000é"), max_size=8),
+    st.text(st.sampled_from(" \t\nab\x00\x1f\x7f\u3000é\u202e\u200b"), max_size=8),
     st.sampled_from(["  prod  ", "a" * 64, "a" * 65, " " + "b" * 64 + " "]),
 )
 
@@ -38,12 +43,13 @@ NAMES = st.one_of(
 def expected_name(raw: str) -> str | None:
     """The name the issue's rule gives `raw`, or None if it must be refused.
 
-    1 to 64 characters after trimming, and no control characters.
+    1 to 64 characters after trimming, no control characters, and none of the characters
+    that make a name display as another (issue 9: bidirectional controls, zero-width ones).
     """
     name = raw.strip()
     if not 1 <= len(name) <= 64:
         return None
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
+    if any(unicodedata.category(char) in ("Cc", "Cs") or char in HIDDEN for char in name):
         return None
     return name
 

@@ -21,7 +21,10 @@ from modelport.core.digest import Digester
 from modelport.db.engine import Database
 from tests.support.loop import BackgroundLoop
 
-SECRET_PATTERN = re.compile(r"\bmpt?_[0-9A-Za-z]{38}\b")
+SECRET_PATTERN = re.compile(r"\bmp[a-z]?_[0-9A-Za-z]{38}\b")
+"""A key, an API token, an invitation code or a session token: `mp`, a letter or not, `_`."""
+BODY_LENGTH = 38
+"""What follows the prefix: the random body and its checksum, a secret all the same."""
 TEST_SECRET = "test-server-secret-" + "x" * 32
 
 HUBS: list[Hub] = []
@@ -29,11 +32,17 @@ HUBS: list[Hub] = []
 
 
 def find_leaks(text: str, secrets: Iterable[str]) -> list[str]:
-    """The secrets that appear in `text`: any of `secrets`, and anything shaped like a key
-    or API token (a secret no test saw is a leak all the same)."""
-    found = {secret for secret in secrets if secret and secret in text}
+    """The secrets that appear in `text`: any of `secrets` (ours with their prefix or without
+    it), and anything shaped like one of ours (a secret no test saw is a leak all the same)."""
+    found = {secret for secret in secrets if secret and _appears(secret, text)}
     found.update(SECRET_PATTERN.findall(text))
     return sorted(found)
+
+
+def _appears(secret: str, text: str) -> bool:
+    if secret in text:
+        return True
+    return SECRET_PATTERN.fullmatch(secret) is not None and secret[-BODY_LENGTH:] in text
 
 
 def free_port() -> int:

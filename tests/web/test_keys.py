@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from playwright.sync_api import Page, expect
 
@@ -69,6 +71,39 @@ def test_a_name_too_long_is_shown_in_the_window_next_to_the_field(
     )
     expect(field).to_be_focused()
     expect(page.get_by_text("No model access keys yet.")).to_be_visible()
+
+
+def test_a_disguised_name_is_refused_next_to_the_field_on_create_and_rename(
+    page: Page, hub: Hub, accounts: Accounts
+) -> None:
+    """`abc<U+202E>gnp.exe` would show as `abcexe.png`."""
+    accounts.enter(page, "member")
+    page.get_by_role("button", name="Create model access key").first.click()
+    window = page.get_by_role("dialog", name="Add model access key")
+    window.get_by_label("Key name").fill("abc\u202egnp.exe")
+    window.get_by_role("button", name="Add model access key").click()
+    field = window.get_by_label("Key name")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_accessible_description(
+        "Up to 64 characters, to tell your keys apart. Name must not contain U+202E "
+        "RIGHT-TO-LEFT OVERRIDE (a bidirectional control) at 3."
+    )
+    expect(page.get_by_text("No model access keys yet.")).to_be_visible()
+
+    page.reload()
+    create_key(page, hub, "shown as it is")
+    open_menu_item(page, "shown as it is", "Rename")
+    window = page.get_by_role("dialog", name="Rename model access key")
+    window.get_by_label("Key name").fill("zero\u200bwidth")
+    window.get_by_role("button", name="Update").click()
+    expect(window.get_by_label("Key name")).to_have_accessible_description(
+        re.compile(
+            "Name must not contain U\\+200B ZERO WIDTH SPACE \\(a zero-width character\\) at 4"
+        )
+    )
+    page.reload()
+    expect(key_row(page, "shown as it is")).to_be_visible()
+    expect(page.locator("tbody tr")).to_have_count(1)
 
 
 def test_rename_fills_in_the_name_and_updates_it(page: Page, hub: Hub, accounts: Accounts) -> None:

@@ -94,3 +94,30 @@ def test_an_invitation_for_a_taken_email_is_refused_in_the_window(
     )
     with httpx.Client(base_url=hub.url) as anonymous:
         assert anonymous.get("/team").headers["location"] == "/sign-in?next=/team"
+
+
+def test_a_disguised_token_name_or_email_is_refused_next_to_its_field(
+    page: Page, accounts: Accounts
+) -> None:
+    accounts.enter(page, "owner")
+    page.goto("/team")
+    page.get_by_role("button", name="Create API token").click()
+    window = page.get_by_role("dialog", name="Create API token")
+    window.get_by_label("Token name").fill("ci\u202e")
+    window.get_by_role("button", name="Create API token").click()
+    expect(window.get_by_label("Token name")).to_have_accessible_description(
+        "For example ci or laptop. Token name must not contain U+202E "
+        "RIGHT-TO-LEFT OVERRIDE (a bidirectional control) at 2."
+    )
+    page.reload()
+    expect(page.get_by_text("No API tokens.")).to_be_visible()
+
+    page.get_by_role("button", name="Invite people").click()
+    window = page.get_by_role("dialog", name="Invite people")
+    window.get_by_label("Email").fill("admin\u2066@example.com")
+    window.get_by_role("button", name="Create invitation link").click()
+    expect(window.get_by_label("Email")).to_have_accessible_description(
+        "Email must not contain U+2066 LEFT-TO-RIGHT ISOLATE (a bidirectional control) at 5."
+    )
+    page.reload()
+    expect(page.get_by_text("Pending invitations")).to_have_count(0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 
@@ -21,8 +20,6 @@ CLIENT_GONE = "client_gone"
 ROUTE_TEMPLATE = "modelport.route"
 """Scope key where a surface outside the router (the /v1 data plane) names the route it served."""
 OPS_PATHS = frozenset(("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"))
-SECRET_SHAPED = re.compile(r"mp[a-z]?_[0-9A-Za-z]{20,}")
-"""Anything that looks like one of our secrets (key, token, invitation), wherever it is."""
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -46,11 +43,6 @@ def route_of(scope: Scope) -> tuple[str, str]:
     return ("ops" if path in OPS_PATHS else "panel"), route
 
 
-def loggable_path(path: str) -> str:
-    """The path with anything shaped like a secret cut out (a client may paste one there)."""
-    return SECRET_SHAPED.sub("[redacted]", path) if "mp" in path else path
-
-
 def mark_client_gone(scope: Scope) -> None:
     """Say that the client disconnected before its request arrived whole."""
     scope.setdefault("state", {})[CLIENT_GONE] = True
@@ -65,9 +57,10 @@ class RequestContextMiddleware:
     """Gives every request an id (`x-request-id`), logs one line and counts it when it ends.
 
     The line carries method, path, status and duration. Never headers, query strings or
-    bodies, where credentials live. A request whose client left before sending its whole
-    body is logged and counted with status 499. Every other line logged during the request
-    carries the id too (`bind_request_id`).
+    bodies, where credentials live; a secret a client pastes into the path is cut out by
+    the log formatter (`modelport.core.redaction`). A request whose client left before
+    sending its whole body is logged and counted with status 499. Every other line logged
+    during the request carries the id too (`bind_request_id`).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -119,7 +112,7 @@ class RequestContextMiddleware:
                 extra={
                     "request_id": request_id,
                     "method": scope["method"],
-                    "path": loggable_path(scope["path"]),
+                    "path": scope["path"],
                     "status": status,
                     "duration_ms": round(seconds * 1000, 3),
                     "client": client[0] if client else None,

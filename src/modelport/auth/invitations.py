@@ -21,7 +21,6 @@ from modelport.db.tables import Invitation
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput, NotFound
 
-INVITE_PREFIX = "mpi_"
 INVITATION_DAYS = 7
 DEAD_LINK = "This link is invalid, has expired or has already been used."
 
@@ -40,7 +39,7 @@ class InvitationService:
             return None
         team = await self._people.team(DEFAULT_TEAM)
         await self._invitations.take_all_setup()
-        code = secret_format.generate(INVITE_PREFIX)
+        code = secret_format.generate(secret_format.INVITE_PREFIX)
         await self._invitations.add(self._new(code, "setup", team.id, None, "owner", "setup"))
         return code
 
@@ -54,7 +53,7 @@ class InvitationService:
         wanted = parse_role(role)
         if await self._users.by_email(address) is not None:
             raise InvalidInput("a user with this email already exists", field="email")
-        code = secret_format.generate(INVITE_PREFIX)
+        code = secret_format.generate(secret_format.INVITE_PREFIX)
         invitation = self._new(code, "invite", member.team_id, address, wanted, member.email)
         invitation.expires_at = invitation.created_at + timedelta(days=INVITATION_DAYS)
         await self._invitations.add(invitation)
@@ -103,7 +102,7 @@ class InvitationService:
         return invitation
 
     def _digest(self, code: str) -> Digest | None:
-        if not secret_format.is_well_formed(INVITE_PREFIX, code):
+        if not secret_format.is_well_formed(secret_format.INVITE_PREFIX, code):
             return None
         return self._digester.digest(code)
 

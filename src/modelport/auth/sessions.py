@@ -22,7 +22,6 @@ from modelport.db.tables import WebSession
 from modelport.db.uow import UnitOfWork
 from modelport.errors import Unauthenticated
 
-SESSION_PREFIX = "mps_"
 SIGN_IN_FAILED = "Incorrect email or password."
 THROTTLED_PAUSE_SECONDS = 1.0
 
@@ -63,7 +62,7 @@ class SessionService:
 
     async def start(self, member: Member) -> secret_format.PlainSecret:
         """A new session for `member`; the token exists only in this return value."""
-        token = secret_format.generate(SESSION_PREFIX)
+        token = secret_format.generate(secret_format.SESSION_PREFIX)
         now = utcnow()
         await self._sessions.remove_expired(member.user_id, now)
         await self._sessions.add(
@@ -79,11 +78,11 @@ class SessionService:
 
     async def resolve(self, token: str) -> Member | None:
         """The member signed in with `token`, or None if it is malformed, unknown or expired."""
-        if not secret_format.is_well_formed(SESSION_PREFIX, token):
+        if not secret_format.is_well_formed(secret_format.SESSION_PREFIX, token):
             return None
         found = await self._sessions.live(self._digester.digest(token), utcnow())
         return None if found is None else member_of(*found)
 
     async def sign_out(self, token: str) -> None:
-        if secret_format.is_well_formed(SESSION_PREFIX, token):
+        if secret_format.is_well_formed(secret_format.SESSION_PREFIX, token):
             await self._sessions.remove(self._digester.digest(token))

@@ -10,6 +10,7 @@ from modelport.auth.passwords import Passwords, check_password
 from modelport.auth.repository import TeamRepository
 from modelport.auth.user_repository import UserRepository
 from modelport.core.clock import utcnow
+from modelport.core.names import refuse_hidden
 from modelport.db.tables import Team, User
 from modelport.db.uow import UnitOfWork
 from modelport.errors import Forbidden, InvalidInput, NotFound
@@ -20,8 +21,13 @@ OWNERS_ONLY = "Only an owner of the team can do this."
 
 
 def normalize_email(raw: str) -> str:
-    """The trimmed, lower-cased address; InvalidInput if it does not look like one."""
+    """The trimmed, lower-cased address; InvalidInput if it does not look like one, or
+    holds a character that would make it display as another (a bidirectional control)."""
     email = raw.strip().lower()
+    try:
+        refuse_hidden(email, "email")
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="email") from None
     if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
         raise InvalidInput("enter an email address like name@example.com", field="email")
     return email

@@ -20,6 +20,7 @@ from modelport.auth.users import UserService
 from modelport.config import Settings
 from modelport.core.digest import Digester
 from modelport.db.engine import Database
+from modelport.db.files import private_folder
 from modelport.db.migrate import upgrade_to_head
 from modelport.errors import ModelportError
 
@@ -50,7 +51,7 @@ async def create_token(settings: Settings, name: str, team_name: str, read_only:
     The server secret is checked before the database is touched: a shared database without
     MODELPORT_SECRET is refused, not migrated.
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.data_dir)
     digester = Digester(settings.server_secret())
     database = Database(settings.sqlalchemy_url)
     try:
@@ -68,7 +69,7 @@ async def create_user(
     settings: Settings, email: str, team_name: str, role: str, password: str
 ) -> None:
     """A control panel user in an existing team; migrates first."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.data_dir)
     database = Database(settings.sqlalchemy_url)
     try:
         await upgrade_to_head(database)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from modelport.config import Settings
+from modelport.db.files import private_folder
 from modelport.logs import configure_logging
 
 DataDir = Annotated[
@@ -39,7 +40,7 @@ def serve(
     from modelport.cli.server import CLEANUP_SECONDS, DrainingServer
 
     settings = settings_with(host=host, port=port, data_dir=data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.data_dir)
     configure_logging(settings.log_level, settings.log_file)
     try:
         app = create_app(settings)

@@ -23,6 +23,11 @@ PlainSecret = NewType("PlainSecret", str)
 
 MODEL_KEY_PREFIX = "mp_"
 API_TOKEN_PREFIX = "mpt_"  # noqa: S105 (a prefix, not a password)
+INVITE_PREFIX = "mpi_"
+SESSION_PREFIX = "mps_"
+PREFIXES = (MODEL_KEY_PREFIX, API_TOKEN_PREFIX, INVITE_PREFIX, SESSION_PREFIX)
+"""Every prefix modelport issues secrets under: keys, API tokens, invitation and setup codes,
+panel sessions. The log redactor checks a bare body's checksum against each."""
 
 
 def _base62(number: int, width: int) -> str:

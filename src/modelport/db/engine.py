@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, PoolProxiedConnection, create_engine, event, make_url
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from modelport.db.files import private_sqlite_files
 from modelport.db.uow import UnitOfWork
 from modelport.errors import StorageUnavailable
 
@@ -28,6 +30,10 @@ T = TypeVar("T")
 
 
 def _sqlite_engine(url: str) -> AsyncEngine:
+    """An engine on a SQLite file that only this user can read (see `db/files.py`)."""
+    path = make_url(url).database
+    if path and path != ":memory:" and not path.startswith("file:"):
+        private_sqlite_files(Path(path))
     engine = create_async_engine(url, pool_size=5, max_overflow=10)
     _configure_sqlite(engine.sync_engine)
     return engine

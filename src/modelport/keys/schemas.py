@@ -117,11 +117,17 @@ class KeyLimitsBody(BaseModel):
         return {name: getattr(self, name) for name in LIMIT_FIELDS if name in self.model_fields_set}
 
 
+NAME_RULE = (
+    "1 to 64 characters after trimming; no control characters, bidirectional controls "
+    "or zero-width characters."
+)
+
+
 class CreateKeyBody(KeyLimitsBody):
     model_config = ConfigDict(extra="ignore")
 
     name: str = Field(
-        description="1 to 64 characters after trimming; no control characters.",
+        description=NAME_RULE,
         json_schema_extra={"pattern": NAME_PATTERN},
     )
     models: ModelIds | None = Field(
@@ -140,7 +146,7 @@ class UpdateKeyBody(KeyLimitsBody):
     # Absent keeps the name; null is refused, so the document does not offer it.
     name: str | SkipJsonSchema[None] = Field(
         default=None,
-        description="A new name: 1 to 64 characters after trimming; no control characters.",
+        description="A new name: " + NAME_RULE,
         json_schema_extra={"pattern": NAME_PATTERN},
     )
 
