@@ -38,7 +38,6 @@ class Modalities(BaseModel):
     output: list[str]
 
 
-
 class Pricing(BaseModel):
     """USD per million tokens. Shown as numbers, as the reference does; billed exactly.
     A cache price the model does not set is left out: the input price applies."""

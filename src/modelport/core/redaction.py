@@ -40,6 +40,12 @@ _DIGITS = {ord(char): value for value, char in enumerate(ALPHABET)}
 def redact(text: str) -> str:
     """`text` with every secret of ours, prefixed or bare, replaced by `[redacted]`."""
     raw = text.encode("utf-8", "surrogatepass")
+    cut = redact_bytes(raw)
+    return text if cut is raw else cut.decode("utf-8", "surrogatepass")
+
+
+def redact_bytes(raw: bytes) -> bytes:
+    """`redact` for UTF-8 bytes (what an upstream sends); `raw` itself when it holds none."""
     runs = raw.translate(_RUNS)
     start = runs.find(_LONG_RUN)
     kept: list[bytes] = []
@@ -53,9 +59,9 @@ def redact(text: str) -> str:
             done = end
         start = runs.find(_LONG_RUN, end)
     if not kept:
-        return text
+        return raw
     kept.append(raw[done:])
-    return b"".join(kept).decode("utf-8", "surrogatepass")
+    return b"".join(kept)
 
 
 def _secret_start(raw: bytes, start: int, end: int) -> int | None:

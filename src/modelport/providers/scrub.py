@@ -2,10 +2,10 @@
 
 An upstream may echo what it was sent (its own API key in an error message, a key pasted
 into a prompt and repeated back). Whatever the hub passes on from an upstream goes through
-`Scrubber.scrub`: the upstream's credential, as written and as JSON escapes it, and anything
-shaped like a secret (our keys and tokens, common provider keys, bearer tokens) become
-`[redacted]`. Applied to JSON text, the replacement keeps it valid JSON: the patterns match
-no quote or backslash.
+`Scrubber.scrub`: the upstream's credential, as written and as JSON escapes it, anything
+shaped like a provider's key or a bearer token, and our own secrets (prefixed or bare, as
+`core.redaction` finds them in logs) become `[redacted]`. Applied to JSON text, the
+replacement keeps it valid JSON: the patterns match no quote or backslash.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import re
 
 import orjson
 
-REDACTED = b"[redacted]"
+from modelport.core import redaction
+
+REDACTED = redaction.REDACTED.encode()
 SECRET_SHAPED = re.compile(
-    rb"mp[a-z]?_[0-9A-Za-z]{20,}"  # modelport's keys, tokens and invitation codes
-    rb"|\bsk-[A-Za-z0-9_-]{16,}"  # OpenAI, Anthropic (sk-ant-...), DeepSeek, ...
+    rb"\bsk-[A-Za-z0-9_-]{16,}"  # OpenAI, Anthropic (sk-ant-...), DeepSeek, ...
     rb"|\bdop_v1_[0-9a-f]{32,}"  # DigitalOcean
     rb"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key ids
     rb"|\bAIza[0-9A-Za-z_-]{30,}"  # Google API keys
@@ -26,8 +27,8 @@ SECRET_SHAPED = re.compile(
     rb"|(?i:\bbearer\s+)[0-9A-Za-z._~+/-]{16,}=*"  # a bearer credential in prose
 )
 TELLTALES = (
-    b"mp_", b"mpt_", b"mpi_", b"sk-", b"dop_v1_", b"AKIA", b"AIza", b"ghp_", b"gho_", b"ghu_",
-    b"ghs_", b"ghr_", b"xox", b"earer", b"EARER",
+    b"sk-", b"dop_v1_", b"AKIA", b"AIza", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"xox",
+    b"earer", b"EARER",
 )  # fmt: skip
 """Literal parts of every pattern: text holding none of them skips the regular expression,
 which costs about 40 µs on a streamed chunk against well under 1 µs for these look-ups."""
@@ -50,6 +51,7 @@ class Scrubber:
         for form in self._credentials:
             if form in text:
                 text = text.replace(form, REDACTED)
+        text = redaction.redact_bytes(text)
         for telltale in TELLTALES:
             if telltale in text:
                 return SECRET_SHAPED.sub(REDACTED, text)
