@@ -35,6 +35,7 @@ _PREFIX = re.compile(rb"mp[a-z]?_")
 _ESCAPE = re.compile(rb"\\(?:[bfnrt]|u00[01][0-9a-f])")
 _PREFIX_CRCS = tuple(zlib.crc32(prefix.encode("ascii")) for prefix in PREFIXES)
 _DIGITS = {ord(char): value for value, char in enumerate(ALPHABET)}
+_UNDERSCORE, _BACKSLASH = ord("_"), ord("\\")
 
 
 def redact(text: str) -> str:
@@ -67,12 +68,17 @@ def redact_bytes(raw: bytes) -> bytes:
 def _secret_start(raw: bytes, start: int, end: int) -> int | None:
     """Where the secret holding the run `raw[start:end]` begins (at its prefix, if it has
     one), or None when the run is no secret of ours."""
-    for size in (3, 4):
-        if start >= size and _PREFIX.fullmatch(raw, start - size, start):
-            return start - size
-    escape = _ESCAPE.match(raw, start - 1) if start else None
-    for body in (start,) if escape is None else (start, escape.end()):
-        if end - body == _SECRET_LENGTH and _has_our_checksum(raw[body:end]):
+    before = raw[start - 1] if start else 0
+    if before == _UNDERSCORE:
+        for size in (3, 4):
+            if start >= size and _PREFIX.fullmatch(raw, start - size, start):
+                return start - size
+    if end - start == _SECRET_LENGTH and _has_our_checksum(raw[start:end]):
+        return start
+    if before == _BACKSLASH:  # the run may begin with an escape's letter: `\n<secret>`
+        escape = _ESCAPE.match(raw, start - 1)
+        body = start if escape is None else escape.end()
+        if escape is not None and end - body == _SECRET_LENGTH and _has_our_checksum(raw[body:end]):
             return body
     return None
 

@@ -20,4 +20,6 @@ def named_event(name: str, payload: Any) -> bytes:
 
 
 def named_events(events: list[tuple[str, dict[str, Any]]]) -> bytes:
-    return b"".join(named_event(name, payload) for name, payload in events)
+    if len(events) == 1:
+        return named_event(*events[0])
+    return b"".join([named_event(name, payload) for name, payload in events])

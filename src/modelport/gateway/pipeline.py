@@ -272,7 +272,7 @@ class Pipeline:
         if not 200 <= status < 300:
             await self._failed(call, f"http_{status}", "upstream_error")
             raise upstream_failure(status, data, call.model.id, route.dialect, outbound.scrubber)
-        parsed = loads(data)
+        parsed = loads(outbound.scrubber.scrub(data))
         if not isinstance(parsed, dict):
             await self._failed(call, "not_json", "upstream_error")
             raise UpstreamError(
@@ -283,7 +283,7 @@ class Pipeline:
         await self._record(call, "ok", completion_chars=chars)
         answer = exchange.answer(parsed, call.tokens)
         await exchange.completed(answer)
-        await send_json(send, 200, outbound.scrubber.scrub(orjson.dumps(answer)))
+        await send_json(send, 200, orjson.dumps(answer))
 
     async def _stream(
         self, call: Call, route: Route, exchange: Exchange, outbound: Outbound, send: Send
@@ -311,7 +311,7 @@ class Pipeline:
                 await self._failed(call, kind, failure_status(exc), charge=True)
             await end_stream(send, stream.fail(exc))
             return
-        await self._finish(call, exchange, stream, outbound.scrubber, send)
+        await self._finish(call, exchange, stream, send)
 
     async def _relay(
         self, call: Call, stream: Stream, arrivals: Any, scrubber: Scrubber, send: Send
@@ -324,7 +324,8 @@ class Pipeline:
             out: list[bytes] = []
             kind: Kind = "data"
             for event in events:
-                kind, payload = meter.read(event)
+                # Scrubbed as it comes in: whatever reaches the client is made of it.
+                kind, payload = meter.read(event.event, scrubber.scrub(event.data))
                 if kind in ("error", "end"):
                     break
                 piece = stream.feed(kind, payload, event.event)
@@ -333,7 +334,7 @@ class Pipeline:
                 if kind == "final":
                     break
             if out:  # what came before an error or the end is delivered (and charged) first
-                await send_more(send, scrubber.scrub(b"".join(out)))
+                await send_more(send, b"".join(out))
             if kind == "error":
                 raise UpstreamReportedError(
                     f"The upstream provider for {call.model.id} failed mid-stream."
@@ -341,9 +342,7 @@ class Pipeline:
             if kind in ("end", "final"):
                 return
 
-    async def _finish(
-        self, call: Call, exchange: Exchange, stream: Stream, scrubber: Scrubber, send: Send
-    ) -> None:
+    async def _finish(self, call: Call, exchange: Exchange, stream: Stream, send: Send) -> None:
         """Record the finished stream, then send its last events."""
         assert call.meter is not None
         call.tokens = call.meter.tokens
@@ -357,7 +356,7 @@ class Pipeline:
         result = stream.result()
         if result is not None:
             await exchange.completed(result)
-        await end_stream(send, scrubber.scrub(tail))
+        await end_stream(send, tail)
 
 
 def answer_chars(answer: Any) -> int:

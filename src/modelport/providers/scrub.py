@@ -26,12 +26,9 @@ SECRET_SHAPED = re.compile(
     rb"|\bxox[abprs]-[0-9A-Za-z-]{10,}"  # Slack tokens
     rb"|(?i:\bbearer\s+)[0-9A-Za-z._~+/-]{16,}=*"  # a bearer credential in prose
 )
-TELLTALES = (
-    b"sk-", b"dop_v1_", b"AKIA", b"AIza", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"xox",
-    b"earer", b"EARER",
-)  # fmt: skip
-"""Literal parts of every pattern: text holding none of them skips the regular expression,
-which costs about 40 µs on a streamed chunk against well under 1 µs for these look-ups."""
+TELLTALES = re.compile(rb"sk-|dop_v1_|AKIA|AIza|gh[pousr]_|xox|earer|EARER")
+"""Literal parts of every pattern: text holding none of them skips `SECRET_SHAPED`, which
+costs several times as much (1.3 µs against about 4 µs on a streamed chunk)."""
 
 
 class Scrubber:
@@ -52,10 +49,9 @@ class Scrubber:
             if form in text:
                 text = text.replace(form, REDACTED)
         text = redaction.redact_bytes(text)
-        for telltale in TELLTALES:
-            if telltale in text:
-                return SECRET_SHAPED.sub(REDACTED, text)
-        return text
+        if TELLTALES.search(text) is None:
+            return text
+        return SECRET_SHAPED.sub(REDACTED, text)
 
     def scrub_text(self, text: str) -> str:
         """`scrub` for a str (an upstream's error message)."""

@@ -231,9 +231,10 @@ class ResponsesChatStream:
     finished: bool = field(default=False)
 
     def feed(self, chunk: dict[str, Any]) -> bytes:
-        events = [] if self.started else self.translator.start()
+        if self.started:
+            return named_events(self.translator.feed(chunk))
         self.started = True
-        return named_events(events + self.translator.feed(chunk))
+        return named_events(self.translator.start() + self.translator.feed(chunk))
 
     def finish(self, tokens: Tokens, reported: bool) -> bytes:
         events = [] if self.started else self.translator.start()

@@ -63,8 +63,10 @@ def response_object(
     usage: Tokens | None,
     error: Json | None = None,
     incomplete: Json | None = None,
+    echoed: Json | None = None,
 ) -> Json:
-    """The whole Response: `output` and `usage` beside the echo of `request`'s settings.
+    """The whole Response: `output` and `usage` beside the echo of `request`'s settings
+    (`echoed`, when the caller has already made it: a stream makes the Response twice).
 
     Unknown usage is left out rather than null: OpenAI's schema has no null `usage`."""
     response = {
@@ -76,7 +78,7 @@ def response_object(
         "incomplete_details": incomplete,
         "model": model,
         "output": output,
-        **echo(request),
+        **(echo(request) if echoed is None else echoed),
     }
     if usage is not None:
         response["usage"] = responses_usage(usage)

@@ -21,6 +21,7 @@ from modelport.core.pricing import Tokens
 from modelport.gateway.translate.fields import Event, Json, get_list, get_object, get_str
 from modelport.gateway.translate.responses_shape import (
     call_item,
+    echo,
     ending,
     response_object,
     text_part,
@@ -55,12 +56,17 @@ class ResponsesStreamFromChat:
             "created_at": created_at,
             "model": model,
             "request": request,
+            "echoed": echo(request),
         }
         self._ids = item_ids
         self._sequence = 0
         self._output: list[Json] = []
         self._item: Json | None = None
         self._part: str | None = None
+        self._pieces: list[str] = []
+        """The open part's text so far, joined when it closes (not copied per piece)."""
+        self._delta: Json = {}
+        """The open part's delta event, but for its sequence number and piece."""
         self._calls: dict[int, Json] = {}
         self._finish: str | None = None
         self._response = response_object(**self._head, status="in_progress", output=[], usage=None)
@@ -84,10 +90,11 @@ class ResponsesStreamFromChat:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
             delta = get_object(choice, "delta")
-            for kind, key in (("output_text", "content"), ("refusal", "refusal")):
-                piece = get_str(delta, key)
-                if piece:
-                    events += self._text(kind, piece)
+            content, refusal = delta.get("content"), delta.get("refusal")
+            if content and isinstance(content, str):
+                events += self._text("output_text", content)
+            if refusal and isinstance(refusal, str):
+                events += self._text("refusal", refusal)
             for call in get_list(delta, "tool_calls"):
                 if isinstance(call, dict):
                     events += self._call(call)
@@ -128,19 +135,27 @@ class ResponsesStreamFromChat:
         return {"item_id": item["id"], "output_index": len(self._output)}
 
     def _text(self, kind: str, piece: str) -> list[Event]:
+        if self._part == kind and self._item is not None:  # most chunks: one more piece
+            self._pieces.append(piece)
+            return [self._piece(piece)]
         events: list[Event] = []
         item = self._item
         if item is None or item["type"] != "message":
             events += self._close()
             item, added = self._open_message()
             events.append(added)
-        if self._part != kind:
-            events += [*self._close_part(item), self._open_part(item, kind)]
-        key, prefix = _PARTS[kind]
-        item["content"][-1][key] += piece
+        events += [*self._close_part(item), self._open_part(item, kind)]
+        _, prefix = _PARTS[kind]
         where = {**self._where(item), "content_index": len(item["content"]) - 1}
         extra: Json = {"logprobs": []} if kind == "output_text" else {}
-        return [*events, self._event(f"{prefix}.delta", **where, delta=piece, **extra)]
+        self._delta = {"type": f"{prefix}.delta", **where, **extra}
+        self._pieces = [piece]
+        return [*events, self._piece(piece)]
+
+    def _piece(self, piece: str) -> Event:
+        payload = {**self._delta, "sequence_number": self._sequence, "delta": piece}
+        self._sequence += 1
+        return payload["type"], payload
 
     def _open_message(self) -> tuple[Json, Event]:
         item: Json = {"type": "message", "id": self._ids("msg_"), "status": "in_progress"}
@@ -165,6 +180,8 @@ class ResponsesStreamFromChat:
         extra: Json = {"logprobs": []} if self._part == "output_text" else {}
         self._part = None
         part = item["content"][-1]
+        part[key] = "".join(self._pieces)
+        self._pieces = []
         where = {**self._where(item), "content_index": len(item["content"]) - 1}
         return [
             self._event(f"{prefix}.done", **where, **{key: part[key]}, **extra),

@@ -13,7 +13,6 @@ from typing import Any
 
 from modelport.core.pricing import Tokens
 from modelport.providers.dialects.base import Api, Kind, count, loads, part
-from modelport.providers.sse import ServerSentEvent
 from modelport.providers.upstream import Header, Target
 
 VERSION = "2023-06-01"
@@ -87,11 +86,11 @@ class MessagesMeter:
         self.prompt: Tokens | None = None
         self.pieces = 0
 
-    def read(self, event: ServerSentEvent) -> tuple[Kind, Any]:
-        payload = loads(event.data)
+    def read(self, name: str, data: bytes) -> tuple[Kind, Any]:
+        payload = loads(data)
         if not isinstance(payload, dict):
             return "skip", None
-        kind = payload.get("type") or event.event
+        kind = payload.get("type") or name
         if kind == "content_block_delta":
             self.pieces += 1
         elif kind == "message_start":

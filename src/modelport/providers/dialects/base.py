@@ -7,7 +7,6 @@ from typing import Any, Literal, Protocol, TypeGuard
 import orjson
 
 from modelport.core.pricing import Tokens
-from modelport.providers.sse import ServerSentEvent
 from modelport.providers.upstream import Header, Target
 
 Api = Literal["chat", "embeddings", "responses", "messages", "count_tokens"]
@@ -28,8 +27,8 @@ class StreamMeter(Protocol):
     pieces: int
     """Generated pieces relayed so far (about a token each): the count for a cut stream."""
 
-    def read(self, event: ServerSentEvent) -> tuple[Kind, Any]:
-        """What `event` is, and its JSON (None when it has none)."""
+    def read(self, name: str, data: bytes) -> tuple[Kind, Any]:
+        """What an event (its `event:` name and its data) is, and its JSON (None if none)."""
 
 
 class Dialect(Protocol):

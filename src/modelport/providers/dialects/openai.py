@@ -13,7 +13,6 @@ from typing import Any
 
 from modelport.core.pricing import Tokens
 from modelport.providers.dialects.base import Api, Kind, count, loads, part
-from modelport.providers.sse import ServerSentEvent
 from modelport.providers.upstream import Header, Target
 
 PATHS: dict[Api, str] = {
@@ -102,13 +101,13 @@ class ChatMeter:
         self.prompt: Tokens | None = None
         self.pieces = 0
 
-    def read(self, event: ServerSentEvent) -> tuple[Kind, Any]:
-        if event.data == DONE:
+    def read(self, name: str, data: bytes) -> tuple[Kind, Any]:
+        if data == DONE:
             return "end", None
-        chunk = loads(event.data)
+        chunk = loads(data)
         if not isinstance(chunk, dict):
             return "skip", None
-        if event.event == "error" or "error" in chunk:
+        if name == "error" or "error" in chunk:
             return "error", chunk
         if chunk.get("usage"):
             tokens = chat_usage(chunk["usage"])
@@ -145,11 +144,11 @@ class ResponsesMeter:
         self.prompt: Tokens | None = None
         self.pieces = 0
 
-    def read(self, event: ServerSentEvent) -> tuple[Kind, Any]:
-        payload = loads(event.data)
+    def read(self, name: str, data: bytes) -> tuple[Kind, Any]:
+        payload = loads(data)
         if not isinstance(payload, dict):
             return "skip", None
-        kind = payload.get("type") or event.event
+        kind = payload.get("type") or name
         if kind in ("error", "response.failed"):
             return "error", payload
         if kind in TERMINAL:
