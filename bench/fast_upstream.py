@@ -1,12 +1,14 @@
-"""A fast fake OpenAI-compatible upstream for benchmarks: raw asyncio, canned answers.
+"""A fast fake upstream for benchmarks, of both dialects: raw asyncio, canned answers.
 
     .venv/bin/python bench/fast_upstream.py --port 9000
 
 It answers `POST /v1/chat/completions` with a fixed chat completion (usage included), or,
 for `"stream":true`, with a handful of server-sent events: content chunks, the usage chunk
-when `"include_usage":true` is asked for, then `data: [DONE]`. HTTP/1.1 keep-alive, no
-parsing beyond the request line, Content-Length and two substrings of the body, and every
-answer prebuilt once: the point is that it is never the bottleneck of a benchmark.
+when `"include_usage":true` is asked for, then `data: [DONE]`. `POST /v1/responses` and
+`POST /v1/messages` get the same answer in OpenAI's Responses shape and in Anthropic's
+Messages shape (`bench_dialects.py`), plain or streamed. HTTP/1.1 keep-alive, no parsing
+beyond the request line, Content-Length and two substrings of the body, and every answer
+prebuilt once: the point is that it is never the bottleneck of a benchmark.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import cast
 
 import orjson
 import uvloop
+
+import bench_dialects
 
 PROMPT_TOKENS = 11
 COMPLETION_TOKENS = 7
@@ -47,8 +51,10 @@ def _completion() -> bytes:
     )
 
 
-def _event(payload: dict[str, object]) -> bytes:
+def _event(payload: dict[str, object], name: str | None = None) -> bytes:
     data = b"data: " + orjson.dumps(payload) + b"\n\n"
+    if name is not None:
+        data = b"event: " + name.encode() + b"\n" + data
     return f"{len(data):x}\r\n".encode() + data + b"\r\n"  # one HTTP chunk per event
 
 
@@ -92,6 +98,18 @@ STREAM_HEAD = (
 )
 STREAM = _stream(include_usage=False)
 STREAM_WITH_USAGE = _stream(include_usage=True)
+END = b"0\r\n\r\n"
+ANSWERS = {
+    b"/v1/responses": (
+        _plain("200 OK", orjson.dumps(bench_dialects.response(PIECES, PROMPT_TOKENS))),
+        [_event(p, n) for n, p in bench_dialects.response_events(PIECES, PROMPT_TOKENS)] + [END],
+    ),
+    b"/v1/messages": (
+        _plain("200 OK", orjson.dumps(bench_dialects.message(PIECES, PROMPT_TOKENS))),
+        [_event(p, n) for n, p in bench_dialects.message_events(PIECES, PROMPT_TOKENS)] + [END],
+    ),
+}
+"""The plain answer and the stream's pieces of each other API, by path."""
 
 
 class Upstream(asyncio.Protocol):
@@ -121,7 +139,16 @@ class Upstream(asyncio.Protocol):
 
     def _answer(self, head: bytes, body: bytes) -> None:
         assert self._transport is not None
-        if not head.startswith(b"POST /v1/chat/completions "):
+        path = head.split(b" ", 2)[1]
+        if path in ANSWERS:
+            plain, stream = ANSWERS[path]
+            if b'"stream":true' in body:
+                self._transport.write(STREAM_HEAD)
+                for event in stream:
+                    self._transport.write(event)
+            else:
+                self._transport.write(plain)
+        elif path != b"/v1/chat/completions":
             self._transport.write(NOT_FOUND)
         elif b'"stream":true' in body:
             self._transport.write(STREAM_HEAD)

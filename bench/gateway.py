@@ -34,7 +34,7 @@ from pathlib import Path
 
 import loadgen
 import replicas
-from chat import MODES, body, start_upstream
+from chat import API_PATHS, MODEL, MODES, body, start_upstream
 from harness import free_port, load, machine, markdown_table, steady
 from processes import Process, request
 
@@ -59,9 +59,9 @@ class Bench:
     database: Path
     key: str
 
-    def url(self, target: str) -> str:
+    def url(self, target: str, path: str = API_PATHS["chat"]) -> str:
         port = self.hub_port if target == "through" else self.upstream_port
-        return f"http://127.0.0.1:{port}/v1/chat/completions"
+        return f"http://127.0.0.1:{port}{path}"
 
     def usage_rows(self) -> tuple[int, int]:
         """(rows, rows with status ok), read from the hub's database file."""
@@ -164,11 +164,17 @@ class Run:
 
 
 def measure(
-    bench: Bench, mode: str, target: str, connections: int, seconds: float, lua: Path
+    bench: Bench,
+    mode: str,
+    target: str,
+    connections: int,
+    seconds: float,
+    lua: Path,
+    path: str = API_PATHS["chat"],
 ) -> Run:
     rows_before, ok_before = bench.settled_rows()
     hub_before, upstream_before = bench.hub.cpu_seconds(), bench.upstream.cpu_seconds()
-    result = loadgen.run(bench.url(target), lua, connections, seconds)
+    result = loadgen.run(bench.url(target, path), lua, connections, seconds)
     rows, ok = bench.settled_rows()
     hub_cpu = bench.hub.cpu_seconds() - hub_before
     upstream_cpu = bench.upstream.cpu_seconds() - upstream_before
@@ -214,6 +220,55 @@ def matrix(bench: Bench, seconds: float) -> list[Run]:
         for connections in CONCURRENCY
         for target in ("direct", "through")
     ]
+
+
+APIS = (
+    ("chat", MODEL, "chat completions (baseline)"),
+    ("chat", "bench-claude", "chat completions on Anthropic (translated)"),
+    ("responses", "bench-native", "responses, passthrough"),
+    ("responses", MODEL, "responses, translated"),
+    ("responses", "bench-claude", "responses on Anthropic (translated twice)"),
+    ("messages", "bench-claude", "messages, passthrough"),
+    ("messages", MODEL, "messages, translated"),
+)
+"""Each client API on each kind of upstream, all on the one fast upstream process."""
+
+
+def api_runs(bench: Bench, seconds: float) -> list[tuple[str, Run]]:
+    """Every API of `APIS`, plain and streamed, at concurrency 1 (where CPU per request is
+    the hub's own, not shared with waiting), after a warm-up of each."""
+    runs = []
+    for api, model, label in APIS:
+        for mode in MODES:
+            name = f"{api}-{model}-{mode}"
+            lua = loadgen.script(bench.root, name, body(mode, api, model), bench.key)
+            loadgen.run(bench.url("through", API_PATHS[api]), lua, 4, min(seconds, 2))
+            runs.append((label, measure(bench, mode, "through", 1, seconds, lua, API_PATHS[api])))
+    return runs
+
+
+def apis_table(runs: Sequence[tuple[str, Run]]) -> str:
+    """Hub CPU per request of each API against chat completions on the same upstream."""
+    cpu = {(label, run.mode): run.hub_cpu * 1e3 / run.result.requests for label, run in runs}
+    baseline = APIS[0][2]
+    rows = []
+    for label, run in runs:
+        added = cpu[label, run.mode] - cpu[baseline, run.mode]
+        rows.append(
+            [
+                label,
+                run.mode,
+                f"{run.result.rate:,.0f}",
+                _ms(run.result.p50_us),
+                f"{cpu[label, run.mode]:.3f}",
+                f"{added:+.3f}",
+                "-" if label == baseline else verdict(added <= 0.1),
+                f"{run.rows:,}/{run.result.requests:,}",
+            ]
+        )
+    headers = ["API (upstream)", "mode", "req/s c=1", "p50 ms", "hub CPU ms/req"]
+    headers += ["added over chat ms", "<= 0.1 ms", "rows/completed"]
+    return markdown_table(headers, rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +428,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="seconds per run (default 8)")
     parser.add_argument("--profile", type=Path, help="write py-spy collapsed stacks here")
     parser.add_argument(
+        "--apis", action="store_true", help="only the APIs table: every API against chat at c=1"
+    )
+    parser.add_argument(
         "--replicas",
         action="store_true",
         help="1 and 3 replicas on PostgreSQL + Redis behind nginx, limits on (bench/replicas.py)",
@@ -397,7 +455,8 @@ def main() -> None:
     ):
         checked = spot_check(bench)
         say(f"spot check: {checked} responses each found their usage row committed")
-        runs = matrix(bench, seconds)
+        runs = [] if args.apis else matrix(bench, seconds)
+        by_api = api_runs(bench, seconds)
         memory = long_run(bench) if args.long else None
         if args.profile:
             profile(bench, args.profile.resolve(), 20)
@@ -405,7 +464,9 @@ def main() -> None:
     print(f"- load (1, 5, 15 min): before {before}; after {load()}")
     print(f"- command: {' '.join(['bench/gateway.py', *sys.argv[1:]])}, {seconds:g} s per run")
     print(f"- spot check: {checked} responses, each with its usage row committed when read\n")
-    print(matrix_table(runs) + "\n\n" + targets_table(runs, memory))
+    if runs:
+        print(matrix_table(runs) + "\n\n" + targets_table(runs, memory) + "\n")
+    print(apis_table(by_api))
 
 
 if __name__ == "__main__":
