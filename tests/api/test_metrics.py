@@ -16,6 +16,7 @@ from tests.support.databases import sqlite_url
 from tests.support.hub import TEST_SECRET, Hub
 from tests.support.loop import BackgroundLoop
 from tests.support.upstream import CREDENTIAL, PROMPT_TOKENS
+from tests.support.usage import whole_window
 
 KEYS = "/v2/gen-ai/models/api_keys"
 CHAT = "/v1/chat/completions"
@@ -71,6 +72,7 @@ def _traffic(hub: Hub, api: httpx.Client) -> list[dict[str, str]]:
     assert _chat(hub, None).status_code == 401
     assert _chat(hub, "mp_" + "x" * 38).status_code == 401
     slow = _key(api, rpm_limit=1)
+    whole_window()
     assert _chat(hub, slow["secret_key"]).status_code == 200
     assert _chat(hub, slow["secret_key"]).status_code == 429
     broke = _key(api, monthly_spend_limit="0")

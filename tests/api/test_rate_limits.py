@@ -13,6 +13,7 @@ from tests.support.databases import sqlite_url
 from tests.support.hub import Hub
 from tests.support.loop import BackgroundLoop
 from tests.support.reference import KEYS, check_response
+from tests.support.usage import whole_window
 
 BASE = "/v2/gen-ai/models/api_keys"
 LIMIT = 5
@@ -69,16 +70,9 @@ def small(loop: BackgroundLoop, tmp_path_factory: pytest.TempPathFactory) -> Ite
     assert not server.leaked_secrets()
 
 
-def _whole_window() -> None:
-    """Wait out the end of a minute, so a test's requests all count in one window."""
-    left = 60 - time.time() % 60
-    if left < 3:
-        time.sleep(left + 0.1)
-
-
 @pytest.mark.reference("do-openapi")
 def test_past_the_limit_a_token_gets_429_with_retry_after(small: Hub) -> None:
-    _whole_window()
+    whole_window()
     with small.client(small.new_team().token) as api:
         allowed = [api.get(BASE) for _ in range(LIMIT)]
         refused = api.get(BASE)
@@ -100,7 +94,7 @@ def test_past_the_limit_a_token_gets_429_with_retry_after(small: Hub) -> None:
 
 
 def test_a_refused_write_changes_nothing(small: Hub) -> None:
-    _whole_window()
+    whole_window()
     team = small.new_team()
     with small.client(team.token) as api:
         for _ in range(LIMIT):
@@ -111,7 +105,7 @@ def test_a_refused_write_changes_nothing(small: Hub) -> None:
 
 
 def test_each_token_has_its_own_limit(small: Hub) -> None:
-    _whole_window()
+    whole_window()
     team = small.new_team()
     with small.client(team.token) as first:
         for _ in range(LIMIT):
@@ -125,7 +119,7 @@ def test_each_token_has_its_own_limit(small: Hub) -> None:
 
 def test_made_up_tokens_share_their_address_limit(small: Hub) -> None:
     """A client inventing a new token per request is limited like one client."""
-    _whole_window()
+    whole_window()
     inventions: list[str] = [
         secret_format.generate(secret_format.API_TOKEN_PREFIX) for _ in range(LIMIT)
     ]

@@ -14,6 +14,7 @@ import pytest
 from tests.support.catalog import CHAT_INPUT_PRICE, CHAT_OUTPUT_PRICE
 from tests.support.hub import Hub
 from tests.support.upstream import COMPLETION_TOKENS, PROMPT_TOKENS
+from tests.support.usage import whole_window
 
 KEYS = "/v2/gen-ai/models/api_keys"
 CHAT = {"model": "test-chat", "messages": [{"role": "user", "content": "hi"}]}
@@ -87,16 +88,9 @@ def test_an_expired_key_is_refused_with_a_message(hub: Hub, api: httpx.Client) -
     assert refused.json()["error"]["code"] == "key_expired"
 
 
-def _whole_window() -> None:
-    """Wait out the end of a minute, so that a test's requests count in one window."""
-    left = 60 - time.time() % 60
-    if left < 5:
-        time.sleep(left + 0.1)
-
-
 def test_rpm_limit_answers_429_with_headers(hub: Hub, api: httpx.Client) -> None:
     key = _key(api, rpm_limit=3)
-    _whole_window()
+    whole_window()
     answers = [_chat(hub, key["secret_key"]) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert [a.headers["x-ratelimit-remaining-requests"] for a in answers] == ["2", "1", "0", "0"]
@@ -109,7 +103,7 @@ def test_rpm_limit_answers_429_with_headers(hub: Hub, api: httpx.Client) -> None
 def test_tpm_limit_counts_real_tokens(hub: Hub, api: httpx.Client) -> None:
     per_request = PROMPT_TOKENS + COMPLETION_TOKENS
     key = _key(api, tpm_limit=2 * per_request)
-    _whole_window()
+    whole_window()
     first, second, third = (_chat(hub, key["secret_key"]) for _ in range(3))
     assert (first.status_code, second.status_code, third.status_code) == (200, 200, 429)
     assert second.headers["x-ratelimit-remaining-tokens"] == str(per_request)

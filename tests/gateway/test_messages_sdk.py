@@ -30,7 +30,7 @@ from tests.support.dataplane import KEYS, create_key
 from tests.support.fake_server import TOOL_ARGUMENTS, TOOL_RESULT_PREFIX
 from tests.support.hub import Hub
 from tests.support.upstream import PROMPT_TOKENS
-from tests.support.usage import UsageRows, wait_until
+from tests.support.usage import UsageRows, wait_until, whole_window
 
 ASKED = 7
 """max_tokens of every request: the OpenAI fake answers this many tokens, the Anthropic one
@@ -199,6 +199,7 @@ def test_errors_come_in_anthropics_shape(hub: Hub, api: httpx.Client, key: dict[
 
 def test_a_revoked_key_is_refused_at_once_and_limits_apply(hub: Hub, api: httpx.Client) -> None:
     limited = api.post(KEYS, json={"name": "one a minute", "rpm_limit": 1}).json()["api_key_info"]
+    whole_window()
     with claude(hub, limited["secret_key"]) as client:
         client.messages.create(model="test-claude-chat", max_tokens=ASKED, messages=HELLO)
         with pytest.raises(anthropic.RateLimitError):
