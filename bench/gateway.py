@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -234,40 +235,67 @@ APIS = (
 """Each client API on each kind of upstream, all on the one fast upstream process."""
 
 
-def api_runs(bench: Bench, seconds: float) -> list[tuple[str, Run]]:
+ROUNDS = 3
+
+
+def api_runs(bench: Bench, seconds: float) -> list[list[tuple[str, Run]]]:
     """Every API of `APIS`, plain and streamed, at concurrency 1 (where CPU per request is
-    the hub's own, not shared with waiting), after a warm-up of each."""
-    runs = []
-    for api, model, label in APIS:
+    the hub's own, not shared with waiting), in `ROUNDS` rounds after a warm-up of each: a
+    round measures the baseline and every API back to back, so that the machine's drift
+    (a shared virtual machine) moves a round's figures together."""
+    lua = {}
+    for api, model, _ in APIS:
         for mode in MODES:
             name = f"{api}-{model}-{mode}"
-            lua = loadgen.script(bench.root, name, body(mode, api, model), bench.key)
-            loadgen.run(bench.url("through", API_PATHS[api]), lua, 4, min(seconds, 2))
-            runs.append((label, measure(bench, mode, "through", 1, seconds, lua, API_PATHS[api])))
-    return runs
+            lua[api, model, mode] = loadgen.script(
+                bench.root, name, body(mode, api, model), bench.key
+            )
+            loadgen.run(bench.url("through", API_PATHS[api]), lua[api, model, mode], 4, 1)
+
+    def one(api: str, model: str, mode: str) -> Run:
+        path = API_PATHS[api]
+        return measure(bench, mode, "through", 1, seconds, lua[api, model, mode], path)
+
+    return [
+        [(label, one(api, model, mode)) for api, model, label in APIS for mode in MODES]
+        for _ in range(ROUNDS)
+    ]
 
 
-def apis_table(runs: Sequence[tuple[str, Run]]) -> str:
-    """Hub CPU per request of each API against chat completions on the same upstream."""
-    cpu = {(label, run.mode): run.hub_cpu * 1e3 / run.result.requests for label, run in runs}
+def apis_table(rounds: Sequence[Sequence[tuple[str, Run]]]) -> str:
+    """Hub CPU per request of each API against chat completions on the same upstream: the
+    median over the rounds of each, and of its difference to the round's baseline."""
     baseline = APIS[0][2]
+    cpu: dict[tuple[str, str], list[float]] = {}
+    added: dict[tuple[str, str], list[float]] = {}
+    runs: dict[tuple[str, str], list[Run]] = {}
+    for measured in rounds:
+        per = {(label, r.mode): r.hub_cpu * 1e3 / r.result.requests for label, r in measured}
+        for label, run in measured:
+            key = (label, run.mode)
+            cpu.setdefault(key, []).append(per[key])
+            added.setdefault(key, []).append(per[key] - per[baseline, run.mode])
+            runs.setdefault(key, []).append(run)
     rows = []
-    for label, run in runs:
-        added = cpu[label, run.mode] - cpu[baseline, run.mode]
+    for (label, mode), values in cpu.items():
+        delta = statistics.median(added[label, mode])
+        spread = f"{min(added[label, mode]):+.3f}..{max(added[label, mode]):+.3f}"
+        rate = statistics.median(r.result.rate for r in runs[label, mode])
         rows.append(
             [
                 label,
-                run.mode,
-                f"{run.result.rate:,.0f}",
-                _ms(run.result.p50_us),
-                f"{cpu[label, run.mode]:.3f}",
-                f"{added:+.3f}",
-                "-" if label == baseline else verdict(added <= 0.1),
-                f"{run.rows:,}/{run.result.requests:,}",
+                mode,
+                f"{rate:,.0f}",
+                f"{statistics.median(values):.3f}",
+                f"{delta:+.3f}",
+                "-" if label == baseline else spread,
+                "-" if label == baseline else verdict(delta <= 0.1),
+                f"{sum(r.rows for r in runs[label, mode]):,}/"
+                f"{sum(r.result.requests for r in runs[label, mode]):,}",
             ]
         )
-    headers = ["API (upstream)", "mode", "req/s c=1", "p50 ms", "hub CPU ms/req"]
-    headers += ["added over chat ms", "<= 0.1 ms", "rows/completed"]
+    headers = ["API (upstream)", "mode", "req/s c=1", "hub CPU ms/req", "added over chat ms"]
+    headers += ["added, range", "<= 0.1 ms", "rows/completed"]
     return markdown_table(headers, rows)
 
 
@@ -456,7 +484,7 @@ def main() -> None:
         checked = spot_check(bench)
         say(f"spot check: {checked} responses each found their usage row committed")
         runs = [] if args.apis else matrix(bench, seconds)
-        by_api = api_runs(bench, seconds)
+        by_api = api_runs(bench, seconds / 2)
         memory = long_run(bench) if args.long else None
         if args.profile:
             profile(bench, args.profile.resolve(), 20)

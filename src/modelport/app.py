@@ -21,6 +21,7 @@ from modelport.catalog import routes as catalog_routes
 from modelport.components import Components, build_components
 from modelport.config import Settings
 from modelport.db.migrate import upgrade_to_head
+from modelport.gateway.access import Access
 from modelport.gateway.apis.responses_store import ResponseStore
 from modelport.gateway.dataplane import DataPlaneMiddleware
 from modelport.gateway.pipeline import Pipeline
@@ -76,18 +77,13 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         digester=hub.digester,
         per_minute=settings.api_rate_limit_per_minute,
     )
-    pipeline = Pipeline(
-        hub.verifier,
-        hub.catalog,
-        hub.upstream,
-        hub.recorder,
-        hub.key_limiter,
-        hub.drain,
-        max_body=settings.max_inference_request_bytes,
+    access = Access(
+        hub.verifier, hub.catalog, hub.recorder, max_body=settings.max_inference_request_bytes
     )
+    pipeline = Pipeline(access, hub.upstream, hub.recorder, hub.key_limiter, hub.drain)
     store = ResponseStore(hub.database, timedelta(days=settings.responses_retention_days))
     app.add_middleware(
-        DataPlaneMiddleware, data_plane=data_plane(pipeline, hub.catalog, hub.drain, store)
+        DataPlaneMiddleware, data_plane=data_plane(access, pipeline, hub.catalog, hub.drain, store)
     )
     app.add_middleware(DrainMiddleware, drain=hub.drain)
     app.add_middleware(RequestContextMiddleware)

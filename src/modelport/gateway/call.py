@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from modelport.catalog.model import CatalogModel
 from modelport.core.clock import utcnow
@@ -87,3 +88,18 @@ def recorded_tokens(row: UsageRow) -> Tokens:
         cache_write=row.cache_write_tokens,
         reasoning=row.reasoning_tokens,
     )
+
+
+TEXT_KEYS = frozenset(("content", "text", "arguments"))
+
+
+def answer_chars(answer: Any) -> int:
+    """Characters of generated text in an answer, for estimating what it cost without usage."""
+    if isinstance(answer, dict):
+        return sum(
+            len(value) if key in TEXT_KEYS and isinstance(value, str) else answer_chars(value)
+            for key, value in answer.items()
+        )
+    if isinstance(answer, list):
+        return sum(answer_chars(item) for item in answer)
+    return 0

@@ -19,8 +19,8 @@ from modelport.drain import Drain
 from modelport.errors import ModelportError, ShuttingDown
 from modelport.gateway.apis.openai_errors import OpenAIErrors, envelope
 from modelport.gateway.exchange import InboundApi
-from modelport.gateway.pipeline import STOPPING, Headers, Pipeline
-from modelport.gateway.requests import ClientGone
+from modelport.gateway.pipeline import STOPPING, Pipeline
+from modelport.gateway.requests import ClientGone, Headers
 from modelport.gateway.respond import ErrorModel, send_error, send_json
 
 Handler = Callable[[Scope, Receive, Send, Headers], Awaitable[None]]

@@ -161,6 +161,29 @@ async def nothing(answer: dict[str, Any]) -> None:
 
 
 @dataclass(slots=True)
+class Passthrough:
+    """An exchange in the upstream's own API: only the model's name changes, both ways."""
+
+    wire: Api
+    payload: dict[str, Any]
+    prompt_chars: int
+    model_id: str
+    streams: Callable[[], Stream] | None = None
+    """Makes the client's stream; None for an API that does not stream."""
+
+    def answer(self, answer: Any, tokens: Tokens | None) -> dict[str, Any]:
+        answer["model"] = self.model_id
+        return dict(answer)
+
+    def stream(self) -> Stream:
+        assert self.streams is not None, f"{self.wire} does not stream"
+        return self.streams()
+
+    async def completed(self, answer: dict[str, Any]) -> None:
+        await nothing(answer)
+
+
+@dataclass(slots=True)
 class Translated:
     """An exchange through Chat Completions: client -> chat -> wire, and back."""
 

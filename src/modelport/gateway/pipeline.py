@@ -18,22 +18,16 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from modelport import metrics
-from modelport.api.context import bearer_token, request_id_of
-from modelport.catalog.model import CatalogModel, ModelType
-from modelport.catalog.service import Catalog
+from modelport.catalog.model import CatalogModel
 from modelport.core.pricing import Tokens
 from modelport.drain import Drain
 from modelport.errors import (
-    Forbidden,
-    InvalidInput,
-    NotFound,
     ShuttingDown,
     StorageUnavailable,
-    Unauthenticated,
     UpstreamError,
 )
-from modelport.gateway.call import Call, recorded_tokens
+from modelport.gateway.access import Access
+from modelport.gateway.call import Call, answer_chars, recorded_tokens
 from modelport.gateway.exchange import Exchange, Inbound, InboundApi, Route, Stream
 from modelport.gateway.failures import (
     UpstreamReportedError,
@@ -43,7 +37,7 @@ from modelport.gateway.failures import (
     upstream_failure,
 )
 from modelport.gateway.interrupt import SERVER_SHUTDOWN, InterruptWatch
-from modelport.gateway.requests import estimate_tokens, read_body
+from modelport.gateway.requests import Headers, estimate_tokens, header_map, request_id
 from modelport.gateway.respond import (
     ErrorModel,
     end_stream,
@@ -52,7 +46,6 @@ from modelport.gateway.respond import (
     send_more,
     start_stream,
 )
-from modelport.keys.verifier import KeyIdentity, KeyVerifier
 from modelport.providers.dialects import DIALECTS, Api
 from modelport.providers.dialects.base import Kind, loads
 from modelport.providers.scrub import Scrubber
@@ -61,14 +54,7 @@ from modelport.usage.limits import KeyLimiter
 from modelport.usage.recorder import UsageRecorder
 from modelport.usage.row import Status
 
-Headers = list[tuple[bytes, bytes]]
-NO_KEY = "You didn't provide an API key. Send 'Authorization: Bearer <model access key>'."
-NO_KEY_ANTHROPIC = (
-    "You didn't provide an API key. Send 'x-api-key: <model access key>' "
-    "or 'Authorization: Bearer <model access key>'."
-)
 STOPPING = "The server is shutting down; retry the request."
-TEXT_KEYS = frozenset(("content", "text", "arguments"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,57 +70,26 @@ class Outbound:
 class Pipeline:
     def __init__(
         self,
-        verifier: KeyVerifier,
-        catalog: Catalog,
+        access: Access,
         upstream: UpstreamClient,
         recorder: UsageRecorder,
         limiter: KeyLimiter,
         drain: Drain,
-        *,
-        max_body: int,
     ) -> None:
-        self._verifier = verifier
-        self._catalog = catalog
+        self._access = access
         self._upstream = upstream
         self._recorder = recorder
         self._limiter = limiter
         self._drain = drain
-        self._max_body = max_body
         self._scrubbers: dict[str, Scrubber] = {}
-
-    async def authorize(self, scope: Scope, *, x_api_key: bool = False) -> KeyIdentity:
-        """The key's identity; Unauthenticated (or KeyExpired) if it does not verify."""
-        token = bearer_token(scope)
-        if token is None and x_api_key:
-            token = header(scope, b"x-api-key")
-        if token is None:
-            metrics.KEY_REFUSALS.inc("missing")
-            raise Unauthenticated(NO_KEY_ANTHROPIC if x_api_key else NO_KEY)
-        identity = await self._verifier.verify(token)
-        self._recorder.touch(identity.key_id)
-        return identity
-
-    def scope(self, identity: KeyIdentity, model_id: str, model_type: ModelType) -> CatalogModel:
-        """The model, if the key may use it and it is of `model_type`; NotFound, Forbidden,
-        ModelUnavailable or InvalidInput if not."""
-        if identity.models is not None and model_id not in identity.models:
-            if self._catalog.find(model_id) is None:
-                raise NotFound(f"The model {model_id!r} does not exist.", code="model_not_found")
-            raise Forbidden(f"This model access key may not use the model {model_id!r}.")
-        model = self._catalog.servable(model_id)
-        if model.entry.type != model_type:
-            use = "/v1/embeddings" if model.entry.type == "embedding" else "a chat API"
-            kind = model.entry.type
-            raise InvalidInput(f"{model.id} is a {kind} model; use {use}.", field="model")
-        return model
 
     async def serve(
         self, api: InboundApi, scope: Scope, receive: Receive, send: Send, headers: Headers
     ) -> None:
         """Serve one request of `api`, from its key to its settlement."""
-        identity = await self.authorize(scope, x_api_key=api.x_api_key)
-        inbound = api.parse(await self.body(receive), header_map(scope))
-        model = self.scope(identity, inbound.model, api.model_type)
+        identity = await self._access.authorize(scope, x_api_key=api.x_api_key)
+        inbound = api.parse(await self._access.body(receive), header_map(scope))
+        model = self._access.scope(identity, inbound.model, api.model_type)
         api.check(inbound, model)
         route = Route(request_id(scope), identity, model, DIALECTS[model.entry.dialect])
         exchange = await api.exchange(inbound, route)
@@ -158,10 +113,6 @@ class Pipeline:
                 api.errors,
                 lambda: self._plain(call, route, exchange, outbound, send),
             )
-
-    async def body(self, receive: Receive) -> bytes:
-        """The request's body, up to the size /v1 accepts (see `read_body`)."""
-        return await read_body(receive, self._max_body)
 
     async def ask(self, route: Route, api: Api, inbound: Inbound) -> Any:
         """An upstream call that costs nothing, so is neither admitted nor recorded (Anthropic's
@@ -357,35 +308,3 @@ class Pipeline:
         if result is not None:
             await exchange.completed(result)
         await end_stream(send, tail)
-
-
-def answer_chars(answer: Any) -> int:
-    """Characters of generated text in an answer, for estimating what it cost without usage."""
-    if isinstance(answer, dict):
-        return sum(
-            len(value) if key in TEXT_KEYS and isinstance(value, str) else answer_chars(value)
-            for key, value in answer.items()
-        )
-    if isinstance(answer, list):
-        return sum(answer_chars(item) for item in answer)
-    return 0
-
-
-def header(scope: Scope, name: bytes) -> str | None:
-    """One request header's value, or None."""
-    for key, value in scope["headers"]:
-        if key == name:
-            text = value.decode("latin-1").strip()
-            return text or None
-    return None
-
-
-def header_map(scope: Scope) -> dict[str, str]:
-    """The request's headers by lower-case name (the last of repeated ones)."""
-    return {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
-
-
-def request_id(scope: Scope) -> str:
-    found = request_id_of(scope)
-    assert found is not None  # RequestContextMiddleware sets it
-    return found

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.types import Receive
+from starlette.types import Receive, Scope
 
+from modelport.api.context import request_id_of
 from modelport.errors import InvalidInput
+
+Headers = list[tuple[bytes, bytes]]
+"""Response headers a handler adds to every answer (the key's `x-ratelimit-*`)."""
 
 
 class ClientGone(Exception):
@@ -107,3 +111,23 @@ def text_chars(content: object) -> int:
             if isinstance(part, dict) and isinstance(part.get("text"), str)
         )
     return 0
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """One request header's value, or None."""
+    for key, value in scope["headers"]:
+        if key == name:
+            text = value.decode("latin-1").strip()
+            return text or None
+    return None
+
+
+def header_map(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name (the last of repeated ones)."""
+    return {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+
+
+def request_id(scope: Scope) -> str:
+    found = request_id_of(scope)
+    assert found is not None  # RequestContextMiddleware sets it
+    return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from modelport.catalog.service import Catalog
 from modelport.drain import Drain
+from modelport.gateway.access import Access
 from modelport.gateway.apis.anthropic_errors import AnthropicErrors
 from modelport.gateway.apis.chat import ChatApi
 from modelport.gateway.apis.count_tokens import CountTokens
@@ -18,11 +19,11 @@ from modelport.gateway.pipeline import Pipeline
 
 
 def data_plane(
-    pipeline: Pipeline, catalog: Catalog, drain: Drain, store: ResponseStore
+    access: Access, pipeline: Pipeline, catalog: Catalog, drain: Drain, store: ResponseStore
 ) -> DataPlane:
-    models = ModelsApi(pipeline, catalog)
-    stored = StoredResponses(pipeline, store)
-    count = CountTokens(pipeline)
+    models = ModelsApi(access, catalog)
+    stored = StoredResponses(access, store)
+    count = CountTokens(access, pipeline)
     return DataPlane(
         drain,
         [

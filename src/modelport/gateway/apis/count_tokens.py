@@ -10,10 +10,11 @@ from __future__ import annotations
 import orjson
 from starlette.types import Receive, Scope, Send
 
+from modelport.gateway.access import Access
 from modelport.gateway.apis.messages import parse_messages
 from modelport.gateway.exchange import Route
-from modelport.gateway.pipeline import Headers, Pipeline, header_map, request_id
-from modelport.gateway.requests import estimate_tokens
+from modelport.gateway.pipeline import Pipeline
+from modelport.gateway.requests import Headers, estimate_tokens, header_map, request_id
 from modelport.gateway.respond import send_json
 from modelport.providers.dialects import DIALECTS
 from modelport.providers.dialects.base import count
@@ -22,14 +23,15 @@ SOURCE = b"x-modelport-token-count"
 
 
 class CountTokens:
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, access: Access, pipeline: Pipeline) -> None:
+        self._access = access
         self._pipeline = pipeline
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, _: Headers) -> None:
-        identity = await self._pipeline.authorize(scope, x_api_key=True)
-        body = await self._pipeline.body(receive)
+        identity = await self._access.authorize(scope, x_api_key=True)
+        body = await self._access.body(receive)
         inbound = parse_messages(body, header_map(scope), counting=True)
-        model = self._pipeline.scope(identity, inbound.model, "chat")
+        model = self._access.scope(identity, inbound.model, "chat")
         route = Route(request_id(scope), identity, model, DIALECTS[model.entry.dialect])
         if route.dialect.speaks("count_tokens", route.native):
             answer = await self._pipeline.ask(route, "count_tokens", inbound)

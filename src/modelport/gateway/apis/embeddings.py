@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from modelport.catalog.model import CatalogModel, ModelType
-from modelport.core.pricing import Tokens
 from modelport.errors import InvalidInput
 from modelport.gateway.apis.openai_errors import OpenAIErrors
-from modelport.gateway.exchange import Exchange, Inbound, Route, Stream, nothing
+from modelport.gateway.exchange import Exchange, Inbound, Passthrough, Route
 from modelport.gateway.requests import model_of, parse_object
 from modelport.providers.dialects import Api
 
@@ -40,22 +36,4 @@ class EmbeddingsApi:
         """Nothing to check beyond the model's type."""
 
     async def exchange(self, inbound: Inbound, route: Route) -> Exchange:
-        return EmbeddingsPassthrough(inbound.payload, inbound.prompt_chars, route.model.id)
-
-
-@dataclass(slots=True)
-class EmbeddingsPassthrough:
-    payload: dict[str, Any]
-    prompt_chars: int
-    model_id: str
-    wire: Api = "embeddings"
-
-    def answer(self, answer: Any, tokens: Tokens | None) -> dict[str, Any]:
-        answer["model"] = self.model_id
-        return dict(answer)
-
-    def stream(self) -> Stream:
-        raise RuntimeError("embeddings do not stream")
-
-    async def completed(self, answer: dict[str, Any]) -> None:
-        await nothing(answer)
+        return Passthrough("embeddings", inbound.payload, inbound.prompt_chars, route.model.id)

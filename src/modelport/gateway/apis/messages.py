@@ -17,7 +17,7 @@ from modelport.core.pricing import Tokens
 from modelport.errors import InvalidInput, ModelportError
 from modelport.gateway.apis.anthropic_errors import AnthropicErrors
 from modelport.gateway.events import named_event, named_events
-from modelport.gateway.exchange import Exchange, Inbound, Route, Translated, nothing
+from modelport.gateway.exchange import Exchange, Inbound, Passthrough, Route, Translated
 from modelport.gateway.requests import (
     check_context,
     model_of,
@@ -103,30 +103,17 @@ class MessagesApi:
     async def exchange(self, inbound: Inbound, route: Route) -> Exchange:
         message_id = "msg_" + route.request_id.replace("-", "")
         if route.dialect.speaks("messages", route.native):
-            return MessagesPassthrough(inbound.payload, inbound.prompt_chars, route.model.id)
+            model_id = route.model.id
+            return Passthrough(
+                "messages",
+                inbound.payload,
+                inbound.prompt_chars,
+                model_id,
+                lambda: PassthroughStream(model_id),
+            )
         client = MessagesClient(message_id, route.model.id)
         chat = chat_request_from_messages(inbound.payload)
         return Translated(client, wire_for(route, int(time.time())), chat, inbound.prompt_chars)
-
-
-@dataclass(slots=True)
-class MessagesPassthrough:
-    """A Messages request to an Anthropic upstream: only the model's name changes."""
-
-    payload: dict[str, Any]
-    prompt_chars: int
-    model_id: str
-    wire: Api = "messages"
-
-    def answer(self, answer: Any, tokens: Tokens | None) -> dict[str, Any]:
-        answer["model"] = self.model_id
-        return dict(answer)
-
-    def stream(self) -> PassthroughStream:
-        return PassthroughStream(self.model_id)
-
-    async def completed(self, answer: dict[str, Any]) -> None:
-        await nothing(answer)
 
 
 @dataclass(slots=True)

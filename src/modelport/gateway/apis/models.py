@@ -10,7 +10,8 @@ from starlette.types import Receive, Scope, Send
 from modelport.catalog.model import CatalogModel
 from modelport.catalog.service import Catalog
 from modelport.errors import NotFound
-from modelport.gateway.pipeline import Headers, Pipeline
+from modelport.gateway.access import Access
+from modelport.gateway.requests import Headers
 from modelport.gateway.respond import send_json
 
 
@@ -19,12 +20,12 @@ def described(model: CatalogModel) -> dict[str, Any]:
 
 
 class ModelsApi:
-    def __init__(self, pipeline: Pipeline, catalog: Catalog) -> None:
-        self._pipeline = pipeline
+    def __init__(self, access: Access, catalog: Catalog) -> None:
+        self._access = access
         self._catalog = catalog
 
     async def list(self, scope: Scope, receive: Receive, send: Send, _: Headers) -> None:
-        identity = await self._pipeline.authorize(scope, x_api_key=True)
+        identity = await self._access.authorize(scope, x_api_key=True)
         allowed = [
             described(model)
             for model in self._catalog.all()
@@ -34,7 +35,7 @@ class ModelsApi:
 
     async def get(self, scope: Scope, receive: Receive, send: Send, _: Headers) -> None:
         """One model, as `GET /v1/models/{id}` (the SDK's `models.retrieve`) gives it."""
-        identity = await self._pipeline.authorize(scope, x_api_key=True)
+        identity = await self._access.authorize(scope, x_api_key=True)
         model_id = scope["path_params"]["model"]
         model = self._catalog.find(model_id)
         if (

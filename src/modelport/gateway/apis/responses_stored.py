@@ -12,31 +12,32 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from modelport.errors import InvalidInput
+from modelport.gateway.access import Access
 from modelport.gateway.apis.responses_store import ResponseStore
-from modelport.gateway.pipeline import Headers, Pipeline
+from modelport.gateway.requests import Headers
 from modelport.gateway.respond import send_json
 
 
 class StoredResponses:
-    def __init__(self, pipeline: Pipeline, store: ResponseStore) -> None:
-        self._pipeline = pipeline
+    def __init__(self, access: Access, store: ResponseStore) -> None:
+        self._access = access
         self._store = store
 
     async def get(self, scope: Scope, receive: Receive, send: Send, _: Headers) -> None:
-        identity = await self._pipeline.authorize(scope)
+        identity = await self._access.authorize(scope)
         response_id = scope["path_params"]["response_id"]
         stored = await self._store.get(identity.team_id, response_id)
         await send_json(send, 200, orjson.dumps(stored))
 
     async def delete(self, scope: Scope, receive: Receive, send: Send, _: Headers) -> None:
-        identity = await self._pipeline.authorize(scope)
+        identity = await self._access.authorize(scope)
         response_id = scope["path_params"]["response_id"]
         await self._store.delete(identity.team_id, response_id)
         body = {"id": response_id, "object": "response.deleted", "deleted": True}
         await send_json(send, 200, orjson.dumps(body))
 
     async def input_items(self, scope: Scope, receive: Receive, send: Send, _: Headers) -> None:
-        identity = await self._pipeline.authorize(scope)
+        identity = await self._access.authorize(scope)
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         after = query.get("after", [None])[-1]
         order = query.get("order", ["desc"])[-1]

@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from modelport.core.pricing import Tokens
-from modelport.providers.dialects.base import Api, Kind, count, loads, part
+from modelport.providers.dialects.base import (
+    Api,
+    Counts,
+    Kind,
+    count,
+    error_message,
+    loads,
+    part,
+)
 from modelport.providers.upstream import Header, Target
 
 VERSION = "2023-06-01"
@@ -53,11 +61,7 @@ class AnthropicDialect:
         return MessagesMeter()
 
     def error_message(self, data: bytes) -> str | None:
-        parsed = loads(data)
-        if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
-            message = parsed["error"].get("message")
-            return str(message) if message else None
-        return None
+        return error_message(data)
 
 
 def messages_usage(usage: object, known: Tokens | None) -> Tokens | None:
@@ -78,13 +82,8 @@ def messages_usage(usage: object, known: Tokens | None) -> Tokens | None:
     )
 
 
-class MessagesMeter:
+class MessagesMeter(Counts):
     """An Anthropic stream: input usage at the start, cumulative output in `message_delta`."""
-
-    def __init__(self) -> None:
-        self.tokens: Tokens | None = None
-        self.prompt: Tokens | None = None
-        self.pieces = 0
 
     def read(self, name: str, data: bytes) -> tuple[Kind, Any]:
         payload = loads(data)

@@ -82,3 +82,22 @@ def loads(data: bytes) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         return None
+
+
+class Counts:
+    """What every stream meter keeps while it reads: see `StreamMeter`."""
+
+    def __init__(self) -> None:
+        self.tokens: Tokens | None = None
+        self.prompt: Tokens | None = None
+        self.pieces = 0
+
+
+def error_message(data: bytes) -> str | None:
+    """The message of an error answer shaped `{"error": {"message": ...}}` (OpenAI's and
+    Anthropic's both are), when it has one."""
+    parsed = loads(data)
+    if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
+        message = parsed["error"].get("message")
+        return str(message) if message else None
+    return None

@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from modelport.core.pricing import Tokens
-from modelport.providers.dialects.base import Api, Kind, count, loads, part
+from modelport.providers.dialects.base import (
+    Api,
+    Counts,
+    Kind,
+    count,
+    error_message,
+    loads,
+    part,
+)
 from modelport.providers.upstream import Header, Target
 
 PATHS: dict[Api, str] = {
@@ -58,11 +66,7 @@ class OpenAIDialect:
         return ResponsesMeter() if api == "responses" else ChatMeter()
 
     def error_message(self, data: bytes) -> str | None:
-        parsed = loads(data)
-        if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
-            message = parsed["error"].get("message")
-            return str(message) if message else None
-        return None
+        return error_message(data)
 
 
 def chat_usage(usage: object) -> Tokens | None:
@@ -93,13 +97,8 @@ def responses_usage(usage: object) -> Tokens | None:
     )
 
 
-class ChatMeter:
+class ChatMeter(Counts):
     """A chat completions stream: chunks, a usage chunk, `[DONE]`."""
-
-    def __init__(self) -> None:
-        self.tokens: Tokens | None = None
-        self.prompt: Tokens | None = None
-        self.pieces = 0
 
     def read(self, name: str, data: bytes) -> tuple[Kind, Any]:
         if data == DONE:
@@ -136,13 +135,8 @@ def generated_pieces(chunk: dict[str, Any]) -> int:
     return pieces
 
 
-class ResponsesMeter:
+class ResponsesMeter(Counts):
     """A Responses API stream: typed events, usage in `response.completed`."""
-
-    def __init__(self) -> None:
-        self.tokens: Tokens | None = None
-        self.prompt: Tokens | None = None
-        self.pieces = 0
 
     def read(self, name: str, data: bytes) -> tuple[Kind, Any]:
         payload = loads(data)
