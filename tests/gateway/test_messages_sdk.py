@@ -238,3 +238,36 @@ def test_leaving_a_stream_charges_the_exact_prompt_and_what_was_delivered(
         INPUT_TOKENS,
     )
     assert 3 <= row.completion_tokens < 40
+
+
+@pytest.mark.parametrize(
+    ("messages", "where"),
+    [
+        ([{"role": "user", "content": [{"type": "hologram", "data": "x"}]}], "content.0"),
+        ([{"role": "robot", "content": "hi"}], "messages.0"),
+        ([{"role": "user", "content": 5}], "messages.0.content"),
+        ([], "messages"),
+    ],
+)
+def test_bad_input_is_anthropics_400_and_reaches_nothing(
+    hub: Hub,
+    key: dict[str, str],
+    usage_rows: UsageRows,
+    anthropic_upstream: FakeAnthropic,
+    model: str,
+    messages: list[object],
+    where: str,
+) -> None:
+    seen = len(anthropic_upstream.seen.bodies)
+    answer = httpx.post(
+        hub.url + "/v1/messages",
+        json={"model": model, "max_tokens": ASKED, "messages": messages},
+        headers={"x-api-key": key["secret_key"]},
+        timeout=10,
+    )
+    assert answer.status_code == 400, answer.text
+    error = answer.json()
+    assert (error["type"], error["error"]["type"]) == ("error", "invalid_request_error")
+    assert where in error["error"]["message"]
+    assert len(anthropic_upstream.seen.bodies) == seen
+    assert usage_rows.of_key(key["uuid"]) == []

@@ -38,6 +38,17 @@ from modelport.providers.dialects.base import Kind
 ERRORS = AnthropicErrors()
 FORWARDED = ("anthropic-version", "anthropic-beta")
 ROLES = frozenset(("user", "assistant"))
+BLOCKS = frozenset(
+    (
+        "text", "image", "document", "search_result", "tool_use", "tool_result", "thinking",
+        "redacted_thinking", "server_tool_use", "web_search_tool_result",
+        "web_fetch_tool_result", "code_execution_tool_result",
+        "bash_code_execution_tool_result", "text_editor_code_execution_tool_result",
+        "mcp_tool_use", "mcp_tool_result", "container_upload",
+    )
+)  # fmt: skip
+"""The content block types Anthropic's API accepts; any other is refused before it is sent.
+A translated request accepts fewer (`translate.messages_chat` says which)."""
 
 
 def parse_messages(body: bytes, headers: dict[str, str], *, counting: bool) -> Inbound:
@@ -77,13 +88,18 @@ def message_chars(message: object, index: int) -> int:
     content = message.get("content")
     if isinstance(content, str):
         return len(content)
-    if not isinstance(content, list) or not all(
-        isinstance(block, dict) and isinstance(block.get("type"), str) for block in content
-    ):
+    if not isinstance(content, list):
         raise InvalidInput(
-            f"{where}.content: must be a string or an array of content blocks with a type.",
+            f"{where}.content: must be a string or an array of content blocks.",
             field=f"{where}.content",
         )
+    for number, block in enumerate(content):
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind not in BLOCKS:
+            raise InvalidInput(
+                f"{where}.content.{number}: unknown content block type {kind!r}.",
+                field=f"{where}.content.{number}",
+            )
     return text_chars(content)
 
 
