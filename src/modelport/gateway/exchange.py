@@ -46,10 +46,9 @@ class Route:
     model: CatalogModel
     dialect: Dialect
 
-    @property
-    def native(self) -> bool:
-        """Whether the upstream serves the responses API itself."""
-        return self.model.entry.native_responses
+    def speaks(self, api: Api) -> bool:
+        """Whether the upstream serves `api` itself: then the request passes through."""
+        return self.dialect.speaks(api, self.model.entry.native_responses)
 
 
 class Stream(Protocol):

@@ -33,7 +33,7 @@ class CountTokens:
         inbound = parse_messages(body, header_map(scope), counting=True)
         model = self._access.scope(identity, inbound.model, "chat")
         route = Route(request_id(scope), identity, model, DIALECTS[model.entry.dialect])
-        if route.dialect.speaks("count_tokens", route.native):
+        if route.speaks("count_tokens"):
             answer = await self._pipeline.ask(route, "count_tokens", inbound)
             tokens = answer.get("input_tokens") if isinstance(answer, dict) else None
             if count(tokens):

@@ -118,7 +118,7 @@ class MessagesApi:
 
     async def exchange(self, inbound: Inbound, route: Route) -> Exchange:
         message_id = "msg_" + route.request_id.replace("-", "")
-        if route.dialect.speaks("messages", route.native):
+        if route.speaks("messages"):
             model_id = route.model.id
             return Passthrough(
                 "messages",

@@ -111,7 +111,7 @@ class ResponsesApi:
         if payload.get("store", True):
             items = payload["input"]
             complete = partial(self._store.save, team, route.identity.key_id, items, previous)
-        if route.dialect.speaks("responses", route.native):
+        if route.speaks("responses"):
             upstream = {
                 key: value for key, value in payload.items() if key != "previous_response_id"
             }
