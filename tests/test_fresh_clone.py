@@ -17,7 +17,12 @@ import pytest
 from tests.support.specs import REQUIRE
 
 ROOT = Path(__file__).resolve().parents[1]
-READS_A_SPEC = ("mark.reference(", "reference_dir(", "tests.support.reference ")
+READS_A_SPEC = (
+    "mark.reference(",
+    "reference_dir(",
+    "tests.support.reference ",
+    "tests.support.openai_reference ",
+)
 OUTCOME = re.compile(r"^(tests/\S+?\.py)::\S+ (PASSED|FAILED|SKIPPED|ERROR|XFAIL|XPASS)", re.M)
 SOURCE = "github.com/digitalocean/openapi at commit 7c1300c479fed9c353cda9fc21cd968619552304"
 

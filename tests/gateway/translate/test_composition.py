@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai.types.responses import Response
@@ -60,6 +61,7 @@ def responses_answer(message: dict[str, Any], request: dict[str, Any]) -> dict[s
     )
 
 
+@pytest.mark.reference("openai-openapi")
 def test_a_tool_round_trip_over_two_turns_keeps_the_ids_anthropic_made() -> None:
     first = {
         "model": "claude-x",

@@ -144,6 +144,7 @@ MESSAGE: dict[str, Any] = {
 }
 
 
+@pytest.mark.reference("openai-openapi")
 def test_an_anthropic_message_is_a_chat_completion_the_schema_and_the_sdk_accept() -> None:
     body = to_chat(MESSAGE)
     openai_schema("CreateChatCompletionResponse").validate(body)

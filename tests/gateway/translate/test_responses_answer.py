@@ -63,6 +63,7 @@ def respond(answer: dict[str, Any], request: dict[str, Any] = REQUEST) -> dict[s
     )
 
 
+@pytest.mark.reference("openai-openapi")
 def test_a_text_answer_is_a_completed_response_the_schema_and_the_sdk_accept() -> None:
     body = respond(completion("Sunny, 21C.", finish_reason="stop"))
     openai_schema("Response").validate(body)
@@ -86,6 +87,7 @@ def test_a_text_answer_is_a_completed_response_the_schema_and_the_sdk_accept() -
     assert "output_text" not in body
 
 
+@pytest.mark.reference("openai-openapi")
 def test_the_schema_check_can_fail() -> None:
     body = respond(completion("x"))
     del body["output"]
@@ -93,6 +95,7 @@ def test_the_schema_check_can_fail() -> None:
         openai_schema("Response").validate(body)
 
 
+@pytest.mark.reference("openai-openapi")
 def test_tool_calls_are_function_call_items_after_the_message() -> None:
     answer = completion(
         "Let me check.",
@@ -129,6 +132,7 @@ def test_only_tool_calls_make_no_message_item() -> None:
     assert Response.model_validate(body).output_text == ""
 
 
+@pytest.mark.reference("openai-openapi")
 @pytest.mark.parametrize(
     ("finish", "reason"), [("length", "max_output_tokens"), ("content_filter", "content_filter")]
 )
@@ -157,6 +161,7 @@ def test_the_request_settings_are_echoed() -> None:
     )
 
 
+@pytest.mark.reference("openai-openapi")
 def test_openai_defaults_stand_for_what_the_request_left_out() -> None:
     body = respond(completion("ok"), {"model": "m", "input": "hi"})
     openai_schema("Response").validate(body)
@@ -167,6 +172,7 @@ def test_openai_defaults_stand_for_what_the_request_left_out() -> None:
     assert (body["tools"], body["metadata"], body["instructions"]) == ([], {}, None)
 
 
+@pytest.mark.reference("openai-openapi")
 def test_a_refusal_is_a_refusal_part() -> None:
     message = {"role": "assistant", "content": None, "refusal": "No."}
     body = respond({"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
@@ -175,6 +181,7 @@ def test_a_refusal_is_a_refusal_part() -> None:
     assert Response.model_validate(body).output_text == ""
 
 
+@pytest.mark.reference("openai-openapi")
 @pytest.mark.parametrize(
     "answer", [{}, {"choices": "x"}, {"choices": [{"message": {"content": 3, "tool_calls": "x"}}]}]
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
@@ -104,6 +105,7 @@ def test_text_then_a_tool_call_is_openais_event_sequence() -> None:
     )
 
 
+@pytest.mark.reference("openai-openapi")
 def test_every_event_passes_the_sdk_types_and_openais_schema() -> None:
     events, _ = run(TEXT_AND_TOOL)
     for _, payload in events:
