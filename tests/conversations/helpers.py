@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from modelport.conversations.service import ConversationService
 from modelport.db.engine import Database
-from modelport.db.tables import ModelKey, StoredResponseItem, Team
+from modelport.db.tables import StoredResponseItem
+from tests.support.databases import team_and_key
 
 NOW = datetime(2100, 1, 1, tzinfo=UTC)
 RETENTION = timedelta(days=30)
@@ -27,23 +28,7 @@ class Owner:
 
 
 async def new_owner(database: Database) -> Owner:
-    team, key = uuid.uuid4(), uuid.uuid4()
-    async with database.write() as unit:
-        unit.session.add(Team(id=team, name="t-" + team.hex[:12], created_at=NOW))
-        await unit.session.flush()  # the key refers to the team
-        unit.session.add(
-            ModelKey(
-                id=key,
-                team_id=team,
-                name="k",
-                digest=key.bytes * 2,
-                hint="abcd",
-                models=None,
-                created_at=NOW,
-                created_by="test",
-            )
-        )
-    return Owner(team, key)
+    return Owner(*await team_and_key(database, NOW))
 
 
 def user(text: str) -> Json:

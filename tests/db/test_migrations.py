@@ -3,7 +3,6 @@ and the newest one builds exactly the tables the code declares."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +17,9 @@ from sqlalchemy import Connection, insert, select
 from modelport.config import Settings
 from modelport.db.engine import Database
 from modelport.db.migrate import MIGRATIONS, upgrade_to_head
-from modelport.db.tables import Base, ModelKey, Team, UsageRecord
+from modelport.db.tables import Base, UsageRecord
 from modelport.usage.repository import Bucket, UsageRepository
-from tests.support.databases import create_pg_database, drop_pg_database, sqlite_url
+from tests.support.databases import create_pg_database, drop_pg_database, sqlite_url, team_and_key
 
 WHEN = datetime(2026, 11, 30, 23, 59, 59, 999999, tzinfo=UTC)
 
@@ -50,23 +49,8 @@ async def _upgrade_to(database: Database, revision: str) -> None:
 
 async def test_usage_rows_from_before_0005_get_no_token_details(database: Database) -> None:
     await _upgrade_to(database, "0004")
-    team, key = uuid.uuid4(), uuid.uuid4()
+    team, key = await team_and_key(database, WHEN)
     async with database.write() as unit:
-        unit.session.add(Team(id=team, name="t-" + team.hex[:8], created_at=WHEN))
-        await unit.session.flush()  # the key refers to the team
-        unit.session.add(
-            ModelKey(
-                id=key,
-                team_id=team,
-                name="k",
-                digest=key.bytes * 2,
-                hint="abcd",
-                models=None,
-                created_at=WHEN,
-                created_by="test",
-            )
-        )
-        await unit.session.flush()  # the row refers to the key
         # Only the columns 0004 knows: a Core insert names no others.
         await unit.session.execute(
             insert(UsageRecord).values(

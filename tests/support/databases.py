@@ -9,9 +9,14 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import subprocess
+import uuid
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
+
+from modelport.db.engine import Database
+from modelport.db.tables import ModelKey, Team
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
@@ -61,3 +66,25 @@ def dump(database_url: str) -> str:
 
 def sqlite_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'modelport.db'}"
+
+
+async def team_and_key(database: Database, when: datetime) -> tuple[uuid.UUID, uuid.UUID]:
+    """A new team and a model key of it, written straight to `database` (created `when`):
+    what a storage test needs rows of its own to refer to."""
+    team, key = uuid.uuid4(), uuid.uuid4()
+    async with database.write() as unit:
+        unit.session.add(Team(id=team, name="t-" + team.hex[:12], created_at=when))
+        await unit.session.flush()  # the key refers to the team
+        unit.session.add(
+            ModelKey(
+                id=key,
+                team_id=team,
+                name="k",
+                digest=key.bytes * 2,
+                hint="abcd",
+                models=None,
+                created_at=when,
+                created_by="test",
+            )
+        )
+    return team, key

@@ -20,11 +20,11 @@ from sqlalchemy import select, text
 from modelport.config import Settings
 from modelport.db.engine import Database
 from modelport.db.migrate import upgrade_to_head
-from modelport.db.tables import ModelKey, Team, UsageRecord
+from modelport.db.tables import UsageRecord
 from modelport.errors import StorageUnavailable
 from modelport.usage.repository import UsageRepository, insert_once_sqlite
 from modelport.usage.row import UsageRow
-from tests.support.databases import sqlite_url
+from tests.support.databases import sqlite_url, team_and_key
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 
@@ -38,23 +38,7 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 async def _key(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
-    team, key = uuid.uuid4(), uuid.uuid4()
-    async with database.write() as unit:
-        unit.session.add(Team(id=team, name="t-" + team.hex[:8], created_at=WHEN))
-        await unit.session.flush()  # the key refers to the team
-        unit.session.add(
-            ModelKey(
-                id=key,
-                team_id=team,
-                name="k",
-                digest=key.bytes * 2,
-                hint="abcd",
-                models=None,
-                created_at=WHEN,
-                created_by="test",
-            )
-        )
-    return team, key
+    return await team_and_key(database, WHEN)
 
 
 def _row(team: uuid.UUID, key: uuid.UUID, request_id: str, estimated: bool) -> UsageRow:

@@ -78,12 +78,13 @@ def streamed(draw: st.DrawFn) -> tuple[Answer, list[dict[str, Any]]]:
         deltas.append({"tool_calls": [head]})
         for piece in pieces(draw, _arguments(call)):
             deltas.append({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
-    chunks = [_chunk(delta, None) for delta in deltas]
-    chunks.append(_chunk({}, answer.finish))
+    chunks = [chunk(delta, None) for delta in deltas]
+    chunks.append(chunk({}, answer.finish))
     return answer, chunks
 
 
-def _chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    """One `chat.completion.chunk` of choice 0."""
     choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
     return {
         "id": "chatcmpl-1",
@@ -92,6 +93,18 @@ def _chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
         "model": "m",
         "choices": [choice],
     }
+
+
+def tool_delta(index: int, arguments: str, call_id: str | None, name: str) -> dict[str, Any]:
+    """A delta with a piece of tool call `index`: its first piece names it (`call_id`)."""
+    call: dict[str, Any] = {"index": index, "function": {"arguments": arguments}}
+    if call_id:
+        call |= {
+            "id": call_id,
+            "type": "function",
+            "function": {"name": name, "arguments": arguments},
+        }
+    return {"tool_calls": [call]}
 
 
 def as_anthropic_message(answer: Answer, stop_reason: str) -> dict[str, Any]:

@@ -17,33 +17,22 @@ from modelport.gateway.translate.messages_chat import (
     chat_from_messages,
     messages_from_chat,
 )
-from tests.gateway.translate.answers import Answer, anthropic_streamed, as_completion, streamed
+from tests.gateway.translate.answers import (
+    Answer,
+    anthropic_streamed,
+    as_completion,
+    chunk,
+    streamed,
+    tool_delta,
+)
 from tests.gateway.translate.sdks import Replay, chat_calls
 
 TOKENS = Tokens(prompt=2000, completion=150, cached_prompt=1500, cache_write=300)
 ANTHROPIC_EVENTS: TypeAdapter[Any] = TypeAdapter(RawMessageStreamEvent)
 
 
-def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1,
-        "model": "m",
-        "choices": [choice],
-    }
-
-
 def tool(index: int, arguments: str, call_id: str | None = None) -> dict[str, Any]:
-    call: dict[str, Any] = {"index": index, "function": {"arguments": arguments}}
-    if call_id:
-        call |= {
-            "id": call_id,
-            "type": "function",
-            "function": {"name": "read_file", "arguments": arguments},
-        }
-    return {"tool_calls": [call]}
+    return tool_delta(index, arguments, call_id, "read_file")
 
 
 CHUNKS = [

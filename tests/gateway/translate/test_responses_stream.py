@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 from modelport.core.pricing import Tokens
 from modelport.gateway.translate.fields import Event
 from modelport.gateway.translate.responses_chat import ResponsesStreamFromChat, response_from_chat
-from tests.gateway.translate.answers import Answer, as_completion, streamed
+from tests.gateway.translate.answers import Answer, as_completion, chunk, streamed, tool_delta
 from tests.gateway.translate.sdks import Replay, counter
 from tests.support.openai_reference import openai_schema
 
@@ -21,26 +21,8 @@ TOKENS = Tokens(prompt=30, completion=9, cached_prompt=10)
 EVENTS: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
 
 
-def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1,
-        "model": "m",
-        "choices": [choice],
-    }
-
-
 def tool(index: int, arguments: str, call_id: str | None = None) -> dict[str, Any]:
-    call: dict[str, Any] = {"index": index, "function": {"arguments": arguments}}
-    if call_id:
-        call |= {
-            "id": call_id,
-            "type": "function",
-            "function": {"name": "get_weather", "arguments": arguments},
-        }
-    return {"tool_calls": [call]}
+    return tool_delta(index, arguments, call_id, "get_weather")
 
 
 TEXT_AND_TOOL = [
