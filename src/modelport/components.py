@@ -72,7 +72,7 @@ class Components:
 REDIS_CONNECTIONS = 256
 """Per replica: about twice the requests it serves at once (see `_redis_client`)."""
 REDIS_SECONDS = 0.5
-"""How long a Redis call may take, waiting for a pooled connection included."""
+"""How long a Redis call may take once it has a connection."""
 REDIS_CONNECT_SECONDS = 2.0
 """How long opening a connection may take. Longer than a call: a burst of requests opens many
 connections at once, and on a busy replica 0.5 s was too short for some of them (each failure
@@ -89,7 +89,11 @@ def _redis_client(url: str) -> aioredis.Redis:
     their caches). A Redis that is really away refuses the retry just as fast; a timeout is
     not retried.
 
-    The pool waits for a free connection rather than failing. A request holds one at a
+    The pool waits for a free connection rather than failing, for as long as opening one may
+    take: in a burst every connection is being opened at once, and a call past the pool's
+    size waits for one of them to connect and answer (0.5 s was too short for the 257th of
+    300 calls on a loaded 2-core CI machine, and that one failure made the replica give up
+    on Redis). A request holds one at a
     time, but it settles its limits after its response has left, while the client's next
     request has begun: 64 clients kept more than 100 busy, and redis-py's default pool
     (100, failing past it) then failed calls, each one making the replica check every key
@@ -98,7 +102,7 @@ def _redis_client(url: str) -> aioredis.Redis:
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=REDIS_CONNECTIONS,
-        timeout=REDIS_SECONDS,
+        timeout=REDIS_CONNECT_SECONDS + REDIS_SECONDS,
         socket_timeout=REDIS_SECONDS,
         socket_connect_timeout=REDIS_CONNECT_SECONDS,
         health_check_interval=15,
