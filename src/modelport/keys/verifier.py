@@ -30,6 +30,8 @@ class KeyIdentity:
 
     key_id: uuid.UUID
     team_id: uuid.UUID
+    team_name: str
+    """Dedicated deployments name the teams they serve (`catalog/deployment.py`)."""
     models: frozenset[str] | None
     """The models the key may call, or None for every model."""
     expires_at: datetime | None = None
@@ -99,6 +101,7 @@ class KeyVerifier:
         identity = KeyIdentity(
             key_id=row.id,
             team_id=row.team_id,
+            team_name=row.team_name,
             models=None if row.models is None else frozenset(row.models),
             expires_at=row.expires_at,
             spend_limit_picousd=row.monthly_spend_limit_picousd,
