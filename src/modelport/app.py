@@ -26,6 +26,7 @@ from modelport.gateway.apis.responses_store import ResponseStore
 from modelport.gateway.dataplane import DataPlaneMiddleware
 from modelport.gateway.pipeline import Pipeline
 from modelport.gateway.routes import data_plane
+from modelport.gateway.routing import Routing
 from modelport.keys import routes as key_routes
 from modelport.usage import routes as usage_routes
 from modelport.web import install as web_panel
@@ -77,10 +78,18 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         digester=hub.digester,
         per_minute=settings.api_rate_limit_per_minute,
     )
-    access = Access(
-        hub.verifier, hub.catalog, hub.recorder, max_body=settings.max_inference_request_bytes
+    access = Access(hub.verifier, hub.recorder, max_body=settings.max_inference_request_bytes)
+    routing = Routing(hub.catalog, hub.health, max_attempts=settings.max_attempts)
+    pipeline = Pipeline(
+        access,
+        routing,
+        hub.upstream,
+        hub.recorder,
+        hub.key_limiter,
+        hub.drain,
+        hub.health,
+        deadline=settings.request_deadline_seconds,
     )
-    pipeline = Pipeline(access, hub.upstream, hub.recorder, hub.key_limiter, hub.drain)
     store = ResponseStore(hub.database, timedelta(days=settings.responses_retention_days))
     app.add_middleware(
         DataPlaneMiddleware, data_plane=data_plane(access, pipeline, hub.catalog, hub.drain, store)

@@ -130,7 +130,7 @@ def build_components(settings: Settings) -> Components:
     # revocation: then every verification asks the database.
     cache_seconds = KEY_CACHE_SECONDS if redis is not None or settings.is_sqlite else 0.0
     verifier = KeyVerifier(database, digester, ledger, cache_seconds=cache_seconds)
-    catalog = Catalog(load_catalog(settings.catalog, environment_value))
+    catalog = load_catalog(settings.catalog, environment_value)
     upstream = UpstreamClient(
         connect_timeout=settings.upstream_connect_timeout,
         read_timeout=settings.upstream_read_timeout,

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     upstream_read_timeout: float = Field(300.0, gt=0)
     """Longest silence allowed between bytes from an upstream (streams included)."""
     upstream_pool_size: int = Field(512, ge=1)
+    max_attempts: int = Field(3, ge=1, le=10)
+    """Deployments a request may try before it fails: the first and its failovers."""
+    request_deadline_seconds: float = Field(60.0, gt=0)
+    """No failover starts once a request has run this long."""
     upstream_ca_file: Path | None = None
     """More certificate authorities (a PEM bundle) to trust for https upstreams, besides the
     system's (`MODELPORT_UPSTREAM_CA_FILE`); for a provider or gateway with a private CA."""

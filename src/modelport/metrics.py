@@ -213,8 +213,9 @@ KEY_REFUSALS = REGISTRY.counter(
 )
 UPSTREAM_ERRORS = REGISTRY.counter(
     "modelport_upstream_errors_total",
-    "Upstream failures by model and kind (timeout, connection, stream_broken, http_<status>).",
-    ("model", "kind"),
+    "Upstream failures by model, deployment and kind (timeout, connection, stream_broken, "
+    "http_<status>); failed attempts another deployment then served included.",
+    ("model", "deployment", "kind"),
 )
 MODEL_DURATION = REGISTRY.histogram(
     "modelport_model_request_duration_seconds",

@@ -25,6 +25,7 @@ LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 LONG_HEX = re.compile(r"[0-9a-f]{32,}")
 ALLOWED_LABELS = {"family", "route", "status", "model", "kind", "reason", "source", "le"} | {
+    "deployment",
     "backend",
     "version",
 }
@@ -104,7 +105,8 @@ def test_counters_move_with_traffic(hub: Hub, api: httpx.Client) -> None:
     v1 = {"family": "v1", "route": CHAT}
     assert grew("modelport_http_request_duration_seconds_count", **v1) >= 9
     assert grew("modelport_http_request_duration_seconds_bucket", **v1, le="+Inf") >= 9
-    assert grew("modelport_upstream_errors_total", model="test-500", kind="http_500") >= 1
+    failed = {"model": "test-500", "deployment": "test-500#1", "kind": "http_500"}
+    assert grew("modelport_upstream_errors_total", **failed) >= 1
     assert grew("modelport_tokens_total", model="test-chat", kind="prompt") >= 2 * PROMPT_TOKENS
     assert grew("modelport_tokens_total", model="test-chat", kind="completion") > 0
     assert grew("modelport_cost_usd_total", model="test-chat") > 0

@@ -33,6 +33,12 @@ class Call:
     usage_row: UsageRow | None = None
     """The row recorded for this request, once it is."""
     admission: Admission | None = None
+    deployment: str = ""
+    """The deployment being tried, and once recorded, the one that served."""
+
+    def retarget(self, model: CatalogModel, deployment: str, prompt_chars: int) -> None:
+        """Another route is tried: the request is now that model's, on that deployment."""
+        self.model, self.deployment, self.prompt_chars = model, deployment, prompt_chars
 
     def row(self, status: Status, *, completion_chars: int = 0, charge: bool = True) -> UsageRow:
         """The usage row: the upstream's own counts, or estimates marked as such.
@@ -61,6 +67,7 @@ class Call:
             cached_prompt_tokens=tokens.cached_prompt,
             cache_write_tokens=tokens.cache_write,
             reasoning_tokens=tokens.reasoning,
+            deployment=self.deployment or None,
         )
 
     def _estimate(self, completion_chars: int) -> Tokens:
