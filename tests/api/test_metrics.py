@@ -27,6 +27,7 @@ LONG_HEX = re.compile(r"[0-9a-f]{32,}")
 ALLOWED_LABELS = {"family", "route", "status", "model", "kind", "reason", "source", "le"} | {
     "backend",
     "version",
+    "origin",
 }
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

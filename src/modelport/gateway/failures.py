@@ -9,6 +9,7 @@ from modelport.errors import (
     InvalidInput,
     ModelportError,
     RateLimited,
+    UpstreamBusy,
     UpstreamError,
     UpstreamTimeout,
 )
@@ -51,6 +52,8 @@ def count_failure(request_id: str, model_id: str, kind: str) -> None:
 def failure_kind(exc: UpstreamError, *, started: bool) -> str:
     if isinstance(exc, UpstreamTimeout):
         return "timeout"
+    if isinstance(exc, UpstreamBusy):
+        return "busy"
     if isinstance(exc, UpstreamReportedError):
         return "error_event"
     return "stream_broken" if started else "connection"
