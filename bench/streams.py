@@ -59,10 +59,7 @@ def _chunk(delta: dict[str, str], finish: str | None = None) -> dict[str, object
             "model": "slow", "choices": [choice]}  # fmt: skip
 
 
-HEAD = (
-    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-    b"Transfer-Encoding: chunked\r\n\r\n"
-)
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
 PIECE = _event(_chunk({"content": "tok "}))
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 
@@ -233,7 +230,8 @@ def main() -> None:
     print("\n".join(f"- {name}: {value}" for name, value in machine().items()))
     print(f"- load (1, 5, 15 min): before {before}; after {load()}")
     command = ["bench/streams.py", *sys.argv[1:]]
-    print(f"- command: {' '.join(command)}; {args.events} events per stream over {args.seconds:g} s")
+    spread = f"{args.events} events per stream over {args.seconds:g} s"
+    print(f"- command: {' '.join(command)}; {spread}")
     if found["failure_kinds"]:
         print(f"- failures, first kinds: {found['failure_kinds']}")
     print()
