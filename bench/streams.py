@@ -7,10 +7,12 @@ streamed chat completion with E content events spread evenly over S seconds, the
 and `[DONE]`. One `modelport serve` (bench/gateway.py's `started`: SQLite, a real key) proxies
 N streaming `/v1/chat/completions` requests, all opened at once by one aiohttp session in this
 process. Reported: the requests that failed (not a 200, or a stream without `[DONE]`), each
-stream's duration against the upstream's S seconds (median, p99, worst), and the hub's peak
-RSS, sampled every 0.2 s. `--src DIR` runs the hub from another source tree (for instance
-`git archive main src | tar -x -C /tmp/old`, then `--src /tmp/old/src`): the figures before
-a change. Prints Markdown for docs/benchmarks.md.
+stream's duration against the upstream's S seconds (median, p99, worst), the time to its
+first event (how long the burst of requests queued in the hub), the CPU time of the hub and
+of the rest (this client and the upstream), and the hub's peak RSS, sampled every 0.2 s.
+`--src DIR` runs the hub from another source tree (for instance `git archive main src | tar
+-x -C /tmp/old`, then `--src /tmp/old/src`): the figures before a change. Prints Markdown for
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -129,9 +131,10 @@ def start_slow_upstream(seconds: float, events: int):  # type: ignore[no-untyped
 # -- the load ------------------------------------------------------------------------------
 
 
-async def _one(session: aiohttp.ClientSession, url: str, key: str) -> float | str:
-    """One stream's duration in seconds, or why it failed."""
+async def _one(session: aiohttp.ClientSession, url: str, key: str) -> tuple[float, float] | str:
+    """One stream's duration and time to its first event, in seconds, or why it failed."""
     started = time.monotonic()
+    first = 0.0
     try:
         async with session.post(
             url,
@@ -142,15 +145,16 @@ async def _one(session: aiohttp.ClientSession, url: str, key: str) -> float | st
                 return f"HTTP {reply.status}: {(await reply.read())[:200]!r}"
             tail = b""
             async for piece in reply.content.iter_any():
+                first = first or time.monotonic() - started
                 tail = (tail + piece)[-64:]
             if b"[DONE]" not in tail:
                 return "the stream ended without [DONE]"
     except (aiohttp.ClientError, TimeoutError) as exc:
         return f"{type(exc).__name__}: {exc}"
-    return time.monotonic() - started
+    return time.monotonic() - started, first
 
 
-async def _load(port: int, key: str, streams: int) -> list[float | str]:
+async def _load(port: int, key: str, streams: int) -> list[tuple[float, float] | str]:
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -194,7 +198,8 @@ def run(streams: int, seconds: float, events: int, src: Path | None) -> dict[str
         hub_cpu = bench.hub.cpu_seconds() - cpu_before
         others_cpu = bench.upstream.cpu_seconds() - upstream_before
         others_cpu += time.process_time() - client_before
-    durations = sorted(r for r in results if isinstance(r, float))
+    durations = sorted(r[0] for r in results if isinstance(r, tuple))
+    firsts = sorted(r[1] for r in results if isinstance(r, tuple)) or [float("nan")]
     failures = [r for r in results if isinstance(r, str)]
     ratios = [d / seconds for d in durations] or [float("nan")]
     return {
@@ -204,6 +209,8 @@ def run(streams: int, seconds: float, events: int, src: Path | None) -> dict[str
         "median": statistics.median(ratios),
         "p99": ratios[min(len(ratios) - 1, int(0.99 * len(ratios)))],
         "worst": ratios[-1],
+        "first_median": statistics.median(firsts),
+        "first_p99": firsts[min(len(firsts) - 1, int(0.99 * len(firsts)))],
         "peak_rss": max(peak) / 2**20,
         "idle_rss": idle_rss / 2**20,
         "wall": wall,
@@ -242,6 +249,8 @@ def main() -> None:
             f"x{found['median']:.3f}",
             f"x{found['p99']:.3f}",
             f"x{found['worst']:.3f}",
+            f"{found['first_median']:.2f}",
+            f"{found['first_p99']:.2f}",
             f"{found['wall']:.1f}",
             f"{found['hub_cpu']:.1f}",
             f"{found['others_cpu']:.1f}",
@@ -249,7 +258,8 @@ def main() -> None:
             f"{found['peak_rss']:.0f}",
         ]
     ]
-    headers = ["streams", "failed", "median duration", "p99 duration", "worst", "wall s"]
+    headers = ["streams", "failed", "median duration", "p99 duration", "worst"]
+    headers += ["first event p50 s", "first event p99 s", "wall s"]
     headers += ["hub CPU s", "client + upstream CPU s", "hub RSS before MiB"]
     headers += ["hub peak RSS MiB"]
     print(markdown_table(headers, rows))

@@ -14,8 +14,11 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from ssl import SSLContext
+from typing import Any, TypeVar, cast
+
+P = TypeVar("P", bound=asyncio.BaseProtocol)
 
 DELAY = 0.25
 """Seconds an attempt has before the next address is tried too (RFC 8305 suggests 0.25)."""
@@ -24,13 +27,21 @@ Address = tuple[socket.AddressFamily, tuple[Any, ...]]
 """A family and a socket address of it: (host, port) or (host, port, flow, scope)."""
 
 
-async def open_socket(host: str, port: int) -> socket.socket:
-    """A connected non-blocking socket to `host` (a name or an IP address) and `port`.
+async def dial(
+    loop: asyncio.AbstractEventLoop,
+    factory: Callable[[], P],
+    host: str,
+    port: int,
+    *,
+    ssl: SSLContext | None = None,
+    server_hostname: str | None = None,
+) -> tuple[asyncio.Transport, P]:
+    """`loop.create_connection` to `host` (a name or an IP address) and `port`, racing the
+    name's addresses when it has several.
 
     Raises OSError (socket.gaierror for a name that does not resolve) if no address
     connects; the caller bounds the time it takes.
     """
-    loop = asyncio.get_running_loop()
     try:
         literal = ipaddress.ip_address(host)
     except ValueError:
@@ -41,9 +52,16 @@ async def open_socket(host: str, port: int) -> socket.socket:
         addresses = [(family, (host, port))]
     if not addresses:
         raise OSError(f"no address for {host}")
-    if len(addresses) == 1:
-        return await _attempt(loop, addresses[0])
-    return await _race(loop, addresses)
+    if len(addresses) == 1:  # the loop's own connect, in C on uvloop: the common case
+        transport, protocol = await loop.create_connection(
+            factory, addresses[0][1][0], port, ssl=ssl, server_hostname=server_hostname
+        )
+    else:
+        sock = await _race(loop, addresses)
+        transport, protocol = await loop.create_connection(
+            factory, sock=sock, ssl=ssl, server_hostname=server_hostname
+        )
+    return cast(asyncio.Transport, transport), protocol  # uvloop's is not a subclass
 
 
 def _interleaved(addresses: Sequence[Address]) -> list[Address]:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import ipaddress
-import socket
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from modelport.errors import UpstreamError
+from modelport.providers.dial import dial
 
+UNREACHABLE = "The proxy cannot be reached: connection refused or unreachable."
 MAX_HEAD = 16 * 1024
 """The longest answer head to a CONNECT the client reads."""
 
@@ -163,12 +164,15 @@ class _Tunnel(asyncio.Protocol):
 
 
 async def open_tunnel(
-    loop: asyncio.AbstractEventLoop, connected: socket.socket, proxy: Proxy, host_port: str
+    loop: asyncio.AbstractEventLoop, proxy: Proxy, host_port: str
 ) -> asyncio.Transport:
-    """Ask the proxy on the socket `connected` for a tunnel to `host_port`; the transport once
-    it is open. Raises UpstreamError if the proxy refuses (naming its status) or breaks off;
-    the caller bounds the wait."""
-    transport, tunnel = await loop.create_connection(lambda: _Tunnel(loop), sock=connected)
+    """Connect to the proxy and ask it for a tunnel to `host_port`; the transport once it is
+    open. Raises UpstreamError if the proxy cannot be reached, refuses (naming its status) or
+    breaks off; the caller bounds the wait."""
+    try:
+        transport, tunnel = await dial(loop, lambda: _Tunnel(loop), proxy.host, proxy.port)
+    except OSError as exc:
+        raise UpstreamError(UNREACHABLE) from exc
     try:
         transport.write(
             f"CONNECT {host_port} HTTP/1.1\r\nHost: {host_port}\r\n{proxy.head}\r\n".encode(

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelport.errors import UpstreamError, UpstreamTimeout
-from modelport.providers.dial import open_socket
+from modelport.providers.dial import dial
 from modelport.providers.http1 import (
     Broken,
     Connection,
@@ -34,7 +34,7 @@ from modelport.providers.http1 import (
     size_text,
 )
 from modelport.providers.pool import OriginPool
-from modelport.providers.proxy import ProxyRules, open_tunnel
+from modelport.providers.proxy import UNREACHABLE, ProxyRules, open_tunnel
 from modelport.providers.sse import EventTooLarge, ServerSentEvent, SseDecoder
 
 MAX_BODY = 64 * 1024 * 1024
@@ -256,11 +256,7 @@ class UpstreamClient:
         return route
 
     async def _connect(self, origin: Origin) -> Connection:
-        """A new connection to `origin` (through its proxy, if any), TLS for https.
-
-        Each socket is handed to the loop as soon as it is connected, so that closing it on
-        a failure is the loop's job from then on.
-        """
+        """A new connection to `origin` (through its proxy, if any), TLS for https."""
         loop = asyncio.get_running_loop()
         connection = Connection(loop, self._max_body)
         tls = self._tls if origin.tls else None
@@ -269,21 +265,22 @@ class UpstreamClient:
             async with asyncio.timeout(self._connect_timeout):
                 proxy = origin.proxy
                 if proxy is None:
-                    sock = await open_socket(origin.host, origin.port)
-                    await loop.create_connection(
-                        lambda: connection, sock=sock, ssl=tls, server_hostname=hostname
+                    await dial(
+                        loop,
+                        lambda: connection,
+                        origin.host,
+                        origin.port,
+                        ssl=tls,
+                        server_hostname=hostname,
                     )
                     return connection
-                try:
-                    sock = await open_socket(proxy.host, proxy.port)
-                except OSError as exc:
-                    raise UpstreamError(
-                        "The proxy cannot be reached: connection refused or unreachable."
-                    ) from exc
                 if tls is None:
-                    await loop.create_connection(lambda: connection, sock=sock)
+                    try:
+                        await dial(loop, lambda: connection, proxy.host, proxy.port)
+                    except OSError as exc:
+                        raise UpstreamError(UNREACHABLE) from exc
                     return connection
-                raw = await open_tunnel(loop, sock, proxy, origin.name.split("://", 1)[1])
+                raw = await open_tunnel(loop, proxy, origin.name.split("://", 1)[1])
                 try:
                     secured = await loop.start_tls(raw, connection, tls, server_hostname=hostname)
                 except BaseException:
