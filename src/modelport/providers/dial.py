@@ -16,7 +16,7 @@ import ipaddress
 import socket
 from collections.abc import Callable, Sequence
 from ssl import SSLContext
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 P = TypeVar("P", bound=asyncio.BaseProtocol)
 
@@ -61,7 +61,7 @@ async def dial(
         transport, protocol = await loop.create_connection(
             factory, sock=sock, ssl=ssl, server_hostname=server_hostname
         )
-    return cast(asyncio.Transport, transport), protocol  # uvloop's is not a subclass
+    return transport, protocol
 
 
 def _interleaved(addresses: Sequence[Address]) -> list[Address]:
