@@ -27,6 +27,7 @@ from modelport.infra.revocations import (
 )
 from modelport.keys.service import KeyService
 from modelport.keys.verifier import KeyVerifier
+from modelport.providers.proxy import ProxyRules
 from modelport.providers.upstream import UpstreamClient
 from modelport.usage.limits import KeyLimiter, settled_loader
 from modelport.usage.recorder import UsageRecorder
@@ -134,8 +135,12 @@ def build_components(settings: Settings) -> Components:
     upstream = UpstreamClient(
         connect_timeout=settings.upstream_connect_timeout,
         read_timeout=settings.upstream_read_timeout,
-        pool_size=settings.upstream_pool_size,
+        max_connections=settings.upstream_max_connections,
+        max_body=settings.upstream_max_body_bytes,
         ca_file=settings.upstream_ca_file,
+        proxies=ProxyRules.of(
+            http=settings.http_proxy, https=settings.https_proxy, no_proxy=settings.no_proxy
+        ),
     )
     recorder = UsageRecorder(database)
     load = settled_loader(database)

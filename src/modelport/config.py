@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_FILE = "server-secret"  # noqa: S105 (a file name)
@@ -40,7 +40,19 @@ class Settings(BaseSettings):
     upstream_connect_timeout: float = Field(5.0, gt=0)
     upstream_read_timeout: float = Field(300.0, gt=0)
     """Longest silence allowed between bytes from an upstream (streams included)."""
-    upstream_pool_size: int = Field(512, ge=1)
+    upstream_max_connections: int = Field(4096, ge=1)
+    """Upstream connections in use at once per origin (scheme, host, port); a catalog
+    deployment may set its own. Past it a request waits up to the connect timeout, then 503."""
+    upstream_max_body_bytes: int = Field(64 * 1_048_576, ge=1024)
+    """The largest upstream answer read whole, and server-sent event, after decompression."""
+    https_proxy: str | None = Field(
+        None, validation_alias=AliasChoices("HTTPS_PROXY", "https_proxy")
+    )
+    """The forward proxy for https upstreams (a CONNECT tunnel); the standard variable."""
+    http_proxy: str | None = Field(None, validation_alias=AliasChoices("HTTP_PROXY", "http_proxy"))
+    """The forward proxy for plain http upstreams; the standard variable."""
+    no_proxy: str | None = Field(None, validation_alias=AliasChoices("NO_PROXY", "no_proxy"))
+    """Hosts, domains, addresses and networks reached without a proxy; the standard variable."""
     max_attempts: int = Field(3, ge=1, le=10)
     """Deployments a request may try before it fails: the first and its failovers."""
     request_deadline_seconds: float = Field(60.0, gt=0)
@@ -73,7 +85,9 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
-    @field_validator("metrics_token", "upstream_ca_file", mode="before")
+    @field_validator(
+        "metrics_token", "upstream_ca_file", "https_proxy", "http_proxy", "no_proxy", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -213,9 +213,21 @@ KEY_REFUSALS = REGISTRY.counter(
 )
 UPSTREAM_ERRORS = REGISTRY.counter(
     "modelport_upstream_errors_total",
-    "Upstream failures by model, deployment and kind (timeout, connection, stream_broken, "
-    "http_<status>); failed attempts another deployment then served included.",
+    "Upstream failures by model, deployment and kind (timeout, busy, connection, "
+    "stream_broken, http_<status>); failed attempts another deployment then served included.",
     ("model", "deployment", "kind"),
+)
+UPSTREAM_CONNECTION_WAITS = REGISTRY.counter(
+    "modelport_upstream_connection_waits_total",
+    "Upstream requests that waited for a connection, all those allowed to the origin being in "
+    "use, by origin (scheme://host:port).",
+    ("origin",),
+)
+UPSTREAM_CONNECTION_REFUSALS = REGISTRY.counter(
+    "modelport_upstream_connection_refusals_total",
+    "Upstream requests refused (503) after waiting the connect timeout for a connection, by "
+    "origin (scheme://host:port).",
+    ("origin",),
 )
 MODEL_DURATION = REGISTRY.histogram(
     "modelport_model_request_duration_seconds",

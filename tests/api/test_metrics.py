@@ -28,6 +28,7 @@ ALLOWED_LABELS = {"family", "route", "status", "model", "kind", "reason", "sourc
     "deployment",
     "backend",
     "version",
+    "origin",
 }
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -58,4 +58,9 @@ def _state(hub: Components) -> list[metrics.Gauge]:
             "Usage rows waiting to be written (they grow while the database is away).",
             hub.recorder.backlog,
         ),
+        metrics.Gauge(
+            "modelport_upstream_connections_in_use",
+            "Upstream connections in use now, by origin (scheme://host:port).",
+            lambda: [("", (("origin", o),), n) for o, n in hub.upstream.in_use().items()],
+        ),
     ]

@@ -36,6 +36,7 @@ _STATUS: list[tuple[type[errors.ModelportError], int]] = [
     (errors.ShuttingDown, 503),
     (errors.ModelUnavailable, 503),
     (errors.UpstreamTimeout, 504),
+    (errors.UpstreamBusy, 503),
     (errors.UpstreamError, 502),
 ]
 

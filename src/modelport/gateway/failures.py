@@ -11,6 +11,7 @@ from modelport.errors import (
     InvalidInput,
     ModelportError,
     RateLimited,
+    UpstreamBusy,
     UpstreamError,
     UpstreamTimeout,
 )
@@ -86,6 +87,8 @@ def retry_after_seconds(response: UpstreamResponse) -> float | None:
 def failure_kind(exc: UpstreamError, *, started: bool) -> str:
     if isinstance(exc, UpstreamTimeout):
         return "timeout"
+    if isinstance(exc, UpstreamBusy):
+        return "busy"
     if isinstance(exc, UpstreamReportedError):
         return "error_event"
     return "stream_broken" if started else "connection"

@@ -176,7 +176,12 @@ class Pipeline:
         assert deployment.base_url is not None  # only configured deployments are routed to
         base = dialect.target(deployment.base_url, deployment.api_key)
         return Outbound(
-            Target(base.base_url, base.headers + deployment.headers + dialect.headers(forwarded)),
+            Target(
+                base.base_url,
+                base.headers + deployment.headers + dialect.headers(forwarded),
+                max_connections=deployment.max_connections,
+                timeout=deployment.timeout,
+            ),
             dialect.path(api),
             orjson.dumps(dialect.prepare(api, payload, deployment.upstream_model)),
             self._scrubber(deployment),
