@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from starlette.types import Receive, Scope
 
-from modelport import metrics
+from modelport import metrics, tracing
 from modelport.api.context import bearer_token
 from modelport.catalog.model import CatalogModel, ModelType
 from modelport.catalog.service import Catalog
 from modelport.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from modelport.gateway.requests import header, read_body
 from modelport.keys.verifier import KeyIdentity, KeyVerifier
+from modelport.logs import bind_model
 from modelport.usage.recorder import UsageRecorder
 
 NO_KEY = "You didn't provide an API key. Send 'Authorization: Bearer <model access key>'."
@@ -39,7 +40,7 @@ class Access:
         if token is None and x_api_key:
             token = header(scope, b"x-api-key")
         if token is None:
-            metrics.KEY_REFUSALS.inc("missing")
+            metrics.KEY_REFUSALS.labels("missing").inc()
             raise Unauthenticated(NO_KEY_ANTHROPIC if x_api_key else NO_KEY)
         identity = await self._verifier.verify(token)
         self._recorder.touch(identity.key_id)
@@ -47,7 +48,9 @@ class Access:
 
     def scope(self, identity: KeyIdentity, model_id: str, model_type: ModelType) -> CatalogModel:
         """The model, if the key may use it and it is of `model_type`; NotFound, Forbidden,
-        ModelUnavailable or InvalidInput if not."""
+        ModelUnavailable or InvalidInput if not. The request's log lines and span name it."""
+        bind_model(model_id)
+        tracing.requested_model(model_id)
         if identity.models is not None and model_id not in identity.models:
             if self._catalog.find(model_id) is None:
                 raise NotFound(f"The model {model_id!r} does not exist.", code="model_not_found")

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelport import metrics, tracing
 from modelport.catalog.model import CatalogModel
 from modelport.core.clock import utcnow
 from modelport.core.pricing import Tokens
@@ -33,6 +34,23 @@ class Call:
     usage_row: UsageRow | None = None
     """The row recorded for this request, once it is."""
     admission: Admission | None = None
+    first_sent: float | None = None
+    """When the stream's first piece was sent on (perf_counter), once it was."""
+
+    def sent(self) -> None:
+        """A piece of the stream went to the client: the first one times the first token."""
+        if self.first_sent is None:
+            self.first_sent = time.perf_counter()
+            metrics.TIME_TO_FIRST_TOKEN.labels(self.model.id).observe(
+                self.first_sent - self.started
+            )
+
+    def streamed(self) -> None:
+        """The stream ended whole: time per output token, after the first."""
+        tokens = 0 if self.usage_row is None else self.usage_row.completion_tokens
+        if self.first_sent is not None and tokens > 1:
+            seconds = (time.perf_counter() - self.first_sent) / (tokens - 1)
+            metrics.TIME_PER_OUTPUT_TOKEN.labels(self.model.id).observe(seconds)
 
     def row(self, status: Status, *, completion_chars: int = 0, charge: bool = True) -> UsageRow:
         """The usage row: the upstream's own counts, or estimates marked as such.
@@ -46,6 +64,9 @@ class Call:
             tokens, estimated = self.tokens, False
         else:
             tokens, estimated = self._estimate(completion_chars), True
+        tracing.generation(
+            self.model.entry.dialect, self.model.upstream_model, tokens.prompt, tokens.completion
+        )
         return UsageRow(
             request_id=self.request_id,
             team_id=self.identity.team_id,

@@ -44,7 +44,7 @@ def upstream_failure(
 
 def count_failure(request_id: str, model_id: str, kind: str) -> None:
     """Count and log an upstream failure (the model and the kind; never the upstream's body)."""
-    metrics.UPSTREAM_ERRORS.inc(model_id, kind)
+    metrics.UPSTREAM_ERRORS.labels(model_id, kind).inc()
     log.warning("upstream error", extra={"request_id": request_id, "model": model_id, "kind": kind})
 
 

@@ -286,6 +286,7 @@ class Pipeline:
                     break
             if out:  # what came before an error or the end is delivered (and charged) first
                 await send_more(send, b"".join(out))
+                call.sent()
             if kind == "error":
                 raise UpstreamReportedError(
                     f"The upstream provider for {call.model.id} failed mid-stream."
@@ -308,3 +309,4 @@ class Pipeline:
         if result is not None:
             await exchange.completed(result)
         await end_stream(send, tail)
+        call.streamed()

@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelport import tracing
 from modelport.errors import UpstreamError, UpstreamTimeout
 from modelport.providers.http1 import Broken, Connection, Origin, TimedOut, request_bytes
 from modelport.providers.sse import ServerSentEvent, SseDecoder
@@ -132,6 +133,7 @@ class UpstreamClient:
         self._idle: dict[Origin, list[Connection]] = {}
         self._origins: dict[str, Origin] = {}
         self._slots: asyncio.Semaphore | None = None
+        self._busy = 0
         self._tls = tls_context(ca_file)
 
     async def start(self) -> None:
@@ -144,6 +146,14 @@ class UpstreamClient:
         self._idle.clear()
         self._slots = None
 
+    def in_use(self) -> int:
+        """Upstream requests holding a connection now (for metrics)."""
+        return self._busy
+
+    def idle(self) -> int:
+        """Pooled connections waiting for a request now (for metrics)."""
+        return sum(len(connections) for connections in self._idle.values())
+
     @asynccontextmanager
     async def post(self, target: Target, path: str, body: bytes) -> AsyncIterator[UpstreamResponse]:
         """POST `body` (JSON) to `target`'s base URL + `path`; released when the block ends.
@@ -155,23 +165,39 @@ class UpstreamClient:
         if self._slots is None:
             raise RuntimeError("UpstreamClient.start() was not called")
         origin = self._origin(target.base_url)
-        request = request_bytes(origin, path, target.headers, body)
-        async with self._slots:
-            connection = await self._connection(origin)
-            try:
-                connection.send(request)
+        span = tracing.upstream_span(origin.host, origin.port, origin.path_prefix + path)
+        headers = target.headers if span is None else (*target.headers, *span.headers)
+        request = request_bytes(origin, path, headers, body)
+        failure: BaseException | None = None
+        try:
+            async with self._slots:
+                connection = await self._connection(origin)
+                self._busy += 1
                 try:
-                    while not connection.head_done:
-                        await connection.wait()
-                except TimedOut as exc:
-                    raise UpstreamTimeout("The upstream provider did not answer in time.") from exc
-                except Broken as exc:
-                    raise UpstreamError(
-                        f"The upstream provider cannot be reached: {exc.reason}."
-                    ) from exc
-                yield UpstreamResponse(connection)
-            finally:
-                self._release(origin, connection)
+                    connection.send(request)
+                    try:
+                        while not connection.head_done:
+                            await connection.wait()
+                    except TimedOut as exc:
+                        raise UpstreamTimeout(
+                            "The upstream provider did not answer in time."
+                        ) from exc
+                    except Broken as exc:
+                        raise UpstreamError(
+                            f"The upstream provider cannot be reached: {exc.reason}."
+                        ) from exc
+                    if span is not None:
+                        span.answered(connection.status)
+                    yield UpstreamResponse(connection)
+                finally:
+                    self._busy -= 1
+                    self._release(origin, connection)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            if span is not None:
+                span.end(failure)
 
     def _origin(self, base_url: str) -> Origin:
         origin = self._origins.get(base_url)
