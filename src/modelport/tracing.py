@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from contextvars import Token
+
+    from opentelemetry.context import Context
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.trace import Span, Tracer
@@ -136,7 +139,7 @@ class ServerSpan:
 
     __slots__ = ("_method", "_span", "_token")
 
-    def __init__(self, span: Span, token: object, method: str) -> None:
+    def __init__(self, span: Span, token: Token[Context], method: str) -> None:
         self._span, self._token, self._method = span, token, method
 
     def end(self, route: str, status: int, request_id: str) -> None:
@@ -148,7 +151,7 @@ class ServerSpan:
         if status >= 500:
             span.set_status(StatusCode.ERROR)
         span.end()
-        otel_context.detach(self._token)  # type: ignore[arg-type]
+        otel_context.detach(self._token)
 
 
 def server_span(scope: Any) -> ServerSpan | None:
