@@ -3,12 +3,14 @@ reopened when logrotate moves it away."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from modelport.logs import REOPEN_CHECK_SECONDS
 from tests.support.databases import sqlite_url
 from tests.support.dataplane import create_key
 from tests.support.hub import Hub
@@ -70,6 +72,7 @@ def test_the_log_file_is_reopened_after_logrotate_moves_it(texty: Hub) -> None:
     wait_until(lambda: _line_of(texty.logs(), before) is not None, "the first line")
     rotated = texty.log_path.with_name(texty.log_path.name + ".1")
     texty.log_path.rename(rotated)  # what logrotate does without copytruncate
+    time.sleep(REOPEN_CHECK_SECONDS)  # the handler looks for a move once a second
     after = _chat(texty, secret)
     wait_until(lambda: _line_of(texty.logs(), after) is not None, "a line in a new file")
     assert _line_of(rotated.read_text(), after) is None

@@ -110,15 +110,34 @@ def _text(value: object) -> str:
 
 
 FORMATTERS: dict[str, type[JsonFormatter]] = {"json": JsonFormatter, "text": TextFormatter}
+REOPEN_CHECK_SECONDS = 1.0
+
+
+class ReopeningFileHandler(logging.handlers.WatchedFileHandler):
+    """Reopens its file once logrotate has moved it away (renamed, no copytruncate).
+
+    It looks at most once a second: the standard handler's two `stat` calls per line were
+    about 4 µs of every /v1 request's access line. A line written in the second after the
+    move lands at the end of the moved file (`delaycompress` keeps it uncompressed).
+    """
+
+    def __init__(self, filename: Path) -> None:
+        super().__init__(filename)
+        self._checked = time.monotonic()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        now = time.monotonic()
+        if now - self._checked >= REOPEN_CHECK_SECONDS:
+            self._checked = now
+            self.reopenIfNeeded()
+        logging.FileHandler.emit(self, record)
 
 
 def configure_logging(level: str, log_file: Path | None = None, log_format: str = "json") -> None:
     """Send every log record, uvicorn's included, through the formatter of `log_format`, to
-    `log_file` (reopened when it is moved away: `WatchedFileHandler`) or standard error."""
+    `log_file` (reopened when it is moved away) or standard error."""
     handler: logging.Handler = (
-        logging.handlers.WatchedFileHandler(log_file)
-        if log_file
-        else logging.StreamHandler(sys.stderr)
+        ReopeningFileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(FORMATTERS[log_format]())
     root = logging.getLogger()

@@ -98,7 +98,7 @@ class RequestContextMiddleware:
         status = 500
         header = (b"x-request-id", request_id.encode())
         family = family_of(scope["path"])
-        in_flight = metrics.IN_FLIGHT.labels(family)
+        in_flight = metrics.IN_FLIGHT_OF[family]
         in_flight.inc()
         span = tracing.server_span(scope) if family in TRACED else None
 
@@ -131,8 +131,7 @@ class RequestContextMiddleware:
             in_flight.dec()
             route = route_of(scope)
             method = scope["method"] if scope["method"] in metrics.METHODS else "other"
-            metrics.HTTP_REQUESTS.labels(family, route, method, status).inc()
-            metrics.HTTP_DURATION.labels(family, route, method).observe(seconds)
+            metrics.count_request(family, route, method, status, seconds)
             client = scope.get("client")
             access_log.info(
                 "request",
