@@ -20,7 +20,7 @@ import uvicorn
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from modelport import tracing
 from modelport.app import create_app
@@ -37,14 +37,20 @@ CLIENT_PARENT = "b7ad6b7169203331"
 
 
 @pytest.fixture(scope="module")
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.configure(provider)
-    yield exporter
+def provider() -> Iterator[TracerProvider]:
+    """The SDK's provider, exporting to memory: what the hub in this process traces with."""
+    sdk_provider = TracerProvider()
+    tracing.configure(sdk_provider)
+    yield sdk_provider
     tracing.configure(None)
-    provider.shutdown()
+    sdk_provider.shutdown()
+
+
+@pytest.fixture(scope="module")
+def spans(provider: TracerProvider) -> InMemorySpanExporter:
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +191,16 @@ def test_a_client_trace_is_continued_and_v2_is_traced_but_not_ops(
     assert health.headers["x-request-id"] not in ids
 
 
-def test_tracing_turns_on_only_when_an_exporter_or_endpoint_is_set() -> None:
+def test_tracing_turns_on_only_when_an_exporter_or_endpoint_is_set(
+    provider: TracerProvider,
+) -> None:
+    try:
+        _installs()
+    finally:
+        tracing.configure(provider)  # back to the in-memory one, for the other tests
+
+
+def _installs() -> None:
     off = tracing.Environment(endpoint=None, exporter=None, protocol=None)
     assert tracing.install(off) is None
     none = tracing.Environment(endpoint="http://127.0.0.1:4318", exporter="none", protocol=None)
@@ -206,3 +221,36 @@ def test_tracing_turns_on_only_when_an_exporter_or_endpoint_is_set() -> None:
         assert tracing.upstream_span("example.com", 443, "/v1/x") is not None
         tracing.shutdown(provider)
         assert tracing.upstream_span("example.com", 443, "/v1/x") is None
+
+
+def test_a_stream_and_a_failed_upstream_call_are_traced(
+    traced: Hub, spans: InMemorySpanExporter
+) -> None:
+    with traced.client(traced.new_team().token) as api:
+        key = create_key(api)
+    client = sdk(traced, key["secret_key"])
+    stream = client.chat.completions.with_raw_response.create(
+        model="test-chat", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    assert len(list(stream.parse())) > 1
+    streamed = _server_span(spans, stream.headers["x-request-id"])
+    assert (streamed.attributes or {})["gen_ai.usage.output_tokens"] > 0
+    (upstream_call,) = [
+        s for s in _finished(spans, streamed.context.trace_id) if s.kind == SpanKind.CLIENT
+    ]
+    assert upstream_call.end_time is not None
+    assert streamed.end_time is not None
+    assert upstream_call.end_time <= streamed.end_time
+
+    failed = httpx.post(
+        traced.url + "/v1/chat/completions",
+        json={"model": "test-500", "messages": [{"role": "user", "content": "hi"}]},
+        headers={"Authorization": f"Bearer {key['secret_key']}"},
+        timeout=30,
+    )
+    assert failed.status_code == 502
+    server = _server_span(spans, failed.headers["x-request-id"])
+    assert server.status.status_code == StatusCode.ERROR
+    (refused,) = [s for s in _finished(spans, server.context.trace_id) if s.kind == SpanKind.CLIENT]
+    assert refused.status.status_code == StatusCode.ERROR
+    assert (refused.attributes or {})["http.response.status_code"] == 500
