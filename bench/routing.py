@@ -29,15 +29,15 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from modelport.infra.cooldown import CooldownPolicy, MemoryDeploymentHealth
+
 from chat import HERE, MESSAGES
 from gateway import Bench, started
 from harness import free_port, load, machine, markdown_table
-from processes import Process
-
 from modelport.catalog.loader import parse_catalog
 from modelport.gateway.routing import Routing
-from modelport.infra.cooldown import CooldownPolicy, MemoryDeploymentHealth
 from modelport.keys.verifier import KeyIdentity
+from processes import Process
 
 PLANS = 200_000
 ROUNDS = 5
@@ -77,7 +77,10 @@ def in_process() -> list[list[str]]:
         ("catalog look-up before routing (`Catalog.servable`)", lambda: catalog.servable("one")),
         ("plan: one deployment", lambda: routing.plan("r", identity, "one", "chat")),
         ("plan: three weighted deployments", lambda: routing.plan("r", identity, "three", "chat")),
-        ("plan: fallback router, 2 models x 2", lambda: routing.plan("r", identity, "router", "chat")),
+        (
+            "plan: fallback router, 2 models x 2",
+            lambda: routing.plan("r", identity, "router", "chat"),
+        ),
     ]
     rows = []
     for label, call in cases:
@@ -134,9 +137,10 @@ def chat(model: str) -> bytes:
 
 def through_hub(requests: int) -> list[list[str]]:
     env = {"MODELPORT_COOLDOWN_FAILURES": "1000000"}
-    with tempfile.TemporaryDirectory() as folder, started(
-        Path(folder), failover_catalog, env
-    ) as bench:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        started(Path(folder), failover_catalog, env) as bench,
+    ):
         return _measure(bench, requests)
 
 
@@ -146,9 +150,7 @@ def _measure(bench: Bench, requests: int) -> list[list[str]]:
     kinds = {
         "ok": lambda: hub.call("/v1/chat/completions", chat("ok"), 200),
         "failover": lambda: hub.call("/v1/chat/completions", chat("failover"), 200),
-        "failed attempt (direct)": lambda: direct.call(
-            "/fail/v1/chat/completions", chat("x"), 503
-        ),
+        "failed attempt (direct)": lambda: direct.call("/fail/v1/chat/completions", chat("x"), 503),
     }
     for call in kinds.values():  # warm up: connections, caches
         for _ in range(200):
@@ -164,8 +166,7 @@ def _measure(bench: Bench, requests: int) -> list[list[str]]:
     median = {kind: statistics.median(samples) * 1e3 for kind, samples in times.items()}
     extra = median["failover"] - median["ok"] - median["failed attempt (direct)"]
     rows = [
-        [kind, f"{median[kind]:.3f}", f"{statistics.median(cpu[kind]) * 1e3:.3f}"]
-        for kind in kinds
+        [kind, f"{median[kind]:.3f}", f"{statistics.median(cpu[kind]) * 1e3:.3f}"] for kind in kinds
     ]
     rows.append(["failover's extra (failover - ok - failed attempt)", f"{extra:.3f}", ""])
     return rows

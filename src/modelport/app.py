@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from modelport import __version__
+from modelport import __version__, tracing
 from modelport.api import health
 from modelport.api import metrics as metrics_route
 from modelport.api.context import RequestContextMiddleware
@@ -40,8 +40,19 @@ carries `ratelimit-*` headers. Authenticate with `Authorization: Bearer <API tok
 
 
 def create_app(settings: Settings, components: Components | None = None) -> FastAPI:
-    """The ASGI app. Its lifespan migrates the database and closes every resource."""
+    """The ASGI app. Its lifespan migrates the database and closes every resource.
+
+    Raises ValueError when the settings are unusable (tracing's among them).
+    """
     hub = components or build_components(settings)
+    traces = tracing.install(
+        tracing.Environment(
+            endpoint=settings.otel_exporter_otlp_endpoint,
+            exporter=settings.otel_traces_exporter,
+            protocol=settings.otel_exporter_otlp_protocol,
+            disabled=settings.otel_sdk_disabled,
+        )
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,6 +63,8 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
             yield
         finally:
             await hub.close()
+            if traces is not None:
+                tracing.shutdown(traces)
 
     app = FastAPI(
         title="modelport",
@@ -60,6 +73,8 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # Requests are traced by our own middleware (`modelport.tracing`), never twice.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
     )
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     app.state.components = hub

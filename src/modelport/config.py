@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_file: Path | None = None
+    log_format: Literal["json", "text"] = "json"
+    """`text` for readable lines in a developer's terminal (`MODELPORT_LOG_FORMAT`)."""
 
     url: str = "http://127.0.0.1:8080"
     """Where the CLI's API commands send requests (`MODELPORT_URL`)."""
@@ -76,6 +78,17 @@ class Settings(BaseSettings):
     """How long a stored `/v1/responses` response and its input items are kept, counted from
     when it was created (`MODELPORT_RESPONSES_RETENTION_DAYS`); then it is purged."""
 
+    # OpenTelemetry's own standard variables (no MODELPORT_ prefix): whether and where traces
+    # go (`modelport.tracing`; its exporter reads the other OTEL_* variables itself).
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    otel_traces_exporter: str | None = Field(None, validation_alias="OTEL_TRACES_EXPORTER")
+    otel_exporter_otlp_protocol: str | None = Field(
+        None, validation_alias="OTEL_EXPORTER_OTLP_PROTOCOL"
+    )
+    otel_sdk_disabled: bool = Field(False, validation_alias="OTEL_SDK_DISABLED")
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str | None) -> str | None:
@@ -86,7 +99,15 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "metrics_token", "upstream_ca_file", "https_proxy", "http_proxy", "no_proxy", mode="before"
+        "metrics_token",
+        "upstream_ca_file",
+        "https_proxy",
+        "http_proxy",
+        "no_proxy",
+        "otel_exporter_otlp_endpoint",
+        "otel_traces_exporter",
+        "otel_exporter_otlp_protocol",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

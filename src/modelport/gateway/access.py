@@ -34,7 +34,7 @@ class Access:
         if token is None and x_api_key:
             token = header(scope, b"x-api-key")
         if token is None:
-            metrics.KEY_REFUSALS.inc("missing")
+            metrics.KEY_REFUSALS.labels("missing").inc()
             raise Unauthenticated(NO_KEY_ANTHROPIC if x_api_key else NO_KEY)
         identity = await self._verifier.verify(token)
         self._recorder.touch(identity.key_id)

@@ -49,7 +49,7 @@ def upstream_failure(
 def count_failure(request_id: str, model_id: str, deployment: str, kind: str) -> None:
     """Count and log an upstream failure (the model, the deployment and the kind; never the
     upstream's body)."""
-    metrics.UPSTREAM_ERRORS.inc(model_id, deployment, kind)
+    metrics.UPSTREAM_ERRORS.labels(model_id, deployment, kind).inc()
     log.warning(
         "upstream error",
         extra={"request_id": request_id, "model": model_id, "deployment": deployment, "kind": kind},

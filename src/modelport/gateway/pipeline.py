@@ -143,7 +143,7 @@ class Pipeline:
         route = plan.routes[0]
         exchange = await api.exchange(inbound, route)
         call = Call(route.request_id, identity, route.model, exchange.prompt_chars)
-        call.deployment = route.deployment.id
+        call.deployment = route.deployment
         await self._admit(call, plan, inbound.output_budget, headers)
         work: Work = self._stream if inbound.stream else self._plain
         await self._guarded(
@@ -226,7 +226,7 @@ class Pipeline:
         for position, route in enumerate(plan.routes):
             if position:
                 exchange = await api.exchange(inbound, route)
-                call.retarget(route.model, route.deployment.id, exchange.prompt_chars)
+                call.retarget(route.model, route.deployment, exchange.prompt_chars)
             last = (
                 position == len(plan.routes) - 1
                 or time.perf_counter() - call.started >= self._deadline
@@ -305,7 +305,8 @@ class Pipeline:
 
     async def _failed(self, call: Call, kind: str, status: Status, *, charge: bool = False) -> None:
         """Count an upstream failure and record the request (once)."""
-        count_failure(call.request_id, call.model.id, call.deployment, kind)
+        deployment = "" if call.deployment is None else call.deployment.id
+        count_failure(call.request_id, call.model.id, deployment, kind)
         if call.usage_row is None:
             await self._record(call, status, charge=charge)
 
@@ -409,6 +410,7 @@ class Pipeline:
                     break
             if out:  # what came before an error or the end is delivered (and charged) first
                 await send_more(send, b"".join(out))
+                call.sent()
             if kind == "error":
                 raise UpstreamReportedError(
                     f"The upstream provider for {call.model.id} failed mid-stream."
@@ -431,3 +433,4 @@ class Pipeline:
         if result is not None:
             await exchange.completed(result)
         await end_stream(send, tail)
+        call.streamed()

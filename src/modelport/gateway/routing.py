@@ -23,12 +23,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from modelport import tracing
 from modelport.catalog.deployment import Deployment
 from modelport.catalog.model import CatalogModel, ModelType
 from modelport.catalog.service import Catalog
 from modelport.errors import Forbidden, InvalidInput, ModelportError, ModelUnavailable, NotFound
 from modelport.gateway.exchange import Route
 from modelport.keys.verifier import KeyIdentity
+from modelport.logs import bind_model
 from modelport.providers.dialects import DIALECTS, Dialect
 
 T = TypeVar("T")
@@ -91,6 +93,8 @@ class Routing:
         InvalidInput or ModelUnavailable (with the time to retry, when every deployment
         is cooling down).
         """
+        bind_model(requested)  # the request's log lines and span name it from here on
+        tracing.requested_model(requested)
         models = self._models(identity, requested, model_type)
         now = self._clock()
         routes: list[Route] = []

@@ -37,7 +37,7 @@ class OriginPool:
         if self.in_use < self.limit:
             self.in_use += 1
             return
-        metrics.UPSTREAM_CONNECTION_WAITS.inc(self.name)
+        metrics.UPSTREAM_CONNECTION_WAITS.labels(self.name).inc()
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
@@ -49,7 +49,7 @@ class OriginPool:
             else:
                 waiter.cancel()
             if isinstance(exc, TimeoutError):
-                metrics.UPSTREAM_CONNECTION_REFUSALS.inc(self.name)
+                metrics.UPSTREAM_CONNECTION_REFUSALS.labels(self.name).inc()
                 raise UpstreamBusy(
                     "Too many requests to the upstream provider at once; retry."
                 ) from None
