@@ -29,13 +29,14 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from modelport.infra.cooldown import CooldownPolicy, MemoryDeploymentHealth
+import orjson
 
 from chat import HERE, MESSAGES
 from gateway import Bench, started
 from harness import free_port, load, machine, markdown_table
 from modelport.catalog.loader import parse_catalog
 from modelport.gateway.routing import Routing
+from modelport.infra.cooldown import CooldownPolicy, MemoryDeploymentHealth
 from modelport.keys.verifier import KeyIdentity
 from processes import Process
 
@@ -130,8 +131,6 @@ class Caller:
 
 
 def chat(model: str) -> bytes:
-    import orjson
-
     return orjson.dumps({"model": model, "messages": MESSAGES, "max_tokens": 64})
 
 
@@ -147,7 +146,7 @@ def through_hub(requests: int) -> list[list[str]]:
 def _measure(bench: Bench, requests: int) -> list[list[str]]:
     hub = Caller(bench.hub_port, bench.key)
     direct = Caller(bench.upstream_port, None)
-    kinds = {
+    kinds: dict[str, Callable[[], float]] = {
         "ok": lambda: hub.call("/v1/chat/completions", chat("ok"), 200),
         "failover": lambda: hub.call("/v1/chat/completions", chat("failover"), 200),
         "failed attempt (direct)": lambda: direct.call("/fail/v1/chat/completions", chat("x"), 503),

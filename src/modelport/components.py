@@ -18,6 +18,12 @@ from modelport.core.digest import Digester
 from modelport.db.engine import Database
 from modelport.db.uow import UnitOfWork
 from modelport.drain import Drain
+from modelport.infra.cooldown import (
+    CooldownPolicy,
+    DeploymentHealth,
+    MemoryDeploymentHealth,
+    RedisDeploymentHealth,
+)
 from modelport.infra.keylimits import KeyLimitStore, MemoryKeyLimitStore, RedisKeyLimitStore
 from modelport.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from modelport.infra.revocations import (
@@ -50,6 +56,8 @@ class Components:
     key_limiter: KeyLimiter
     drain: Drain
     purger: ResponsePurger
+    health: DeploymentHealth
+    """Which deployments are cooling down after failures (`infra/cooldown.py`)."""
 
     def keys(self, unit: UnitOfWork) -> KeyService:
         """The key service in `unit`: the one way routes and the panel build it."""
@@ -59,8 +67,10 @@ class Components:
         await self.upstream.start()
         await self.recorder.start()
         await self.purger.start()
+        await self.health.start()
 
     async def close(self) -> None:
+        await self.health.close()
         await self.purger.close()
         await self.recorder.close()
         await self.upstream.close()
@@ -147,6 +157,12 @@ def build_components(settings: Settings) -> Components:
     key_limits: KeyLimitStore = MemoryKeyLimitStore(load)
     if redis is not None:
         key_limits = RedisKeyLimitStore(redis, load, MemoryKeyLimitStore(load))
+    policy = CooldownPolicy(
+        settings.cooldown_failures, settings.cooldown_window_seconds, settings.cooldown_seconds
+    )
+    health: DeploymentHealth = MemoryDeploymentHealth(policy)
+    if redis is not None:
+        health = RedisDeploymentHealth(redis, MemoryDeploymentHealth(policy), policy)
     return Components(
         settings,
         database,
@@ -161,4 +177,5 @@ def build_components(settings: Settings) -> Components:
         KeyLimiter(key_limits),
         Drain(settings.shutdown_grace_seconds),
         ResponsePurger(database),
+        health,
     )

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     upstream_ca_file: Path | None = None
     """More certificate authorities (a PEM bundle) to trust for https upstreams, besides the
     system's (`MODELPORT_UPSTREAM_CA_FILE`); for a provider or gateway with a private CA."""
+    cooldown_failures: int = Field(3, ge=1)
+    cooldown_window_seconds: float = Field(60.0, gt=0)
+    cooldown_seconds: float = Field(30.0, gt=0)
+    """A deployment failing `cooldown_failures` times within `cooldown_window_seconds` is
+    skipped for `cooldown_seconds` (`infra/cooldown.py`)."""
     max_inference_request_bytes: int = Field(8 * 1_048_576, ge=1024)
     shutdown_grace_seconds: float = Field(30.0, ge=0)
     """How long requests in flight may run on after SIGTERM before they are cut and billed

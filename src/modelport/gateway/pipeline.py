@@ -23,7 +23,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from starlette.types import Receive, Scope, Send
@@ -60,6 +60,7 @@ from modelport.gateway.respond import (
     start_stream,
 )
 from modelport.gateway.routing import Plan, Routing
+from modelport.infra.cooldown import DeploymentHealth
 from modelport.keys.verifier import KeyIdentity
 from modelport.providers.dialects import Api
 from modelport.providers.dialects.base import Kind, loads
@@ -71,12 +72,6 @@ from modelport.usage.row import Status
 
 log = logging.getLogger("modelport.gateway")
 STOPPING = "The server is shutting down; retry the request."
-
-
-class HealthReport(Protocol):
-    """Where failed attempts are reported (`infra/cooldown.py`)."""
-
-    async def failed(self, deployment: str, retry_after: float | None = None) -> None: ...
 
 
 class AttemptFailed(Exception):
@@ -113,7 +108,7 @@ class Pipeline:
         recorder: UsageRecorder,
         limiter: KeyLimiter,
         drain: Drain,
-        health: HealthReport,
+        health: DeploymentHealth,
         *,
         deadline: float,
     ) -> None:

@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from modelport import tracing
 from modelport.catalog.deployment import Deployment
@@ -29,19 +29,12 @@ from modelport.catalog.model import CatalogModel, ModelType
 from modelport.catalog.service import Catalog
 from modelport.errors import Forbidden, InvalidInput, ModelportError, ModelUnavailable, NotFound
 from modelport.gateway.exchange import Route
+from modelport.infra.cooldown import DeploymentHealth
 from modelport.keys.verifier import KeyIdentity
 from modelport.logs import bind_model
-from modelport.providers.dialects import DIALECTS, Dialect
+from modelport.providers.dialects import DIALECTS, AzureDialect, Dialect
 
 T = TypeVar("T")
-
-
-class Health(Protocol):
-    """What routing asks of the deployments' health (`infra/cooldown.py`): in memory, at once."""
-
-    def cooling(self, deployment: str, now: float) -> bool: ...
-
-    def until(self, deployment: str) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +53,7 @@ class Routing:
     def __init__(
         self,
         catalog: Catalog,
-        health: Health,
+        health: DeploymentHealth,
         *,
         max_attempts: int,
         draw: Callable[[], float] = random.random,
@@ -187,6 +180,12 @@ class Routing:
 def dialect_for(deployment: Deployment) -> Dialect:
     """How to talk to the deployment's upstream; ValueError (naming the deployment) when its
     dialect cannot accept it."""
+    if deployment.dialect == "azure":
+        assert deployment.api_version is not None  # the catalog requires it
+        try:
+            return AzureDialect(deployment.upstream_model, deployment.api_version)
+        except ValueError as exc:
+            raise ValueError(f"deployment {deployment.id}: {exc}") from None
     return DIALECTS[deployment.dialect]
 
 
