@@ -220,6 +220,7 @@ class RedisDeploymentHealth:
     async def close(self) -> None:
         if self._polling is not None:
             self._polling.cancel()
+            await asyncio.wait([self._polling])
             self._polling = None
 
     async def _poll_forever(self) -> None:
