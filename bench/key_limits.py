@@ -35,7 +35,7 @@ from modelport.components import Components, build_components
 from modelport.config import Settings
 from modelport.db.migrate import upgrade_to_head
 from modelport.keys.verifier import KeyIdentity
-from modelport.usage.limits import KeyLimiter
+from modelport.usage.admission import KeyLimiter
 
 REDIS_SENT = ("mget", "exec", "evalsha", "eval", "set", "script|load", "ping", "hello")
 """As in bench/replicas.py: commands sent on their own, one round trip each."""

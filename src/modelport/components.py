@@ -28,7 +28,7 @@ from modelport.infra.revocations import (
 from modelport.keys.service import KeyService
 from modelport.keys.verifier import KeyVerifier
 from modelport.providers.upstream import UpstreamClient
-from modelport.usage.limits import KeyLimiter, settled_loader
+from modelport.usage.admission import KeyLimiter, settled_loader
 from modelport.usage.recorder import UsageRecorder
 
 KEY_CACHE_SECONDS = 300.0

@@ -1,7 +1,8 @@
-"""Per-key limits on the data plane: requests and tokens a minute, and monthly spend.
+"""Admitting a data-plane request against its key's limits: requests and tokens a minute,
+and monthly spend.
 
-The counters live behind `KeyLimitStore` (`infra/keylimits.py`: Redis for several replicas,
-memory for one). A request is admitted before any upstream call and settled after it, with
+The counters live behind `KeyLimitStore` (`infra/keylimits.py`: Redis for several
+replicas, memory for one). A request is admitted before any upstream call and settled after it, with
 its real cost: one store call each, one Redis round trip each.
 """
 
