@@ -18,7 +18,7 @@ from modelport.core.digest import Digester
 from modelport.db.engine import Database
 from modelport.db.uow import UnitOfWork
 from modelport.drain import Drain
-from modelport.infra.keylimits import KeyLimitStore, MemoryKeyLimitStore, RedisKeyLimitStore
+from modelport.infra.key_counters import KeyLimitStore, MemoryKeyLimitStore, RedisKeyLimitStore
 from modelport.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from modelport.infra.revocations import (
     MemoryRevocationLedger,

@@ -1,7 +1,7 @@
 """Admitting a data-plane request against its key's limits: requests and tokens a minute,
 and monthly spend.
 
-The counters live behind `KeyLimitStore` (`infra/keylimits.py`: Redis for several
+The counters live behind `KeyLimitStore` (`infra/key_counters.py`: Redis for several
 replicas, memory for one). A request is admitted before any upstream call and settled after it, with
 its real cost: one store call each, one Redis round trip each.
 """
@@ -17,7 +17,7 @@ from modelport.core.clock import utcnow
 from modelport.core.money import usd
 from modelport.db.engine import Database
 from modelport.errors import RateLimited
-from modelport.infra.keylimits import KeyLimitStore, LimitCheck, SpendHold, Verdict
+from modelport.infra.key_counters import KeyLimitStore, LimitCheck, SpendHold, Verdict
 from modelport.infra.ratelimit import Allowance
 from modelport.infra.spend import SettledLoader
 from modelport.keys.verifier import KeyIdentity
