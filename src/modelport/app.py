@@ -15,7 +15,7 @@ from modelport.api.context import RequestContextMiddleware
 from modelport.api.drain import DrainMiddleware
 from modelport.api.openapi import openapi_builder
 from modelport.api.v2_errors import install_error_handlers
-from modelport.api.v2_limits import ApiRateLimitMiddleware, BodyLimitMiddleware
+from modelport.api.v2_guards import ApiRateLimitMiddleware, BodyLimitMiddleware
 from modelport.audit import routes as audit_routes
 from modelport.catalog import routes as catalog_routes
 from modelport.components import Components, build_components
