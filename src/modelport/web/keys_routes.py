@@ -24,7 +24,7 @@ from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput
 from modelport.usage.period import month_start
 from modelport.web.deps import CheckedForm, KeyEditor, PanelDep, SignedIn, caller_of, text
-from modelport.web.key_limits import (
+from modelport.web.limit_fields import (
     changed_limits,
     in_panel_words,
     limits,
