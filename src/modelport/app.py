@@ -9,8 +9,6 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from modelport import __version__
-from modelport.api import health
-from modelport.api import metrics as metrics_route
 from modelport.api.context import RequestContextMiddleware
 from modelport.api.drain import DrainMiddleware
 from modelport.api.openapi import openapi_builder
@@ -26,6 +24,8 @@ from modelport.gateway.apis.responses_store import ResponseStore
 from modelport.gateway.dataplane import DataPlaneMiddleware
 from modelport.gateway.pipeline import Pipeline
 from modelport.gateway.routes import data_plane
+from modelport.hub import health
+from modelport.hub import metrics as metrics_route
 from modelport.keys import routes as key_routes
 from modelport.usage import routes as usage_routes
 from modelport.web import install as web_panel

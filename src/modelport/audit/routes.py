@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from modelport.api.deps import AuditReader, ReadUnit
 from modelport.api.paging import links_and_meta, page_request
 from modelport.api.v2_errors import ERROR_RESPONSES
 from modelport.audit.schemas import AuditEventInfo, AuditEventListResponse
 from modelport.audit.service import AuditService
 from modelport.core.paging import PageRequest
+from modelport.hub.deps import AuditReader, ReadUnit
 
 router = APIRouter(prefix="/v2/gen-ai/audit_events", tags=["Audit log"])
 

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from modelport.api.deps import ComponentsDep, ModelsReader
 from modelport.api.paging import links_and_meta, page_request
 from modelport.api.v2_errors import ERROR_RESPONSES
 from modelport.catalog.schemas import ModelListResponse, ModelPublic, Usecase
 from modelport.core.paging import PageRequest
+from modelport.hub.deps import ComponentsDep, ModelsReader
 
 router = APIRouter(prefix="/v2/gen-ai/models", tags=["Model catalog"])
 

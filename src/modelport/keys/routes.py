@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from modelport.api.deps import ComponentsDep, KeysReader, KeysWriter, ReadUnit, WriteUnit
 from modelport.api.paging import links_and_meta, page_request
 from modelport.api.v2_errors import ERROR_RESPONSES
 from modelport.core.paging import PageRequest
 from modelport.errors import InvalidInput
+from modelport.hub.deps import ComponentsDep, KeysReader, KeysWriter, ReadUnit, WriteUnit
 from modelport.keys.schemas import (
     ApiKeyInfo,
     ApiKeyInfoWithSecret,

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from modelport.api.deps import ComponentsDep, ReadUnit, UsageReader
 from modelport.api.v2_errors import ERROR_RESPONSES
+from modelport.hub.deps import ComponentsDep, ReadUnit, UsageReader
 from modelport.usage.period import parse_period
 from modelport.usage.schemas import UsageResponse
 from modelport.usage.service import UsageService

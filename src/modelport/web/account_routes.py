@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from modelport.api.deps import ReadUnit, WriteUnit
 from modelport.errors import InvalidInput, Unauthenticated
+from modelport.hub.deps import ReadUnit, WriteUnit
 from modelport.web import cookies, csrf
 from modelport.web.deps import CheckedForm, PanelDep, text
 from modelport.web.panel import Panel

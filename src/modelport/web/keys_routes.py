@@ -14,7 +14,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from modelport.api.deps import ReadUnit, WriteUnit
 from modelport.auth.member import Member
 from modelport.core.clock import utcnow
 from modelport.core.paging import PageRequest, page_count
@@ -22,6 +21,7 @@ from modelport.core.secrets import PlainSecret
 from modelport.db.tables import ModelKey
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput
+from modelport.hub.deps import ReadUnit, WriteUnit
 from modelport.usage.period import month_start
 from modelport.web.deps import CheckedForm, KeyEditor, PanelDep, SignedIn, caller_of, text
 from modelport.web.limit_fields import (

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from modelport.api.deps import ReadUnit, WriteUnit
 from modelport.auth.member import ROLES, Member
 from modelport.core.secrets import PlainSecret
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput, NotFound
+from modelport.hub.deps import ReadUnit, WriteUnit
 from modelport.web.deps import CheckedForm, Owner, PanelDep, text
 from modelport.web.panel import Panel
 from modelport.web.routing import PanelRoute, Rejected

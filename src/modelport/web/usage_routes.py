@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from modelport.api.deps import ReadUnit
 from modelport.auth.member import Member
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput
+from modelport.hub.deps import ReadUnit
 from modelport.usage.period import parse_period
 from modelport.usage.service import Series
 from modelport.web.deps import PanelDep, SignedIn

@@ -14,9 +14,9 @@ from fastapi.responses import PlainTextResponse
 
 from modelport import metrics
 from modelport.api.context import bearer_token
-from modelport.api.deps import ComponentsDep
 from modelport.components import Components
 from modelport.errors import Unauthenticated
+from modelport.hub.deps import ComponentsDep
 
 router = APIRouter()
 
