@@ -16,7 +16,6 @@ from modelport.config import Settings, environment_value
 from modelport.conversations.purge import ResponsePurger
 from modelport.core.digest import Digester
 from modelport.db.engine import Database
-from modelport.db.uow import UnitOfWork
 from modelport.drain import Drain
 from modelport.infra.key_counters import KeyLimitStore, MemoryKeyLimitStore, RedisKeyLimitStore
 from modelport.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -25,7 +24,6 @@ from modelport.infra.revocations import (
     RedisRevocationLedger,
     RevocationLedger,
 )
-from modelport.keys.service import KeyService
 from modelport.keys.verifier import KeyVerifier
 from modelport.providers.upstream import UpstreamClient
 from modelport.usage.admission import KeyLimiter, settled_loader
@@ -49,10 +47,6 @@ class Components:
     key_limiter: KeyLimiter
     drain: Drain
     purger: ResponsePurger
-
-    def keys(self, unit: UnitOfWork) -> KeyService:
-        """The key service in `unit`: the one way routes and the panel build it."""
-        return KeyService(unit, self.digester, self.ledger, self.verifier, self.catalog.ids())
 
     async def start(self) -> None:
         await self.upstream.start()

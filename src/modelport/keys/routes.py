@@ -11,7 +11,7 @@ from modelport.api.paging import links_and_meta, page_request
 from modelport.api.v2_errors import ERROR_RESPONSES
 from modelport.core.paging import PageRequest
 from modelport.errors import InvalidInput
-from modelport.hub.deps import ComponentsDep, KeysReader, KeysWriter, ReadUnit, WriteUnit
+from modelport.hub.deps import KeysReader, KeysWriter, ReadUnit, ServicesDep, WriteUnit
 from modelport.keys.schemas import (
     ApiKeyInfo,
     ApiKeyInfoWithSecret,
@@ -26,12 +26,12 @@ from modelport.keys.service import KeyService
 router = APIRouter(prefix="/v2/gen-ai/models/api_keys", tags=["Model access keys"])
 
 
-def _reading(unit: ReadUnit, hub: ComponentsDep) -> KeyService:
-    return hub.keys(unit)
+def _reading(unit: ReadUnit, services: ServicesDep) -> KeyService:
+    return services.keys(unit)
 
 
-def _writing(unit: WriteUnit, hub: ComponentsDep) -> KeyService:
-    return hub.keys(unit)
+def _writing(unit: WriteUnit, services: ServicesDep) -> KeyService:
+    return services.keys(unit)
 
 
 ReadKeys = Annotated[KeyService, Depends(_reading)]

@@ -61,7 +61,7 @@ async def _section(
     notice: str | None = None,
 ) -> dict[str, Any]:
     wanted = PageRequest.parse(page, None)
-    listing = await panel.keys(unit).page(member.team_id, wanted)
+    listing = await panel.services.keys(unit).page(member.team_id, wanted)
     spend = await _spend(panel, unit, member)
     now = utcnow()
     return {
@@ -78,7 +78,7 @@ async def _section(
 
 async def _spend(panel: Panel, unit: UnitOfWork, member: Member) -> dict[uuid.UUID, int]:
     """This month's spend of each of the team's keys that spent anything, in picodollars."""
-    return await panel.usage(unit).spend_by_key(member.team_id, month_start(utcnow()))
+    return await panel.services.usage(unit).spend_by_key(member.team_id, month_start(utcnow()))
 
 
 @router.get(PAGE)
@@ -107,7 +107,7 @@ async def create_key(
     name, models = text(form, "name"), [m for m in form.getlist("models") if isinstance(m, str)]
     entered = typed(form)
     try:
-        key, secret = await panel.keys(unit).create(
+        key, secret = await panel.services.keys(unit).create(
             caller_of(request, member), name, models or None, limits(entered)
         )
     except InvalidInput as exc:
@@ -134,7 +134,7 @@ def _create_context(
 async def rename_window(
     request: Request, key_id: KeyId, member: KeyEditor, panel: PanelDep, unit: ReadUnit
 ) -> Response:
-    key = await panel.keys(unit).get(member.team_id, key_id)
+    key = await panel.services.keys(unit).get(member.team_id, key_id)
     return window(request, panel, "keys/rename.html", {"key": key, "name": key.name}, PAGE)
 
 
@@ -147,7 +147,7 @@ async def rename_key(
     panel: PanelDep,
     unit: WriteUnit,
 ) -> Response:
-    keys, name = panel.keys(unit), text(form, "name")
+    keys, name = panel.services.keys(unit), text(form, "name")
     try:
         key = await keys.rename(caller_of(request, member), key_id, name)
     except InvalidInput as exc:
@@ -169,7 +169,7 @@ async def _limits_context(
 async def limits_window(
     request: Request, key_id: KeyId, member: KeyEditor, panel: PanelDep, unit: ReadUnit
 ) -> Response:
-    key = await panel.keys(unit).get(member.team_id, key_id)
+    key = await panel.services.keys(unit).get(member.team_id, key_id)
     context = await _limits_context(panel, unit, member, key, shown(key))
     return window(request, panel, "keys/limits.html", context, PAGE)
 
@@ -184,7 +184,7 @@ async def update_limits(
     unit: WriteUnit,
 ) -> Response:
     """Changes the limits whose fields differ from what the window showed; none is no change."""
-    keys, entered = panel.keys(unit), typed(form)
+    keys, entered = panel.services.keys(unit), typed(form)
     key = await keys.get(member.team_id, key_id)
     try:
         changes = changed_limits(key, entered)
@@ -230,7 +230,7 @@ async def confirm_window(
     panel: PanelDep,
     unit: ReadUnit,
 ) -> Response:
-    key = await panel.keys(unit).get(member.team_id, key_id)
+    key = await panel.services.keys(unit).get(member.team_id, key_id)
     return window(request, panel, "keys/confirm.html", _confirm_context(key, action), PAGE)
 
 
@@ -244,7 +244,7 @@ async def _confirmed(
     typed: str,
 ) -> None:
     """Raises Rejected (the window, with its error) unless `typed` is the key's name."""
-    key = await panel.keys(unit).get(member.team_id, key_id)
+    key = await panel.services.keys(unit).get(member.team_id, key_id)
     if typed != key.name:
         error = InvalidInput(NOT_THE_NAME, field="confirm")
         raise refused(
@@ -262,7 +262,7 @@ async def regenerate_key(
     unit: WriteUnit,
 ) -> Response:
     await _confirmed(request, panel, unit, member, key_id, "regenerate", text(form, "confirm"))
-    key, secret = await panel.keys(unit).regenerate(caller_of(request, member), key_id)
+    key, secret = await panel.services.keys(unit).regenerate(caller_of(request, member), key_id)
     revealed = Revealed(key.id, secret)
     notice = f"Key {key.name} has a new secret."
     context = await _section(panel, unit, member, revealed=revealed, notice=notice)
@@ -279,7 +279,7 @@ async def delete_key(
     unit: WriteUnit,
 ) -> Response:
     await _confirmed(request, panel, unit, member, key_id, "delete", text(form, "confirm"))
-    key = await panel.keys(unit).delete(caller_of(request, member), key_id)
+    key = await panel.services.keys(unit).delete(caller_of(request, member), key_id)
     notice = f"Key {key.name} deleted."
     context = await _section(panel, unit, member, notice=notice)
     return changed(request, panel, "inference.html", "keys", context)
