@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from modelport.api.paging import links_and_meta, page_request
+from modelport.api.paging import page_request
 from modelport.api.v2_errors import ERROR_RESPONSES
 from modelport.audit.schemas import AuditEventInfo, AuditEventListResponse
 from modelport.core.paging import PageRequest
@@ -29,7 +29,6 @@ async def list_audit_events(
     wanted: Annotated[PageRequest, Depends(page_request)],
 ) -> AuditEventListResponse:
     page = await services.audit(unit).page(caller.team_id, wanted)
-    links, meta = links_and_meta(request, wanted, page.total)
-    return AuditEventListResponse(
-        audit_events=[AuditEventInfo.of(e) for e in page.events], links=links, meta=meta
+    return AuditEventListResponse.of(
+        request, wanted, page, audit_events=[AuditEventInfo.of(e) for e in page.items]
     )

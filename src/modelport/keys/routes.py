@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from modelport.api.paging import links_and_meta, page_request
+from modelport.api.paging import page_request
 from modelport.api.v2_errors import ERROR_RESPONSES
 from modelport.core.paging import PageRequest
 from modelport.errors import InvalidInput
@@ -77,9 +77,8 @@ async def list_keys(
     wanted: Annotated[PageRequest, Depends(page_request)],
 ) -> ApiKeyListResponse:
     page = await keys.page(caller.team_id, wanted)
-    links, meta = links_and_meta(request, wanted, page.total)
-    return ApiKeyListResponse(
-        api_key_infos=[ApiKeyInfo.of(k) for k in page.keys], links=links, meta=meta
+    return ApiKeyListResponse.of(
+        request, wanted, page, api_key_infos=[ApiKeyInfo.of(k) for k in page.items]
     )
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt
 from pydantic.json_schema import SkipJsonSchema
 
-from modelport.api.paging import Links, Meta
+from modelport.api.paging import Paged
 from modelport.api.wire import Omitted
 from modelport.core.money import usd
 from modelport.core.names import NAME_PATTERN, NOT_BLANK_PATTERN
@@ -166,7 +166,5 @@ class ApiKeyWithSecretResponse(BaseModel):
     api_key_info: ApiKeyInfoWithSecret
 
 
-class ApiKeyListResponse(BaseModel):
+class ApiKeyListResponse(Paged):
     api_key_infos: list[ApiKeyInfo]
-    links: Links
-    meta: Meta

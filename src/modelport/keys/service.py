@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from modelport.audit.service import AuditService
@@ -14,7 +13,7 @@ from modelport.core import secrets as secret_format
 from modelport.core.clock import utcnow
 from modelport.core.digest import Digest, Digester
 from modelport.core.names import normalize_name
-from modelport.core.paging import PageRequest, window
+from modelport.core.paging import Page, PageRequest, window
 from modelport.db.tables import ModelKey
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput, NotFound
@@ -24,12 +23,6 @@ from modelport.keys.repository import KeyRepository
 from modelport.keys.verifier import KeyVerifier
 
 KEY_NOT_FOUND = "The resource you requested could not be found."
-
-
-@dataclass(frozen=True, slots=True)
-class KeyPage:
-    keys: list[ModelKey]
-    total: int
 
 
 class KeyService:
@@ -85,14 +78,14 @@ class KeyService:
         self._audit.record(caller, "key.create", target_id=key.id, target_name=key.name)
         return key, secret
 
-    async def page(self, team_id: uuid.UUID, request: PageRequest) -> KeyPage:
+    async def page(self, team_id: uuid.UUID, request: PageRequest) -> Page[ModelKey]:
         """One page of the team's live keys, newest first."""
         total = await self._teams.key_count(team_id)
         where = window(request, total)
         keys = await self._keys.live_page(
             team_id, offset=where.offset, limit=where.limit, oldest_first=where.reverse
         )
-        return KeyPage(keys, total)
+        return Page(keys, total)
 
     async def get(self, team_id: uuid.UUID, key_id: uuid.UUID) -> ModelKey:
         """A live key of this team; NotFound for unknown, deleted and other teams' keys."""

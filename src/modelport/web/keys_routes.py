@@ -65,9 +65,9 @@ async def _section(
     spend = await _spend(panel, unit, member)
     now = utcnow()
     return {
-        "keys": listing.keys,
+        "keys": listing.items,
         "spend": spend,
-        "limits": {key.id: summary(key, spend.get(key.id, 0), now) for key in listing.keys},
+        "limits": {key.id: summary(key, spend.get(key.id, 0), now) for key in listing.items},
         "page": wanted.page,
         "pages": page_count(listing.total, wanted.per_page),
         "can_edit": member.principal.can("keys:write"),
