@@ -34,6 +34,7 @@ from harness import BENCH_SECRET, load, machine, markdown_table
 from modelport.components import Components, build_components
 from modelport.config import Settings
 from modelport.db.migrate import upgrade_to_head
+from modelport.keys.limits import KeyLimits
 from modelport.keys.verifier import KeyIdentity
 from modelport.usage.admission import KeyLimiter
 
@@ -67,9 +68,7 @@ def identity(lane: str) -> KeyIdentity:
         uuid.uuid4(),
         uuid.uuid4(),
         None,
-        spend_limit_picousd=MAX_SPEND,
-        rpm_limit=MAX_RPM,
-        tpm_limit=MAX_TPM,
+        KeyLimits(monthly_spend_picousd=MAX_SPEND, rpm_limit=MAX_RPM, tpm_limit=MAX_TPM),
     )
 
 

@@ -103,7 +103,7 @@ async def rename_key(
 ) -> ApiKeyResponse:
     if body.api_key_uuid is not None and _same_uuid(body.api_key_uuid) != api_key_uuid:
         raise InvalidInput("api_key_uuid in the body does not match the path", field="api_key_uuid")
-    key = await keys.update(caller, api_key_uuid, body.changes())
+    key = await keys.update(caller, api_key_uuid, name=body.new_name(), limits=body.limits())
     return ApiKeyResponse(api_key_info=ApiKeyInfo.of(key))
 
 

@@ -47,11 +47,11 @@ class KeyLimiter:
         Raises RateLimited (429, with `retry_after`) past the key's requests or tokens a
         minute, or once its spend this month has reached its limit.
         """
-        hold = None
-        if identity.spend_limit_picousd is not None:
+        limits, hold = identity.limits, None
+        if limits.monthly_spend_picousd is not None:
             month = utcnow().strftime("%Y-%m")
-            hold = SpendHold(month, identity.spend_limit_picousd, estimated_cost, request_id)
-        check = LimitCheck(identity.key_id, identity.rpm_limit, identity.tpm_limit, hold)
+            hold = SpendHold(month, limits.monthly_spend_picousd, estimated_cost, request_id)
+        check = LimitCheck(identity.key_id, limits.rpm_limit, limits.tpm_limit, hold)
         verdict = await self._store.admit(check)
         for kind, allowance in (("requests", verdict.requests), ("tokens", verdict.tokens)):
             if allowance is not None:

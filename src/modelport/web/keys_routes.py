@@ -25,9 +25,9 @@ from modelport.hub.deps import ReadUnit, WriteUnit
 from modelport.usage.period import month_start
 from modelport.web.deps import CheckedForm, KeyEditor, PanelDep, SignedIn, caller_of, text
 from modelport.web.limit_fields import (
+    LimitTexts,
     changed_limits,
     in_panel_words,
-    limits,
     shown,
     summary,
     typed,
@@ -108,7 +108,7 @@ async def create_key(
     entered = typed(form)
     try:
         key, secret = await panel.services.keys(unit).create(
-            caller_of(request, member), name, models or None, limits(entered)
+            caller_of(request, member), name, models or None, changed_limits(None, entered)
         )
     except InvalidInput as exc:
         context = _create_context(panel, name, models, entered)
@@ -119,7 +119,7 @@ async def create_key(
 
 
 def _create_context(
-    panel: Panel, name: str, chosen: list[str], entered: dict[str, str]
+    panel: Panel, name: str, chosen: list[str], entered: LimitTexts
 ) -> dict[str, Any]:
     return {
         "name": name,
@@ -159,7 +159,7 @@ async def rename_key(
 
 
 async def _limits_context(
-    panel: Panel, unit: UnitOfWork, member: Member, key: ModelKey, entered: dict[str, str]
+    panel: Panel, unit: UnitOfWork, member: Member, key: ModelKey, entered: LimitTexts
 ) -> dict[str, Any]:
     spent = (await _spend(panel, unit, member)).get(key.id, 0)
     return {"key": key, "limits": entered, "spent": spent}
@@ -188,12 +188,12 @@ async def update_limits(
     key = await keys.get(member.team_id, key_id)
     try:
         changes = changed_limits(key, entered)
-        if changes:
-            key = await keys.update(caller_of(request, member), key_id, changes)
+        if not changes.empty:
+            key = await keys.update(caller_of(request, member), key_id, limits=changes)
     except InvalidInput as exc:
         context = await _limits_context(panel, unit, member, key, entered)
         raise refused(request, panel, "keys/limits.html", context, in_panel_words(exc)) from None
-    notice = f"Limits of {key.name} {'updated' if changes else 'unchanged'}."
+    notice = f"Limits of {key.name} {'unchanged' if changes.empty else 'updated'}."
     context = await _section(panel, unit, member, notice=notice)
     return changed(request, panel, "inference.html", "keys", context)
 
