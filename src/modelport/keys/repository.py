@@ -71,7 +71,7 @@ class KeyRepository:
         # deleted_at leads the order though it is NULL in every row read: PostgreSQL walks
         # ix_model_keys_team_live (team_id, deleted_at, created_at, id) in order only if the
         # ORDER BY names it (`IS NULL` is no equality to its planner). Without it, it reads
-        # and sorts every live key of the team: 43 ms a page at 100,000 keys instead of 6.
+        # and sorts every live key of the team (docs/benchmarks.md, Design decisions).
         order = (
             (ModelKey.deleted_at.asc(), ModelKey.created_at.asc(), ModelKey.id.asc())
             if oldest_first
