@@ -9,14 +9,13 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from modelport import __version__, tracing
-from modelport.api import health
-from modelport.api import metrics as metrics_route
 from modelport.api.context import RequestContextMiddleware
 from modelport.api.drain import DrainMiddleware
 from modelport.api.openapi import openapi_builder
 from modelport.api.v2_errors import install_error_handlers
-from modelport.api.v2_limits import ApiRateLimitMiddleware, BodyLimitMiddleware
+from modelport.api.v2_guards import ApiRateLimitMiddleware, BodyLimitMiddleware
 from modelport.audit import routes as audit_routes
+from modelport.auth.passwords import Passwords
 from modelport.catalog import routes as catalog_routes
 from modelport.components import Components, build_components
 from modelport.config import Settings
@@ -27,6 +26,9 @@ from modelport.gateway.dataplane import DataPlaneMiddleware
 from modelport.gateway.pipeline import Pipeline
 from modelport.gateway.routes import data_plane
 from modelport.gateway.routing import Routing
+from modelport.hub import health
+from modelport.hub import metrics as metrics_route
+from modelport.hub.services import Services
 from modelport.keys import routes as key_routes
 from modelport.usage import routes as usage_routes
 from modelport.web import install as web_panel
@@ -53,12 +55,13 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
             disabled=settings.otel_sdk_disabled,
         )
     )
+    services = Services(hub, Passwords())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade_to_head(hub.database)
         await hub.start()
-        await announce_setup(hub)
+        await announce_setup(services)
         try:
             yield
         finally:
@@ -78,12 +81,13 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     )
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     app.state.components = hub
+    app.state.services = services
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(metrics_route.router)
     app.include_router(key_routes.router)
     app.include_router(audit_routes.router)
-    web_panel.install(app, hub)
+    web_panel.install(app, hub, services)
     app.include_router(catalog_routes.router)
     app.include_router(usage_routes.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)

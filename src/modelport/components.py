@@ -16,7 +16,6 @@ from modelport.config import Settings, environment_value
 from modelport.conversations.purge import ResponsePurger
 from modelport.core.digest import Digester
 from modelport.db.engine import Database
-from modelport.db.uow import UnitOfWork
 from modelport.drain import Drain
 from modelport.infra.cooldown import (
     CooldownPolicy,
@@ -24,18 +23,17 @@ from modelport.infra.cooldown import (
     MemoryDeploymentHealth,
     RedisDeploymentHealth,
 )
-from modelport.infra.keylimits import KeyLimitStore, MemoryKeyLimitStore, RedisKeyLimitStore
+from modelport.infra.key_counters import KeyLimitStore, MemoryKeyLimitStore, RedisKeyLimitStore
 from modelport.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from modelport.infra.revocations import (
     MemoryRevocationLedger,
     RedisRevocationLedger,
     RevocationLedger,
 )
-from modelport.keys.service import KeyService
 from modelport.keys.verifier import KeyVerifier
 from modelport.providers.proxy import ProxyRules
 from modelport.providers.upstream import UpstreamClient
-from modelport.usage.limits import KeyLimiter, settled_loader
+from modelport.usage.admission import KeyLimiter, settled_loader
 from modelport.usage.recorder import UsageRecorder
 
 KEY_CACHE_SECONDS = 300.0
@@ -58,10 +56,6 @@ class Components:
     purger: ResponsePurger
     health: DeploymentHealth
     """Which deployments are cooling down after failures (`infra/cooldown.py`)."""
-
-    def keys(self, unit: UnitOfWork) -> KeyService:
-        """The key service in `unit`: the one way routes and the panel build it."""
-        return KeyService(unit, self.digester, self.ledger, self.verifier, self.catalog.ids())
 
     async def start(self) -> None:
         await self.upstream.start()

@@ -8,7 +8,7 @@ import socket
 import httpx
 import pytest
 
-from tests.api.test_metrics import scrape, value
+from tests.hub.test_metrics import scrape, value
 from tests.support.dataplane import create_key
 from tests.support.hub import Hub
 from tests.support.upstream import FakeUpstream

@@ -11,7 +11,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.api.test_metrics import scrape, value
+from tests.hub.test_metrics import scrape, value
 from tests.support.databases import sqlite_url
 from tests.support.dataplane import MESSAGES, create_key, sdk
 from tests.support.hub import Hub

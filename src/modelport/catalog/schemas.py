@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from modelport.api.paging import Links, Meta
+from modelport.api.paging import Paged
 from modelport.api.wire import Omitted
 from modelport.catalog.model import CatalogModel, ModelUsecase
 
@@ -129,7 +129,5 @@ def _number(price: Decimal | None) -> float | None:
     return None if price is None else float(price)
 
 
-class ModelListResponse(BaseModel):
+class ModelListResponse(Paged):
     models: list[ModelPublic]
-    links: Links
-    meta: Meta

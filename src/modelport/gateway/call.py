@@ -15,7 +15,7 @@ from modelport.gateway.exchange import Stream
 from modelport.gateway.requests import estimate_tokens
 from modelport.keys.verifier import KeyIdentity
 from modelport.providers.dialects import StreamMeter
-from modelport.usage.limits import Admission
+from modelport.usage.admission import Admission
 from modelport.usage.row import Status, UsageRow
 
 

@@ -66,7 +66,7 @@ from modelport.providers.dialects import Api
 from modelport.providers.dialects.base import Kind, loads
 from modelport.providers.scrub import Scrubber
 from modelport.providers.upstream import Target, UpstreamClient
-from modelport.usage.limits import KeyLimiter
+from modelport.usage.admission import KeyLimiter
 from modelport.usage.recorder import UsageRecorder
 from modelport.usage.row import Status
 

@@ -17,9 +17,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from modelport import metrics
 from modelport.api.context import bearer_token
-from modelport.api.deps import ComponentsDep
 from modelport.components import Components
 from modelport.errors import Unauthenticated
+from modelport.hub.deps import ComponentsDep
 from modelport.infra.ratelimit import RedisRateLimiter
 
 router = APIRouter()
