@@ -69,6 +69,12 @@ def catalog(fake: FakeUpstream, scripted: ScriptedUpstream) -> str:
     def scripted_one(name: str) -> str:
         return f'base_url = "{scripted.url_of(name)}"\napi_key_env = "{CREDENTIAL_ENV}"\n'
 
+    def on_azure(deployment: str) -> str:
+        return (
+            f'dialect = "azure"\nbase_url = "{fake.root}"\napi_key_env = "{CREDENTIAL_ENV}"\n'
+            f'upstream_model = "{deployment}"\napi_version = "2024-10-21"\n'
+        )
+
     healthy = 'name = "healthy"\n' + on_fake("fake-chat")
     closed = f"http://127.0.0.1:{free_port()}/v1"
     return (
@@ -81,6 +87,7 @@ def catalog(fake: FakeUpstream, scripted: ScriptedUpstream) -> str:
         + model("only-broken", [on_fake("fake-500")])
         + model("both-broken", [on_fake("fake-500"), on_fake("fake-500")])
         + model("cheap", [on_fake("fake-chat")], (CHEAP_INPUT, CHEAP_OUTPUT))
+        + model("azure", [on_azure("fake-500"), 'name = "azure-ok"\n' + on_azure("fake-chat")])
         + '[[routers]]\nid = "router"\nname = "Router"\nmodels = ["only-broken", "cheap"]\n'
     )
 
@@ -274,3 +281,26 @@ def test_a_router_serves_and_bills_as_the_model_that_answered(
     )
     listed = {model.id for model in client.models.list()}
     assert {"router", "cheap", "broken"} <= listed
+
+
+def test_azure_deployments_serve_and_fail_over_like_any_other(
+    failover_hub: Hub,
+    client: openai.OpenAI,
+    key: dict[str, str],
+    rows: UsageRows,
+    upstream: FakeUpstream,
+) -> None:
+    asked = len(upstream.seen.deployments)
+    answer = client.chat.completions.create(model="azure", messages=MESSAGES)
+    stream = client.chat.completions.create(model="azure", messages=MESSAGES, stream=True)
+    streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert answer.model == "azure"
+    assert streamed == answer.choices[0].message.content
+    assert upstream.seen.deployments[asked:] == ["fake-500", "fake-chat", "fake-500", "fake-chat"]
+    sent = upstream.seen.headers[-1]
+    assert sent["api-key"] == CREDENTIAL
+    assert "authorization" not in sent
+    recorded = rows.wait_for(key["uuid"], 2)
+    assert [(r.deployment, r.status, r.estimated) for r in recorded] == [
+        ("azure#azure-ok", "ok", False)
+    ] * 2

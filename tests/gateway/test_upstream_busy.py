@@ -70,5 +70,6 @@ def test_a_request_past_the_limit_is_a_503_to_retry(
     refused = "modelport_upstream_connection_refusals_total"
     assert value(samples, refused, origin=origin) == 1
     assert value(samples, "modelport_upstream_connection_waits_total", origin=origin) == 1
-    assert value(samples, "modelport_upstream_errors_total", model="test-chat", kind="busy") == 1
+    busy = {"model": "test-chat", "deployment": "test-chat#1", "kind": "busy"}
+    assert value(samples, "modelport_upstream_errors_total", **busy) == 1
     assert CREDENTIAL not in text
