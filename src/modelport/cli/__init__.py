@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from modelport.cli import audit, auth, keys, local, models, usage
-from modelport.cli.client import ContextOption
+from modelport.cli.client import ContextOption, remember_root_context
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 
@@ -19,6 +19,7 @@ app = typer.Typer(no_args_is_help=True, help=__doc__)
 @app.callback()
 def root(context: ContextOption = None) -> None:
     """The options every API command takes, given before the command."""
+    remember_root_context(context)
 
 
 local.register(app)

@@ -9,7 +9,15 @@ import typer
 
 from modelport.cli.client import DEFAULT_URL, Api, load_settings
 from modelport.cli.contexts import Context, Contexts
-from modelport.cli.output import FormatOption, NoHeaderOption, OutputOption, View, fail, show
+from modelport.cli.output import (
+    FormatOption,
+    NoHeaderOption,
+    Output,
+    OutputOption,
+    View,
+    fail,
+    show,
+)
 from modelport.config import cli_config_file
 
 app = typer.Typer(no_args_is_help=True, help="Stored contexts: a hub URL and an API token each.")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-import click
 import httpx
 import typer
 from pydantic import ValidationError
@@ -53,14 +52,19 @@ def load_settings() -> Settings:
         fail(f"bad setting: {describe(exc)}")
 
 
+_given_before_the_command: dict[str, str] = {}
+
+
+def remember_root_context(name: str | None) -> None:
+    """`modelport --context NAME <command>`: the root command hands NAME on to the command."""
+    if name:
+        _given_before_the_command["context"] = name
+
+
 def chosen_context(named: str | None, settings: Settings) -> str | None:
-    """The context a command names, else the one the root command (`modelport --context`)
+    """The context a command names, else the one given before it (`modelport --context`)
     or MODELPORT_CONTEXT names; None for the current one."""
-    if named:
-        return named
-    click_context = click.get_current_context(silent=True)
-    root = click_context.find_root().params.get("context") if click_context else None
-    return root or settings.context
+    return named or _given_before_the_command.get("context") or settings.context
 
 
 class Api:

@@ -29,7 +29,7 @@ class Revision:
     """The first line of the migration's docstring."""
 
 
-def _config() -> Config:
+def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -37,14 +37,14 @@ def _config() -> Config:
 
 def head() -> str:
     """The newest migration this version of modelport has."""
-    found = ScriptDirectory.from_config(_config()).get_current_head()
+    found = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert found is not None, "no migrations"
     return found
 
 
 def history() -> list[Revision]:
     """Every migration, newest first."""
-    scripts = ScriptDirectory.from_config(_config())
+    scripts = ScriptDirectory.from_config(alembic_config())
     return [
         Revision(
             str(s.revision),
@@ -67,7 +67,7 @@ async def current(database: Database) -> str | None:
 
 
 def _upgrade(connection: Connection) -> None:
-    config = _config()
+    config = alembic_config()
     config.attributes["connection"] = connection
     if connection.dialect.name == "postgresql":
         # Replicas that start together queue here; the first migrates, the rest find it done.
