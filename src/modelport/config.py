@@ -98,7 +98,8 @@ class Settings(BaseSettings):
             try:
                 values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
             except (OSError, UnicodeDecodeError) as exc:
-                raise ValueError(f"{variable}_FILE: cannot read {path}: {exc}") from None
+                why = getattr(exc, "strerror", None) or "not UTF-8 text"
+                raise ValueError(f"{variable}_FILE: cannot read {path}: {why}") from None
         return values
 
     @field_validator("database_url")

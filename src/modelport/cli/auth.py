@@ -79,7 +79,7 @@ def _read_token() -> str:
 
 @app.command("list")
 def list_contexts(
-    output: OutputOption = View.output,
+    output: OutputOption = Output.text,
     fields: FormatOption = None,
     no_header: NoHeaderOption = False,
 ) -> None:

@@ -29,12 +29,24 @@ UrlOption = Annotated[str | None, typer.Option("--url", help="Hub URL (MODELPORT
 TokenOption = Annotated[
     str | None, typer.Option("--token", help="API token (MODELPORT_TOKEN).", show_default=False)
 ]
+
+
+def stored_context_names(incomplete: str) -> list[str]:
+    """Shell completion for --context: the stored names that start with what was typed."""
+    try:
+        names = Contexts.load(cli_config_file()).stored
+    except ValueError:
+        return []
+    return sorted(name for name in names if name.startswith(incomplete))
+
+
 ContextOption = Annotated[
     str | None,
     typer.Option(
         "--context",
         help="A stored context (see `modelport auth`); MODELPORT_CONTEXT.",
         show_default=False,
+        autocompletion=stored_context_names,
     ),
 ]
 PageOption = Annotated[

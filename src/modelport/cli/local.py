@@ -23,7 +23,8 @@ def settings_with(**overrides: Any) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        raise typer.BadParameter(describe(exc)) from None
+        typer.echo(f"modelport: bad setting: {describe(exc)}", err=True)
+        raise typer.Exit(2) from None
 
 
 def admin_settings(data_dir: Path | None) -> Settings:
@@ -47,12 +48,12 @@ def serve(
     ] = True,
 ) -> None:
     """Run the hub: the /v2 API, the /v1 endpoints and the control panel."""
+    settings = settings_with(host=host, port=port, data_dir=data_dir)
     import uvicorn
 
     from modelport.app import create_app
     from modelport.cli.server import CLEANUP_SECONDS, DrainingServer
 
-    settings = settings_with(host=host, port=port, data_dir=data_dir)
     private_folder(settings.data_dir)
     configure_logging(settings.log_level, settings.log_file)
     if not migrate:
