@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,10 +23,15 @@ class Ran:
         return self.out.splitlines()
 
 
+NO_CONTEXTS = tempfile.mkdtemp(prefix="modelport-no-contexts-")
+"""An empty config folder: the CLI under test never sees the contexts of whoever runs it."""
+
+
 def clean_env(**settings: str) -> dict[str, str]:
-    """This process's environment without any MODELPORT_* setting, plus `settings`."""
+    """This process's environment without any MODELPORT_* setting or stored CLI context,
+    plus `settings`."""
     kept = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
-    return {**kept, **settings}
+    return {**kept, "XDG_CONFIG_HOME": NO_CONTEXTS, **settings}
 
 
 def modelport(hub: Hub | None, *args: str, env: Mapping[str, str], stdin: str = "") -> Ran:
