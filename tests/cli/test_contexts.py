@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from modelport.cli.contexts import Context, Contexts
-from tests.support.cli import Ran, assert_clean_failure, clean_env, modelport
+from tests.support.cli import Ran, assert_clean_failure, clean_env, modelport, side_by_side
 from tests.support.hub import Hub, Team
 
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True, scope="session")
@@ -43,37 +43,41 @@ def test_contexts_choose_the_hub_and_token(hub: Hub, team: Team, tmp_path: Path)
     assert stat.S_IMODE(config.parent.stat().st_mode) == 0o700
     assert tomllib.loads(config.read_text())["contexts"]["other"]["token"] == other.token
     assert "the current context" in stored.err
-    assert ok(cli("auth", "list", "--no-header")).lines == [
-        f"default  {hub.url}  yes",
-        f"other    {hub.url}  no",
-    ]
-
     with hub.client(team.token) as api:
         ours = api.post(KEYS, json={"name": "ours"}).json()["api_key_info"]["uuid"]
-
-    def listed(*args: str, **extra: str) -> list[str]:
-        return ok(cli(*args, "keys", "list", "--format", "id", "--no-header", **extra)).lines
-
-    assert listed() == [ours]
-    assert listed("--context", "other") == []  # the root option, before the command
-    assert listed(MODELPORT_CONTEXT="other") == []
-    assert ok(cli("keys", "list", "--context", "other", "-o", "json")).out.count(ours) == 0
-    assert listed("--context", "other", MODELPORT_TOKEN=team.token) == [ours]  # env wins
-    ok(cli("auth", "switch", "--context", "other"))
-    assert listed() == []
-
-    # A URL given otherwise does not get the context's token; nor does anything print it.
-    elsewhere = cli("keys", "list", MODELPORT_URL="http://127.0.0.1:1")
+    ids = ("--format", "id", "--no-header")
+    contexts, current, before, after, variable, env_wins, elsewhere, gone, refused = side_by_side(
+        lambda: cli("auth", "list", "--no-header"),
+        lambda: cli("keys", "list", *ids),
+        lambda: cli("--context", "other", "keys", "list", *ids),
+        lambda: cli("keys", "list", *ids, "--context", "other"),
+        lambda: cli("keys", "list", *ids, MODELPORT_CONTEXT="other"),
+        lambda: cli("keys", "list", *ids, "--context", "other", MODELPORT_TOKEN=team.token),
+        # A URL given otherwise does not get the context's token.
+        lambda: cli("keys", "list", MODELPORT_URL="http://127.0.0.1:1"),
+        lambda: cli("keys", "list", "--context", "gone"),
+        lambda: cli("auth", "init", "--context", "bad", "--url", hub.url, stdin="mpt_" + "x" * 38),
+    )
+    assert ok(contexts).lines == [f"default  {hub.url}  yes", f"other    {hub.url}  no"]
+    assert ok(current).lines == [ours]
+    assert ok(before).lines == ok(after).lines == ok(variable).lines == []
+    assert ok(env_wins).lines == [ours]  # the variable wins over the context
     assert_clean_failure(elsewhere, "no API token")
-    ok(cli("auth", "remove", "--context", "other"))
-    as_json = json.loads(ok(cli("auth", "list", "-o", "json")).out)
-    assert as_json == {"contexts": [{"name": "default", "url": hub.url, "current": False}]}
-    assert_clean_failure(cli("keys", "list"), "no API token", "modelport auth init")
-    assert_clean_failure(cli("keys", "list", "--context", "gone"), "no context named 'gone'")
-    refused = cli("auth", "init", "--context", "bad", "--url", hub.url, stdin="mpt_" + "x" * 38)
+    assert_clean_failure(gone, "no context named 'gone'")
     assert_clean_failure(refused, "unauthorized", "401")
     assert "bad" not in tomllib.loads(config.read_text())["contexts"]
-    for ran in (stored, elsewhere, refused):
+
+    ok(cli("auth", "switch", "--context", "other"))
+    assert ok(cli("keys", "list", *ids)).lines == []
+    ok(cli("auth", "remove", "--context", "other"))
+    listed, no_current = side_by_side(
+        lambda: cli("auth", "list", "-o", "json"), lambda: cli("keys", "list")
+    )
+    assert json.loads(ok(listed).out) == {
+        "contexts": [{"name": "default", "url": hub.url, "current": False}]
+    }
+    assert_clean_failure(no_current, "no API token", "modelport auth init")
+    for ran in (stored, contexts, elsewhere, refused, listed):
         assert team.token not in ran.out + ran.err
         assert other.token not in ran.out + ran.err
 

@@ -18,7 +18,7 @@ from alembic import command
 from sqlalchemy import create_engine
 
 from modelport.db import migrate
-from tests.support.cli import Ran, assert_clean_failure, clean_env, modelport
+from tests.support.cli import Ran, assert_clean_failure, clean_env, modelport, side_by_side
 from tests.support.databases import create_pg_database, drop_pg_database, sqlite_url
 from tests.support.hub import TEST_SECRET, free_port
 from tests.support.loop import BackgroundLoop
@@ -55,14 +55,19 @@ def test_db_upgrade_then_serve_without_migrating(empty: str, tmp_path: Path) -> 
     def db(*args: str) -> Ran:
         return modelport(None, "db", *args, env=env)
 
-    refused = modelport(None, "serve", "--no-migrate", env=env)
+    refused, token, current = side_by_side(
+        lambda: modelport(None, "serve", "--no-migrate", env=env),
+        lambda: modelport(None, "tokens", "create", "ci", env=env),
+        lambda: db("current"),
+    )
     if sqlite:
-        assert_clean_failure(refused, "there is no database at", "db upgrade")
-        assert_clean_failure(db("current"), "there is no database at")
+        missing = f"there is no database at {empty.removeprefix('sqlite:///')}"
+        for ran in (refused, token, current):
+            assert_clean_failure(ran, missing, "db upgrade")
+        assert not Path(empty.removeprefix("sqlite:///")).exists()
     else:
-        assert_clean_failure(refused, "holds no modelport tables", "db upgrade")
-        assert "postgresql://postgres@127.0.0.1:5432/mp_test_" in refused.err
-        current = db("current")
+        for ran in (refused, token):
+            assert_clean_failure(ran, f"the database {empty} holds no modelport tables", UPGRADE)
         assert (current.code, current.out) == (1, f"none (the newest is {HEAD}: run `{UPGRADE}`)\n")
 
     upgraded = db("upgrade")
@@ -118,9 +123,13 @@ def test_a_database_behind_is_refused_until_upgraded(tmp_path: Path) -> None:
     env = env_for(url, tmp_path)
 
     behind = f"is at migration {previous}, this modelport needs {HEAD}: run `modelport db upgrade`"
-    assert_clean_failure(modelport(None, "tokens", "create", "ci", env=env), behind)
-    assert_clean_failure(modelport(None, "serve", "--no-migrate", env=env), behind)
-    current = modelport(None, "db", "current", env=env)
+    token, refused, current = side_by_side(
+        lambda: modelport(None, "tokens", "create", "ci", env=env),
+        lambda: modelport(None, "serve", "--no-migrate", env=env),
+        lambda: modelport(None, "db", "current", env=env),
+    )
+    assert_clean_failure(token, behind)
+    assert_clean_failure(refused, behind)
     assert (current.code, current.out) == (
         1,
         f"{previous} (the newest is {HEAD}: run `{UPGRADE}`)\n",

@@ -20,8 +20,7 @@ from modelport.config import Settings
 from modelport.core.digest import Digester
 from modelport.db.engine import Database
 from modelport.errors import NotFound
-from tests.support.cli import assert_clean_failure, clean_env, modelport
-from tests.support.databases import create_pg_database, drop_pg_database
+from tests.support.cli import assert_clean_failure, clean_env, modelport, side_by_side
 from tests.support.hub import TEST_SECRET, Hub, Team
 from tests.support.loop import BackgroundLoop
 
@@ -92,57 +91,65 @@ def test_a_fresh_install_is_made_by_db_upgrade_not_by_tokens_create(
     assert principal.can("keys:write")
 
 
-def test_an_unknown_team_is_refused_unless_new_team(hub: Hub, loop: BackgroundLoop) -> None:
-    team = "typo-" + uuid.uuid4().hex[:8]
-    ran = modelport(hub, "tokens", "create", "ci", "--team", team, env=hub.env)
-    assert_clean_failure(ran, f"no team named {team!r}", "--new-team")
-    assert not loop.run(_team_exists(hub, team))
-
-
-def test_an_empty_postgresql_database_is_refused(loop: BackgroundLoop) -> None:
-    url = loop.run(create_pg_database())
-    try:
-        env = clean_env(MODELPORT_DATABASE_URL=url, MODELPORT_SECRET=TEST_SECRET)
-        ran = modelport(None, "tokens", "create", "ci", env=env)
-        assert_clean_failure(ran, f"the database {url} holds no modelport tables", "db upgrade")
-    finally:
-        loop.run(drop_pg_database(url))
-
-
-def test_tokens_list_and_revoke_and_users_list(hub: Hub, team: Team) -> None:
-    """The team's live tokens, without secrets; a revoked one stops working on the hub."""
+def test_tokens_list_and_revoke_and_users_list(hub: Hub, team: Team, loop: BackgroundLoop) -> None:
+    """The team's live tokens, without secrets; a revoked one stops working on the hub. A
+    team nobody made is refused: a typo does not make a new one."""
     env = hub.env
-    listed = modelport(hub, "tokens", "list", "--team", team.name, "-o", "json", env=env)
+    email = f"u-{uuid.uuid4().hex[:8]}@example.com"
+    typo = "typo-" + uuid.uuid4().hex[:8]
+    listed, made, no_team, no_users_team = side_by_side(
+        lambda: modelport(hub, "tokens", "list", "--team", team.name, "-o", "json", env=env),
+        lambda: modelport(
+            hub,
+            "users",
+            "create",
+            email,
+            "--team",
+            team.name,
+            "--role",
+            "viewer",
+            "--password-stdin",
+            env=env,
+            stdin="a long password\n",
+        ),
+        lambda: modelport(hub, "tokens", "create", "ci", "--team", typo, env=env),
+        lambda: modelport(hub, "users", "list", "--team", typo, env=env),
+    )
     assert listed.code == 0, listed.err
     tokens = json.loads(listed.out)["tokens"]
     assert [(t["name"], t["access"]) for t in tokens] == [("ro", "read-only"), ("rw", "read-write")]
     assert "mpt_" not in listed.out
-    reader = next(t["id"] for t in tokens if t["name"] == "ro")
+    assert made.code == 0, made.err
+    assert_clean_failure(no_team, f"no team named {typo!r}", "--new-team")
+    assert_clean_failure(no_users_team, f"no team named {typo!r}")
+    assert not loop.run(_team_exists(hub, typo))
 
-    revoked = modelport(hub, "tokens", "revoke", reader, "--team", team.name, env=env)
+    reader = next(t["id"] for t in tokens if t["name"] == "ro")
+    revoke = ("tokens", "revoke", reader, "--team", team.name)
+    revoked = modelport(hub, *revoke, env=env)
     assert (revoked.code, revoked.out) == (0, ""), revoked.err
     with hub.client(team.read_only_token) as client:
         assert client.get(KEYS).status_code == 401
     with hub.client(team.token) as client:
         assert client.get(KEYS).status_code == 200
-    names = modelport(hub, "tokens", "list", "--team", team.name, "--format", "Name", env=env)
-    assert names.lines == ["NAME", "rw"]
-    again = modelport(hub, "tokens", "revoke", reader, "--team", team.name, env=env)
-    assert_clean_failure(again, "no such API token")
-
-    email = f"u-{uuid.uuid4().hex[:8]}@example.com"
-    password = "a long password\n"
-    made = modelport(
-        hub, "users", "create", email, "--team", team.name, "--role", "viewer",
-        "--password-stdin", env=env, stdin=password,
-    )  # fmt: skip
-    assert made.code == 0, made.err
-    people = modelport(
-        hub, "users", "list", "--team", team.name, "--format", "email,role", "--no-header", env=env
+    names, again, people = side_by_side(
+        lambda: modelport(hub, "tokens", "list", "--team", team.name, "--format", "Name", env=env),
+        lambda: modelport(hub, *revoke, env=env),
+        lambda: modelport(
+            hub,
+            "users",
+            "list",
+            "--team",
+            team.name,
+            "--format",
+            "email,ROLE",
+            "--no-header",
+            env=env,
+        ),
     )
+    assert names.lines == ["NAME", "rw"]
+    assert_clean_failure(again, "no such API token")
     assert people.lines == [f"{email}  viewer"]
-    unknown = modelport(hub, "users", "list", "--team", "nobody-" + team.name, env=env)
-    assert_clean_failure(unknown, "no team named")
 
 
 async def _authenticate(settings: Settings, token: str) -> Principal:

@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from tests.support.hub import Hub
@@ -48,6 +49,12 @@ def modelport(hub: Hub | None, *args: str, env: Mapping[str, str], stdin: str = 
     if hub is not None:
         hub.remember(done.stdout)
     return Ran(done.returncode, done.stdout, done.stderr)
+
+
+def side_by_side(*commands: Callable[[], Ran]) -> list[Ran]:
+    """Independent commands run at once (each is a process that mostly waits on imports)."""
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(lambda command: command(), commands))
 
 
 def assert_clean_failure(ran: Ran, *says: str, prompted: bool = False) -> None:

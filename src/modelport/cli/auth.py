@@ -35,6 +35,13 @@ def _load() -> Contexts:
         fail(str(exc))
 
 
+def _save(contexts: Contexts) -> None:
+    try:
+        contexts.save()
+    except OSError as exc:
+        fail(f"cannot write {contexts.path}: {exc.strerror}")
+
+
 @app.command("init")
 def init(
     context: Annotated[
@@ -62,11 +69,12 @@ def init(
     contexts.stored[context] = Context(url=url, token=token)
     if contexts.current is None:
         contexts.current = context
-    try:
-        contexts.save()
-    except OSError as exc:
-        fail(f"cannot write {contexts.path}: {exc.strerror}")
-    now = "the current context" if contexts.current == context else "not the current context"
+    _save(contexts)
+    now = (
+        "the current context"
+        if contexts.current == context
+        else f"use it with --context {context} or `modelport auth switch --context {context}`"
+    )
     typer.echo(f"stored context {context} ({url}) in {contexts.path}; {now}", err=True)
 
 
@@ -99,7 +107,7 @@ def switch(context: NameOption) -> None:
     if context not in contexts.stored:
         fail(f"no context named {context!r}: see `modelport auth list`")
     contexts.current = context
-    contexts.save()
+    _save(contexts)
     typer.echo(f"now using context {context} ({contexts.stored[context].url})", err=True)
 
 
@@ -111,5 +119,5 @@ def remove(context: NameOption) -> None:
         fail(f"no context named {context!r}: see `modelport auth list`")
     if contexts.current == context:
         contexts.current = None
-    contexts.save()
+    _save(contexts)
     typer.echo(f"removed context {context}", err=True)

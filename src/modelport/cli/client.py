@@ -150,7 +150,7 @@ class Api:
         while True:
             data = self._page(path, params, number, per_page)
             yield data
-            if number >= data["meta"]["pages"] or not data["links"]["pages"].get("next"):
+            if number >= data["meta"]["pages"]:
                 return
             number += 1
 
