@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,14 +79,22 @@ class Bench:
 
 
 @contextmanager
-def started(root: Path) -> Iterator[Bench]:
-    """Start the upstream and the hub; create a team token on the database, a key over HTTP."""
+def started(
+    root: Path,
+    upstream_starter: Callable[[Path, dict[str, str]], tuple[Process, int]] = start_upstream,
+    hub_env: Mapping[str, str] | None = None,
+) -> Iterator[Bench]:
+    """Start the upstream and the hub; create a team token on the database, a key over HTTP.
+
+    `upstream_starter` starts the upstream and writes the catalog (bench/chat.py's fast one
+    by default); `hub_env` adds variables to the hub's environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
     with ExitStack() as stack:
-        upstream, upstream_port = start_upstream(root, env)
+        upstream, upstream_port = upstream_starter(root, env)
         stack.callback(upstream.stop)
         data = root / "hub"
         env |= {
+            **(hub_env or {}),
             "MODELPORT_DATA_DIR": str(data),
             "MODELPORT_CATALOG": str(root / "catalog.toml"),
             "MODELPORT_LOG_FILE": str(root / "hub.log"),

@@ -62,10 +62,11 @@ class Run:
 
 def identity(lane: str) -> KeyIdentity:
     if lane == "no limits":
-        return KeyIdentity(uuid.uuid4(), uuid.uuid4(), None)
+        return KeyIdentity(uuid.uuid4(), uuid.uuid4(), "bench", None)
     return KeyIdentity(
         uuid.uuid4(),
         uuid.uuid4(),
+        "bench",
         None,
         spend_limit_picousd=MAX_SPEND,
         rpm_limit=MAX_RPM,

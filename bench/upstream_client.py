@@ -58,7 +58,7 @@ async def _drive(one: Callable[[], Awaitable[None]], requests: int, concurrency:
 
 
 async def ours(url: str, requests: int, concurrency: int) -> None:
-    client = UpstreamClient(connect_timeout=5, read_timeout=30, pool_size=512)
+    client = UpstreamClient(connect_timeout=5, read_timeout=30, max_connections=512)
     await client.start()
     target = Target.bearer(url, "sk-bench")
 

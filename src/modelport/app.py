@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from modelport import __version__
+from modelport import __version__, tracing
 from modelport.api import health
 from modelport.api import metrics as metrics_route
 from modelport.api.context import RequestContextMiddleware
@@ -26,6 +26,7 @@ from modelport.gateway.apis.responses_store import ResponseStore
 from modelport.gateway.dataplane import DataPlaneMiddleware
 from modelport.gateway.pipeline import Pipeline
 from modelport.gateway.routes import data_plane
+from modelport.gateway.routing import Routing
 from modelport.keys import routes as key_routes
 from modelport.usage import routes as usage_routes
 from modelport.web import install as web_panel
@@ -42,8 +43,19 @@ def create_app(
     settings: Settings, components: Components | None = None, *, migrate: bool = True
 ) -> FastAPI:
     """The ASGI app. Its lifespan migrates the database (unless not `migrate`: then
-    `modelport db upgrade` does) and closes every resource."""
+    `modelport db upgrade` does) and closes every resource.
+
+    Raises ValueError when the settings are unusable (tracing's among them).
+    """
     hub = components or build_components(settings)
+    traces = tracing.install(
+        tracing.Environment(
+            endpoint=settings.otel_exporter_otlp_endpoint,
+            exporter=settings.otel_traces_exporter,
+            protocol=settings.otel_exporter_otlp_protocol,
+            disabled=settings.otel_sdk_disabled,
+        )
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,6 +67,8 @@ def create_app(
             yield
         finally:
             await hub.close()
+            if traces is not None:
+                tracing.shutdown(traces)
 
     app = FastAPI(
         title="modelport",
@@ -63,6 +77,8 @@ def create_app(
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # Requests are traced by our own middleware (`modelport.tracing`), never twice.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
     )
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     app.state.components = hub
@@ -81,10 +97,18 @@ def create_app(
         digester=hub.digester,
         per_minute=settings.api_rate_limit_per_minute,
     )
-    access = Access(
-        hub.verifier, hub.catalog, hub.recorder, max_body=settings.max_inference_request_bytes
+    access = Access(hub.verifier, hub.recorder, max_body=settings.max_inference_request_bytes)
+    routing = Routing(hub.catalog, hub.health, max_attempts=settings.max_attempts)
+    pipeline = Pipeline(
+        access,
+        routing,
+        hub.upstream,
+        hub.recorder,
+        hub.key_limiter,
+        hub.drain,
+        hub.health,
+        deadline=settings.request_deadline_seconds,
     )
-    pipeline = Pipeline(access, hub.upstream, hub.recorder, hub.key_limiter, hub.drain)
     store = ResponseStore(hub.database, timedelta(days=settings.responses_retention_days))
     app.add_middleware(
         DataPlaneMiddleware, data_plane=data_plane(access, pipeline, hub.catalog, hub.drain, store)

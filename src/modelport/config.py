@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_FILE = "server-secret"  # noqa: S105 (a file name)
@@ -41,6 +48,8 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_file: Path | None = None
+    log_format: Literal["json", "text"] = "json"
+    """`text` for readable lines in a developer's terminal (`MODELPORT_LOG_FORMAT`)."""
 
     url: str = "http://127.0.0.1:8080"
     """Where the CLI's API commands send requests (`MODELPORT_URL`)."""
@@ -55,10 +64,31 @@ class Settings(BaseSettings):
     upstream_connect_timeout: float = Field(5.0, gt=0)
     upstream_read_timeout: float = Field(300.0, gt=0)
     """Longest silence allowed between bytes from an upstream (streams included)."""
-    upstream_pool_size: int = Field(512, ge=1)
+    upstream_max_connections: int = Field(4096, ge=1)
+    """Upstream connections in use at once per origin (scheme, host, port); a catalog
+    deployment may set its own. Past it a request waits up to the connect timeout, then 503."""
+    upstream_max_body_bytes: int = Field(64 * 1_048_576, ge=1024)
+    """The largest upstream answer read whole, and server-sent event, after decompression."""
+    https_proxy: str | None = Field(
+        None, validation_alias=AliasChoices("HTTPS_PROXY", "https_proxy")
+    )
+    """The forward proxy for https upstreams (a CONNECT tunnel); the standard variable."""
+    http_proxy: str | None = Field(None, validation_alias=AliasChoices("HTTP_PROXY", "http_proxy"))
+    """The forward proxy for plain http upstreams; the standard variable."""
+    no_proxy: str | None = Field(None, validation_alias=AliasChoices("NO_PROXY", "no_proxy"))
+    """Hosts, domains, addresses and networks reached without a proxy; the standard variable."""
+    max_attempts: int = Field(3, ge=1, le=10)
+    """Deployments a request may try before it fails: the first and its failovers."""
+    request_deadline_seconds: float = Field(60.0, gt=0)
+    """No failover starts once a request has run this long."""
     upstream_ca_file: Path | None = None
     """More certificate authorities (a PEM bundle) to trust for https upstreams, besides the
     system's (`MODELPORT_UPSTREAM_CA_FILE`); for a provider or gateway with a private CA."""
+    cooldown_failures: int = Field(3, ge=1)
+    cooldown_window_seconds: float = Field(60.0, gt=0)
+    cooldown_seconds: float = Field(30.0, gt=0)
+    """A deployment failing `cooldown_failures` times within `cooldown_window_seconds` is
+    skipped for `cooldown_seconds` (`infra/cooldown.py`)."""
     max_inference_request_bytes: int = Field(8 * 1_048_576, ge=1024)
     shutdown_grace_seconds: float = Field(30.0, ge=0)
     """How long requests in flight may run on after SIGTERM before they are cut and billed
@@ -74,6 +104,17 @@ class Settings(BaseSettings):
     responses_retention_days: int = Field(30, ge=1, le=3650)
     """How long a stored `/v1/responses` response and its input items are kept, counted from
     when it was created (`MODELPORT_RESPONSES_RETENTION_DAYS`); then it is purged."""
+
+    # OpenTelemetry's own standard variables (no MODELPORT_ prefix): whether and where traces
+    # go (`modelport.tracing`; its exporter reads the other OTEL_* variables itself).
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    otel_traces_exporter: str | None = Field(None, validation_alias="OTEL_TRACES_EXPORTER")
+    otel_exporter_otlp_protocol: str | None = Field(
+        None, validation_alias="OTEL_EXPORTER_OTLP_PROTOCOL"
+    )
+    otel_sdk_disabled: bool = Field(False, validation_alias="OTEL_SDK_DISABLED")
 
     secret_file: Path | None = None
     database_url_file: Path | None = None
@@ -111,7 +152,17 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
-    @field_validator("metrics_token", "upstream_ca_file", mode="before")
+    @field_validator(
+        "metrics_token",
+        "upstream_ca_file",
+        "https_proxy",
+        "http_proxy",
+        "no_proxy",
+        "otel_exporter_otlp_endpoint",
+        "otel_traces_exporter",
+        "otel_exporter_otlp_protocol",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value

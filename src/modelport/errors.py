@@ -11,7 +11,8 @@
     ├── ShuttingDown          the server is draining before it stops (503)
     ├── ModelUnavailable      the model exists but cannot be served now (503)
     └── UpstreamError         the upstream provider failed (502)
-        └── UpstreamTimeout   the upstream provider did not answer in time (504)
+        ├── UpstreamTimeout   the upstream provider did not answer in time (504)
+        └── UpstreamBusy      too many requests to that upstream at once (503)
 
 Nothing here knows about HTTP: the mapping to status codes lives at each boundary.
 """
@@ -20,7 +21,10 @@ from __future__ import annotations
 
 
 class ModelportError(Exception):
-    """Base of every error modelport raises on purpose. `message` is safe to show a caller."""
+    """Base of every error modelport raises on purpose. `message` is safe to show a caller;
+    `retry_after`, when set, is whole seconds until a retry can succeed."""
+
+    retry_after: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -63,7 +67,9 @@ class NotFound(ModelportError):
 
 
 class RateLimited(ModelportError):
-    """Over a limit; `retry_after` is whole seconds until a retry can succeed."""
+    """Over a limit; it always says when to retry."""
+
+    retry_after: int
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
@@ -88,3 +94,8 @@ class UpstreamError(ModelportError):
 
 class UpstreamTimeout(UpstreamError):
     """The upstream provider did not connect or answer within the configured timeout."""
+
+
+class UpstreamBusy(UpstreamError):
+    """Every connection allowed to the upstream was in use for as long as connecting may take;
+    the request was not sent, so another replica or deployment can serve it."""

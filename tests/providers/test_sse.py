@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelport.providers.sse import ServerSentEvent, SseDecoder
+from modelport.providers.sse import EventTooLarge, ServerSentEvent, SseDecoder
 
 
 def decode(*pieces: bytes) -> list[ServerSentEvent]:
@@ -88,3 +89,23 @@ def test_any_split_into_reads_gives_the_same_events(stream: bytes, cuts: list[in
 def test_a_stream_read_a_byte_at_a_time_gives_the_same_events() -> None:
     for stream in STREAMS:
         assert decode(*(stream[i : i + 1] for i in range(len(stream)))) == decode(stream)
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        [b"data: " + b"a" * 60, b"b" * 60],  # one line that does not end
+        [b"data: " + b"a" * 60 + b"\n", b"data: " + b"b" * 60 + b"\n"],  # lines of one event
+    ],
+)
+def test_an_event_past_the_cap_is_refused(pieces: list[bytes]) -> None:
+    decoder = SseDecoder(max_event=100)
+    decoder.feed(pieces[0])
+    with pytest.raises(EventTooLarge):
+        decoder.feed(pieces[1])
+
+
+def test_the_cap_is_per_event() -> None:
+    decoder = SseDecoder(max_event=100)
+    events = [e for _ in range(10) for e in decoder.feed(b"data: " + b"c" * 90 + b"\n\n")]
+    assert len(events) == 10

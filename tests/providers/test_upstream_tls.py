@@ -259,7 +259,7 @@ def test_a_ca_file_that_cannot_be_loaded_stops_the_client(
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(ValueError, match=message):
-        UpstreamClient(connect_timeout=1, read_timeout=1, pool_size=1, ca_file=path)
+        UpstreamClient(connect_timeout=1, read_timeout=1, max_connections=1, ca_file=path)
 
 
 @pytest.mark.parametrize(("value", "expected"), [("", None), ("/etc/ca.pem", Path("/etc/ca.pem"))])

@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelport.providers.upstream import UpstreamClient
+from modelport.providers.proxy import ProxyRules
+from modelport.providers.upstream import MAX_BODY, UpstreamClient
 
 
 @dataclass
@@ -75,13 +76,21 @@ async def server(
 
 @asynccontextmanager
 async def client(
-    read_timeout: float = 5, connect_timeout: float = 2, ca_file: Path | None = None
+    read_timeout: float = 5,
+    connect_timeout: float = 2,
+    ca_file: Path | None = None,
+    *,
+    max_connections: int = 4,
+    max_body: int = MAX_BODY,
+    proxies: ProxyRules | None = None,
 ) -> AsyncIterator[UpstreamClient]:
     upstream = UpstreamClient(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
-        pool_size=4,
+        max_connections=max_connections,
+        max_body=max_body,
         ca_file=ca_file,
+        proxies=proxies,
     )
     await upstream.start()
     try:

@@ -36,6 +36,7 @@ _STATUS: list[tuple[type[errors.ModelportError], int]] = [
     (errors.ShuttingDown, 503),
     (errors.ModelUnavailable, 503),
     (errors.UpstreamTimeout, 504),
+    (errors.UpstreamBusy, 503),
     (errors.UpstreamError, 502),
 ]
 
@@ -84,7 +85,7 @@ def status_of(exc: errors.ModelportError) -> int:
 async def _modelport_error(request: Request, exc: Exception) -> ORJSONResponse:
     assert isinstance(exc, errors.ModelportError)
     headers = None
-    if isinstance(exc, errors.RateLimited):
+    if exc.retry_after is not None:
         headers = {"retry-after": str(exc.retry_after)}
     return error_response(request, status_of(exc), exc.message, headers)
 

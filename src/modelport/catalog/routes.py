@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v2/gen-ai/models", tags=["Model catalog"])
 )
 async def list_models(
     request: Request,
-    _caller: ModelsReader,
+    caller: ModelsReader,
     hub: ComponentsDep,
     wanted: Annotated[PageRequest, Depends(page_request)],
     usecases: Annotated[
@@ -36,4 +36,6 @@ async def list_models(
     models = hub.catalog.with_usecases(usecases or [])
     page = models[wanted.offset : wanted.offset + wanted.per_page]
     links, meta = links_and_meta(request, wanted, len(models))
-    return ModelListResponse(models=[ModelPublic.of(m) for m in page], links=links, meta=meta)
+    return ModelListResponse(
+        models=[ModelPublic.of(m, caller.principal.team_name) for m in page], links=links, meta=meta
+    )

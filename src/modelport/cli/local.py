@@ -30,7 +30,7 @@ def settings_with(**overrides: Any) -> Settings:
 def admin_settings(data_dir: Path | None) -> Settings:
     """The settings of a command on the database, which logs only warnings."""
     settings = settings_with(data_dir=data_dir)
-    configure_logging("warning", settings.log_file)
+    configure_logging("warning", settings.log_file, settings.log_format)
     return settings
 
 
@@ -55,7 +55,7 @@ def serve(
     from modelport.cli.server import CLEANUP_SECONDS, DrainingServer
 
     private_folder(settings.data_dir)
-    configure_logging(settings.log_level, settings.log_file)
+    configure_logging(settings.log_level, settings.log_file, settings.log_format)
     if not migrate:
         from modelport.cli import database
 

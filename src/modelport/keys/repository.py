@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelport.core.digest import Digest
-from modelport.db.tables import ModelKey
+from modelport.db.tables import ModelKey, Team
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,7 @@ class VerifiedKeyRow:
 
     id: uuid.UUID
     team_id: uuid.UUID
+    team_name: str
     models: list[str] | None
     expires_at: datetime | None
     monthly_spend_limit_picousd: int | None
@@ -127,12 +128,15 @@ class KeyRepository:
             select(
                 ModelKey.id,
                 ModelKey.team_id,
+                Team.name,
                 ModelKey.models,
                 ModelKey.expires_at,
                 ModelKey.monthly_spend_limit_picousd,
                 ModelKey.rpm_limit,
                 ModelKey.tpm_limit,
-            ).where(ModelKey.digest == digest, ModelKey.deleted_at.is_(None))
+            )
+            .join(Team, Team.id == ModelKey.team_id)
+            .where(ModelKey.digest == digest, ModelKey.deleted_at.is_(None))
         )
         row = result.one_or_none()
         return None if row is None else VerifiedKeyRow(*row)

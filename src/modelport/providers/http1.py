@@ -1,9 +1,11 @@
 """One keep-alive HTTP/1.1 client connection on asyncio and httptools (uvicorn's parser).
 
 The transport under `UpstreamClient`: it writes a request, parses the response as it arrives
-(Content-Length, chunked, or to the end of the connection; gzip and deflate decoded), stops
-reading while too much of it waits, and fails the response on a broken connection or on
-silence longer than the read timeout. What a failure says never contains request headers.
+(Content-Length, chunked, or to the end of the connection; gzip and deflate decoded), keeps
+its headers, stops reading while too much of it waits, and fails the response on a broken
+connection, on silence longer than the read timeout, or when more of it waits than the
+body cap (decompressed bit by bit, so a gzip bomb never inflates past the cap). What a
+failure says never contains request headers.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import httptools
 
 from modelport import __version__
 from modelport.errors import UpstreamError
+from modelport.providers.proxy import Proxy
 
 HIGH_WATER = 256 * 1024
 """Stop reading from the upstream while this much of its answer waits for the client."""
@@ -32,22 +35,44 @@ class Broken(Exception):
         self.reason = reason
 
 
+class TooLarge(Broken):
+    """More of the answer waits to be read than the body cap allows."""
+
+
 class TimedOut(Exception):
     """The upstream was silent for longer than the read timeout."""
 
 
+def size_text(size: int) -> str:
+    """`67108864` -> "64 MiB", `65536` -> "64 KiB", other sizes in bytes."""
+    if size >= 1 << 20 and not size & 0xFFFFF:
+        return f"{size >> 20} MiB"
+    return f"{size >> 10} KiB" if size >= 1 << 10 and not size & 0x3FF else f"{size} bytes"
+
+
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """Where a base URL's requests go, and what the request line and Host header carry."""
+    """Where a base URL's requests go, and what the request line and Host header carry.
+
+    Through a proxy, an https origin is reached by a CONNECT tunnel and its requests are as
+    without one; a plain http origin's requests go to the proxy with the absolute URL on the
+    request line (`target_prefix`) and the proxy's credential (`proxy_head`).
+    """
 
     host: str
     port: int
     tls: bool
     host_header: str
-    path_prefix: str
+    target_prefix: str
+    """What precedes the request's path on the request line: the base URL's path, or for a
+    plain http origin through a proxy, the base URL without its query."""
+    name: str
+    """`scheme://host:port`: the pool's and the metrics' name for it; no credential."""
+    proxy: Proxy | None = None
+    proxy_head: str = ""
 
     @classmethod
-    def of(cls, base_url: str) -> Origin:
+    def of(cls, base_url: str, proxy: Proxy | None = None) -> Origin:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UpstreamError("The upstream provider's base URL is not an http(s) URL.")
@@ -55,15 +80,20 @@ class Origin:
         port = parts.port or (443 if tls else 80)
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
         host_header = host if parts.port is None else f"{host}:{port}"
-        return cls(parts.hostname, port, tls, host_header, parts.path)
+        name = f"{parts.scheme}://{host}:{port}"
+        if proxy is None or tls:
+            return cls(parts.hostname, port, tls, host_header, parts.path, name, proxy)
+        absolute = f"http://{host_header}{parts.path}"
+        return cls(parts.hostname, port, tls, host_header, absolute, name, proxy, proxy.head)
 
 
 class Connection(asyncio.Protocol):
     """One keep-alive connection; its current response's head, body and state."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, read_timeout: float) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, max_body: int) -> None:
         self._loop = loop
-        self._read_timeout = read_timeout
+        self._read_timeout = 0.0
+        self._max_body = max_body
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
         self._timer: asyncio.TimerHandle | None = None
@@ -81,6 +111,8 @@ class Connection(asyncio.Protocol):
         self.failure: Exception | None = None
         self.chunks: list[bytes] = []
         self.buffered = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        """The current response's headers, names in lower case, in the order received."""
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 
@@ -111,9 +143,12 @@ class Connection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
-        if name == b"content-length" or (
-            name == b"transfer-encoding" and b"chunked" in value.lower()
-        ):
+        self.headers.append((name, value))
+        if name == b"content-length":
+            self._length_known = True
+            if value.isdigit() and int(value) > self._max_body:
+                self._too_large()
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
             self._length_known = True
         elif name == b"content-encoding" and value.strip().lower() in (b"gzip", b"deflate"):
             self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 32)  # either, by its header
@@ -127,30 +162,47 @@ class Connection(asyncio.Protocol):
         self._wake()
 
     def on_body(self, body: bytes) -> None:
+        if self.failure is not None:
+            return
         if self._decoder is not None:
-            body = self._decoder.decompress(body)
+            # At most one byte past the cap comes out: the rest stays compressed in the tail.
+            body = self._decoder.decompress(body, self._max_body - self.buffered + 1)
+            if self._decoder.unconsumed_tail:
+                self._too_large()
+                return
         self.chunks.append(body)
         self.buffered += len(body)
+        if self.buffered > self._max_body:
+            self._too_large()
+            return
         if self.buffered > HIGH_WATER and self._transport is not None and not self._paused:
             self._paused = True
             self._transport.pause_reading()
         self._wake()
 
     def on_message_complete(self) -> None:
+        if self.failure is not None:
+            return
         if self._decoder is not None:
-            self.chunks.append(self._decoder.flush())
+            rest = self._decoder.flush()
+            self.chunks.append(rest)
+            self.buffered += len(rest)
+            if self.buffered > self._max_body:
+                self._too_large()
+                return
         self.complete = True
         self._stop_timer()
         self._wake()
 
     # -- used by the client and the response --------------------------------------------
 
-    def send(self, request: bytes) -> None:
+    def send(self, request: bytes, read_timeout: float) -> None:
         """Write a request and start the read timeout; the previous response is done."""
         assert self._transport is not None
         self.status, self.head_done, self.complete, self.keep_alive = 0, False, False, False
         self._length_known, self._decoder, self.failure = False, None, None
-        self.chunks, self.buffered = [], 0
+        self.chunks, self.buffered, self.headers = [], 0, []
+        self._read_timeout = read_timeout
         self._heard = self._loop.time()
         self._timer = self._loop.call_at(self._heard + self._read_timeout, self._check_silence)
         self._transport.write(request)
@@ -187,6 +239,11 @@ class Connection(asyncio.Protocol):
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
+    def _too_large(self) -> None:
+        self.chunks, self.buffered = [], 0
+        self._fail(TooLarge(f"the answer is larger than {size_text(self._max_body)}"))
+        self.abort()
+
     def _fail(self, failure: Exception) -> None:
         if self.failure is None:
             self.failure = failure
@@ -216,8 +273,8 @@ def request_bytes(
     Raises UpstreamError, naming no value, if a header would not be a valid header value.
     """
     head = (
-        f"POST {origin.path_prefix}{path} HTTP/1.1\r\n"
-        f"Host: {origin.host_header}\r\n"
+        f"POST {origin.target_prefix}{path} HTTP/1.1\r\n"
+        f"Host: {origin.host_header}\r\n{origin.proxy_head}"
         f"User-Agent: modelport/{__version__}\r\n"
         "Content-Type: application/json\r\n"
         "Accept: application/json, text/event-stream\r\n"

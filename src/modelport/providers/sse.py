@@ -5,7 +5,8 @@ lines end in CRLF, LF or CR; a line starting with a colon is a comment; `data:` 
 event are joined with LF; `event:` names the event, `id:` and `retry:` are read (and not
 relayed: the hub is not resumable); a blank line dispatches the event, unless it has no data;
 an event left unfinished when the stream ends is discarded. Bytes arrive in arbitrary pieces,
-an event or a CRLF may be split across them.
+an event or a CRLF may be split across them. An event (or a line) that grows past
+`max_event` bytes before it ends raises EventTooLarge: what the stream holds is bounded.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 BOM = b"\xef\xbb\xbf"
+
+
+class EventTooLarge(ValueError):
+    """An event or a line grew past the decoder's `max_event` bytes before it ended."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +32,10 @@ class ServerSentEvent:
 class SseDecoder:
     """Feed it bytes as they arrive; it returns the events each piece completes."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_event: int = 64 * 1024 * 1024) -> None:
+        self._max_event = max_event
+        self._size = 0
+        """The bytes of data lines the current event holds so far."""
         self._buffer = b""
         self._started = False
         self._after_cr = False
@@ -54,6 +62,8 @@ class SseDecoder:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = buffer.split(b"\n")
         self._buffer = lines[-1]
+        if len(self._buffer) > self._max_event:
+            raise EventTooLarge
         return self._lines(lines)
 
     def _lines(self, lines: list[bytes]) -> list[ServerSentEvent]:
@@ -74,6 +84,9 @@ class SseDecoder:
         if colon and value[:1] == b" ":
             value = value[1:]
         if name == b"data":
+            self._size += len(value)
+            if self._size > self._max_event:
+                raise EventTooLarge
             self._data.append(value)
         elif name == b"event":
             self._event = value.decode("utf-8", "replace")
@@ -85,7 +98,7 @@ class SseDecoder:
 
     def _dispatch(self) -> ServerSentEvent | None:
         data, event = self._data, self._event
-        self._data, self._event = [], ""
+        self._data, self._event, self._size = [], "", 0
         if not data:
             return None
         joined = data[0] if len(data) == 1 else b"\n".join(data)

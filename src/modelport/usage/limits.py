@@ -91,13 +91,13 @@ def _headers(kind: str, allowance: Allowance) -> Headers:
 def _refusal(verdict: Verdict, check: LimitCheck) -> RateLimited:
     """The 429 for a refused request, counted in the metrics."""
     if verdict.refused == "requests" and verdict.requests is not None:
-        metrics.KEY_REFUSALS.inc("rate_limited")
+        metrics.KEY_REFUSALS.labels("rate_limited").inc()
         return _too_fast(verdict.requests, f"{check.rpm_limit} requests a minute")
     if verdict.refused == "tokens" and verdict.tokens is not None:
-        metrics.KEY_REFUSALS.inc("rate_limited")
+        metrics.KEY_REFUSALS.labels("rate_limited").inc()
         return _too_fast(verdict.tokens, f"{check.tpm_limit} tokens a minute")
     assert check.spend is not None  # only a hold is refused for spend
-    metrics.KEY_REFUSALS.inc("spend_limited")
+    metrics.KEY_REFUSALS.labels("spend_limited").inc()
     return RateLimited(
         f"This key has reached its monthly spend limit of ${usd(check.spend.limit)}; "
         "it resets at the start of next month (UTC), or raise the limit.",

@@ -21,6 +21,7 @@ _ERRORS: list[tuple[type[errors.ModelportError], int, str]] = [
     (errors.StorageUnavailable, 503, "overloaded_error"),
     (errors.ShuttingDown, 503, "overloaded_error"),
     (errors.UpstreamTimeout, 504, "timeout_error"),
+    (errors.UpstreamBusy, 503, "overloaded_error"),
     (errors.UpstreamError, 502, "api_error"),
 ]
 

@@ -23,6 +23,7 @@ _ERRORS: list[tuple[type[errors.ModelportError], int, str, str]] = [
     (errors.StorageUnavailable, 503, "server_error", "service_unavailable"),
     (errors.ShuttingDown, 503, "server_error", "draining"),
     (errors.UpstreamTimeout, 504, "server_error", "upstream_timeout"),
+    (errors.UpstreamBusy, 503, "server_error", "upstream_busy"),
     (errors.UpstreamError, 502, "server_error", "upstream_error"),
 ]
 
