@@ -300,8 +300,11 @@ def started(root: Path, count: int, *, limits: bool = True) -> Iterator[Cluster]
             # The bench's own /v2 calls (hundreds of revokes) must not be throttled.
             "MODELPORT_API_RATE_LIMIT_PER_MINUTE": "10000000",
         }
+        # The replicas would migrate the new database on start; the token is made before.
+        modelport = [sys.executable, "-m", "modelport"]
+        subprocess.run([*modelport, "db", "upgrade"], env=env, check=True, capture_output=True)
         token = subprocess.run(
-            [sys.executable, "-m", "modelport", "tokens", "create", "bench", "--team", "bench"],
+            [*modelport, "tokens", "create", "bench", "--team", "bench", "--new-team"],
             env=env,
             capture_output=True,
             text=True,

@@ -100,8 +100,10 @@ def started(
             "MODELPORT_LOG_FILE": str(root / "hub.log"),
         }
         modelport = [sys.executable, "-m", "modelport"]
+        # A fresh data folder: the database is made first, as the hub would on start.
+        subprocess.run([*modelport, "db", "upgrade"], env=env, check=True, capture_output=True)
         token = subprocess.run(
-            [*modelport, "tokens", "create", "bench", "--team", "bench"],
+            [*modelport, "tokens", "create", "bench", "--team", "bench", "--new-team"],
             env=env,
             capture_output=True,
             text=True,

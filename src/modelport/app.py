@@ -41,8 +41,11 @@ carries `ratelimit-*` headers. Authenticate with `Authorization: Bearer <API tok
 """
 
 
-def create_app(settings: Settings, components: Components | None = None) -> FastAPI:
-    """The ASGI app. Its lifespan migrates the database and closes every resource.
+def create_app(
+    settings: Settings, components: Components | None = None, *, migrate: bool = True
+) -> FastAPI:
+    """The ASGI app. Its lifespan migrates the database (unless not `migrate`: then
+    `modelport db upgrade` does) and closes every resource.
 
     Raises ValueError when the settings are unusable (tracing's among them).
     """
@@ -59,7 +62,8 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await upgrade_to_head(hub.database)
+        if migrate:
+            await upgrade_to_head(hub.database)
         await hub.start()
         await announce_setup(services)
         try:

@@ -7,17 +7,36 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from dotenv import dotenv_values
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_FILE = "server-secret"  # noqa: S105 (a file name)
 MIN_SECRET_LENGTH = 32
+ENV_FILE = ".env"
+"""Read from the working folder; a variable set in the real environment wins over it."""
+FROM_FILE = ("secret", "database_url", "redis_url", "metrics_token", "token")
+"""Settings that may hold a password, and so may be given as `MODELPORT_<NAME>_FILE`: the
+path of a file holding the value (a Docker or systemd secret)."""
 
 
 class Settings(BaseSettings):
     """Every setting, from `MODELPORT_*` environment variables; validated at start."""
 
-    model_config = SettingsConfigDict(env_prefix="MODELPORT_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="MODELPORT_",
+        env_file=ENV_FILE,
+        frozen=True,
+        extra="ignore",
+        hide_input_in_errors=True,  # an error must not print a secret setting back
+    )
 
     data_dir: Path = Path(".modelport")
     database_url: str | None = None
@@ -36,6 +55,9 @@ class Settings(BaseSettings):
     """Where the CLI's API commands send requests (`MODELPORT_URL`)."""
     token: SecretStr | None = None
     """The API token the CLI's API commands present (`MODELPORT_TOKEN`)."""
+    context: str | None = None
+    """The CLI context (hub URL and token stored by `modelport auth init`) to use, when
+    `--context` is not given (`MODELPORT_CONTEXT`); the current one when unset."""
 
     catalog: Path | None = None
     """The model catalog file (TOML); the shipped one when unset."""
@@ -93,6 +115,33 @@ class Settings(BaseSettings):
         None, validation_alias="OTEL_EXPORTER_OTLP_PROTOCOL"
     )
     otel_sdk_disabled: bool = Field(False, validation_alias="OTEL_SDK_DISABLED")
+
+    secret_file: Path | None = None
+    database_url_file: Path | None = None
+    redis_url_file: Path | None = None
+    metrics_token_file: Path | None = None
+    token_file: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_files(cls, data: object) -> object:
+        """`MODELPORT_X_FILE` names a file that holds X's value, less its trailing newline."""
+        if not isinstance(data, dict):
+            return data
+        values = dict(data)
+        for name in FROM_FILE:
+            path = values.get(f"{name}_file")
+            if path in (None, ""):
+                continue
+            variable = f"MODELPORT_{name.upper()}"
+            if values.get(name) not in (None, ""):
+                raise ValueError(f"give {variable} or {variable}_FILE, not both")
+            try:
+                values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except (OSError, UnicodeDecodeError) as exc:
+                why = getattr(exc, "strerror", None) or "not UTF-8 text"
+                raise ValueError(f"{variable}_FILE: cannot read {path}: {why}") from None
+        return values
 
     @field_validator("database_url")
     @classmethod
@@ -152,9 +201,27 @@ class Settings(BaseSettings):
         return _load_or_create_secret(self.data_dir / SECRET_FILE)
 
 
+def describe(error: ValidationError) -> str:
+    """A settings error on one line, naming each bad variable (never its value)."""
+    problems = []
+    for item in error.errors():
+        message = item["msg"].removeprefix("Value error, ")
+        names = [str(part) for part in item["loc"]]
+        problems.append(f"MODELPORT_{'_'.join(names).upper()}: {message}" if names else message)
+    return "; ".join(problems)
+
+
 def environment_value(name: str) -> str | None:
-    """A variable the catalog names (an upstream credential or URL); None if unset or empty."""
-    return os.environ.get(name) or None
+    """A variable the catalog names (an upstream credential or URL), from the environment or
+    else the `.env` file; None if unset or empty."""
+    return os.environ.get(name) or dotenv_values(ENV_FILE).get(name) or None
+
+
+def cli_config_file() -> Path:
+    """Where the CLI keeps its contexts: `$XDG_CONFIG_HOME/modelport/config.toml`, by
+    default `~/.config/modelport/config.toml`."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "modelport" / "config.toml"
 
 
 def _load_or_create_secret(path: Path) -> bytes:

@@ -48,7 +48,7 @@ def test_tokens_create_refuses_a_disguised_token_or_team_name_and_makes_no_team(
     hub: Hub, loop: BackgroundLoop, token_name: str, team_name: str, says: str
 ) -> None:
     team = f"{team_name}-{uuid.uuid4().hex[:8]}"
-    ran = modelport(hub, "tokens", "create", token_name, "--team", team, env=hub.env)
+    ran = modelport(hub, "tokens", "create", token_name, "--team", team, "--new-team", env=hub.env)
     assert_clean_failure(ran, says)
     assert not loop.run(_team_exists(hub, team))
 

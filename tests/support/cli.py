@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from tests.support.hub import Hub
@@ -22,10 +24,15 @@ class Ran:
         return self.out.splitlines()
 
 
+NO_CONTEXTS = tempfile.mkdtemp(prefix="modelport-no-contexts-")
+"""An empty config folder: the CLI under test never sees the contexts of whoever runs it."""
+
+
 def clean_env(**settings: str) -> dict[str, str]:
-    """This process's environment without any MODELPORT_* setting, plus `settings`."""
+    """This process's environment without any MODELPORT_* setting or stored CLI context,
+    plus `settings`."""
     kept = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
-    return {**kept, **settings}
+    return {**kept, "XDG_CONFIG_HOME": NO_CONTEXTS, **settings}
 
 
 def modelport(hub: Hub | None, *args: str, env: Mapping[str, str], stdin: str = "") -> Ran:
@@ -42,6 +49,12 @@ def modelport(hub: Hub | None, *args: str, env: Mapping[str, str], stdin: str = 
     if hub is not None:
         hub.remember(done.stdout)
     return Ran(done.returncode, done.stdout, done.stderr)
+
+
+def side_by_side(*commands: Callable[[], Ran]) -> list[Ran]:
+    """Independent commands run at once (each is a process that mostly waits on imports)."""
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(lambda command: command(), commands))
 
 
 def assert_clean_failure(ran: Ran, *says: str, prompted: bool = False) -> None:

@@ -47,10 +47,14 @@ class UserService:
         self._teams = TeamRepository(unit.session)
         self._passwords = passwords
 
-    async def team(self, name: str) -> Team:
-        """The team called `name`, created if it does not exist yet."""
+    async def team(self, name: str, *, create: bool = True) -> Team:
+        """The team called `name`, created if it does not exist yet (else NotFound)."""
         team = await self._teams.by_name(name)
-        return team if team is not None else await self._teams.add(name, utcnow())
+        if team is not None:
+            return team
+        if not create:
+            raise NotFound(f"no team named {name!r}")
+        return await self._teams.add(name, utcnow())
 
     async def team_by_id(self, team_id: uuid.UUID) -> Team:
         """The team with this id; NotFound if there is none."""

@@ -1,17 +1,29 @@
 """The `modelport` command line, like doctl.
 
-`serve`, `tokens` and `users` work on the database directly; `keys`, `models`, `usage` and
-`audit` talk to the REST API like any other client.
+`serve`, `tokens`, `users` and `db` work on the data folder and the database directly;
+`keys`, `models`, `usage` and `audit` talk to the REST API like any other client, with the
+hub URL and token of `--url/--token`, `MODELPORT_URL/MODELPORT_TOKEN` or a context stored by
+`modelport auth init`. Shell completion: `modelport --install-completion`.
 """
 
 from __future__ import annotations
 
 import typer
 
-from modelport.cli import audit, keys, local, models, usage
+from modelport.cli import audit, auth, keys, local, models, usage
+from modelport.cli.client import ContextOption, remember_root_context
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(no_args_is_help=True, help=__doc__)
+
+
+@app.callback()
+def root(context: ContextOption = None) -> None:
+    """The options every API command takes, given before the command."""
+    remember_root_context(context)
+
+
 local.register(app)
+app.add_typer(auth.app, name="auth")
 app.add_typer(keys.app, name="keys")
 app.add_typer(models.app, name="models")
 app.command("usage")(usage.usage)
@@ -19,4 +31,4 @@ app.command("audit")(audit.audit)
 
 
 def main() -> None:
-    app()
+    app(prog_name="modelport")

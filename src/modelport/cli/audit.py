@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
-from modelport.cli.client import Api, Output, OutputOption, TokenOption, UrlOption, show
+from modelport.cli.client import (
+    Api,
+    ContextOption,
+    Output,
+    OutputOption,
+    PageOption,
+    PerPageOption,
+    TokenOption,
+    UrlOption,
+)
+from modelport.cli.output import FormatOption, NoHeaderOption, View, show
 
 COLUMNS = ("at", "actor", "action", "target_name", "target_uuid", "client_addr")
 
 
 def audit(
-    page: Annotated[int, typer.Option(help="Page number.")] = 1,
-    per_page: Annotated[int, typer.Option(help="Events per page, up to 200.")] = 20,
+    page: PageOption = None,
+    per_page: PerPageOption = None,
     url: UrlOption = None,
     token: TokenOption = None,
-    output: OutputOption = Output.table,
+    context: ContextOption = None,
+    output: OutputOption = Output.text,
+    fields: FormatOption = None,
+    no_header: NoHeaderOption = False,
 ) -> None:
     """Show who did what to which key, newest first."""
-    data = Api(url, token).call(
-        "GET", "/v2/gen-ai/audit_events", params={"page": page, "per_page": per_page}
-    )
-    show(output, data, data["audit_events"], COLUMNS)
+    api = Api(url, token, context)
+    data, events, _ = api.list("/v2/gen-ai/audit_events", "audit_events", page, per_page)
+    show(View(output, fields, not no_header), data, events, COLUMNS)

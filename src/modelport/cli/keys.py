@@ -9,7 +9,19 @@ from typing import Annotated, Any
 
 import typer
 
-from modelport.cli.client import Api, Output, OutputOption, TokenOption, UrlOption, fail, show
+from modelport.cli.client import (
+    Api,
+    ContextOption,
+    Output,
+    OutputOption,
+    PageOption,
+    PerPageOption,
+    TokenOption,
+    UrlOption,
+    fail,
+    show,
+)
+from modelport.cli.output import FormatOption, NoHeaderOption, View
 
 app = typer.Typer(no_args_is_help=True, help="Model access keys.")
 
@@ -28,18 +40,20 @@ SpendHelp = "USD a calendar month (UTC) may cost, e.g. 25 or 12.50"
 
 @app.command("list")
 def list_keys(
-    page: Annotated[int, typer.Option(help="Page number.")] = 1,
-    per_page: Annotated[int, typer.Option(help="Keys per page, up to 200.")] = 20,
+    page: PageOption = None,
+    per_page: PerPageOption = None,
     url: UrlOption = None,
     token: TokenOption = None,
-    output: OutputOption = Output.table,
+    context: ContextOption = None,
+    output: OutputOption = Output.text,
+    fields: FormatOption = None,
+    no_header: NoHeaderOption = False,
 ) -> None:
     """List keys, newest first."""
-    data = Api(url, token).call("GET", BASE, params={"page": page, "per_page": per_page})
-    show(output, data, _rows(data["api_key_infos"]), COLUMNS)
-    if output is Output.table:
-        meta = data["meta"]
-        typer.echo(f"page {meta['page']} of {meta['pages']}, {meta['total']} keys")
+    data, infos, count = Api(url, token, context).list(BASE, "api_key_infos", page, per_page)
+    show(View(output, fields, not no_header), data, _rows(infos), COLUMNS)
+    if output is not Output.json:
+        typer.echo(count, err=True)
 
 
 @app.command("create")
@@ -54,7 +68,8 @@ def create_key(
     tpm_limit: Annotated[int | None, typer.Option(min=1, help="Tokens per minute.")] = None,
     url: UrlOption = None,
     token: TokenOption = None,
-    output: OutputOption = Output.table,
+    context: ContextOption = None,
+    output: OutputOption = Output.text,
 ) -> None:
     """Create a key and print its secret, once. Limits are optional."""
     body: dict[str, Any] = {"name": name}
@@ -67,7 +82,7 @@ def create_key(
         "tpm_limit": tpm_limit,
     }
     body.update({field: value for field, value in given.items() if value is not None})
-    info = Api(url, token).call("POST", BASE, json=body)["api_key_info"]
+    info = Api(url, token, context).call("POST", BASE, json=body)["api_key_info"]
     _show_secret(output, info)
 
 
@@ -76,10 +91,11 @@ def get_key(
     key_id: Annotated[str, typer.Argument(metavar="ID")],
     url: UrlOption = None,
     token: TokenOption = None,
-    output: OutputOption = Output.table,
+    context: ContextOption = None,
+    output: OutputOption = Output.text,
 ) -> None:
     """Show one key."""
-    data = Api(url, token).call("GET", f"{BASE}/{key_id}")
+    data = Api(url, token, context).call("GET", f"{BASE}/{key_id}")
     show(output, data, _rows([data["api_key_info"]]), COLUMNS)
 
 
@@ -89,11 +105,12 @@ def rename_key(
     name: Annotated[str, typer.Argument(help="The new name.")],
     url: UrlOption = None,
     token: TokenOption = None,
-    output: OutputOption = Output.table,
+    context: ContextOption = None,
+    output: OutputOption = Output.text,
 ) -> None:
     """Rename a key."""
     body = {"api_key_uuid": key_id, "name": name}
-    data = Api(url, token).call("PUT", f"{BASE}/{key_id}", json=body)
+    data = Api(url, token, context).call("PUT", f"{BASE}/{key_id}", json=body)
     show(output, data, _rows([data["api_key_info"]]), COLUMNS)
 
 
@@ -115,7 +132,8 @@ def update_key(
     ] = None,
     url: UrlOption = None,
     token: TokenOption = None,
-    output: OutputOption = Output.table,
+    context: ContextOption = None,
+    output: OutputOption = Output.text,
 ) -> None:
     """Change a key's name or limits. Only what is given changes; `none` clears a limit."""
     changes: dict[str, Any] = {} if name is None else {"name": name}
@@ -130,7 +148,7 @@ def update_key(
     if not changes:
         fail("nothing to change: give --name or a limit (see --help)")
     body = {"api_key_uuid": key_id, **changes}
-    data = Api(url, token).call("PUT", f"{BASE}/{key_id}", json=body)
+    data = Api(url, token, context).call("PUT", f"{BASE}/{key_id}", json=body)
     show(output, data, _rows([data["api_key_info"]]), COLUMNS)
 
 
@@ -140,10 +158,11 @@ def regenerate_key(
     confirm: ConfirmOption = None,
     url: UrlOption = None,
     token: TokenOption = None,
-    output: OutputOption = Output.table,
+    context: ContextOption = None,
+    output: OutputOption = Output.text,
 ) -> None:
     """Give a key a new secret. The old secret stops working at once."""
-    api = Api(url, token)
+    api = Api(url, token, context)
     _confirm(api, key_id, confirm, "regenerate")
     info = api.call("PUT", f"{BASE}/{key_id}/regenerate")["api_key_info"]
     _show_secret(output, info)
@@ -155,10 +174,11 @@ def delete_key(
     confirm: ConfirmOption = None,
     url: UrlOption = None,
     token: TokenOption = None,
-    output: OutputOption = Output.table,
+    context: ContextOption = None,
+    output: OutputOption = Output.text,
 ) -> None:
     """Delete a key for good. Every app using it loses access at once."""
-    api = Api(url, token)
+    api = Api(url, token, context)
     _confirm(api, key_id, confirm, "delete")
     data = api.call("DELETE", f"{BASE}/{key_id}")
     show(output, data, _rows([data["api_key_info"]]), (*COLUMNS, "deleted_at"))

@@ -6,7 +6,16 @@ from typing import Annotated, Any
 
 import typer
 
-from modelport.cli.client import Api, Output, OutputOption, TokenOption, UrlOption, show
+from modelport.cli.client import (
+    Api,
+    ContextOption,
+    Output,
+    OutputOption,
+    TokenOption,
+    UrlOption,
+    show,
+)
+from modelport.cli.output import FormatOption, NoHeaderOption, View
 
 app = typer.Typer(no_args_is_help=True, help="The model catalog.")
 
@@ -30,14 +39,17 @@ def list_models(
     ] = None,
     url: UrlOption = None,
     token: TokenOption = None,
-    output: OutputOption = Output.table,
+    context: ContextOption = None,
+    output: OutputOption = Output.text,
+    fields: FormatOption = None,
+    no_header: NoHeaderOption = False,
 ) -> None:
     """List every model: type, context window, prices per million tokens, availability.
     A cache price shown as `-` is the input price."""
-    data = Api(url, token).call(
-        "GET", "/v2/gen-ai/models", params={"per_page": 200, "usecases": usecase or []}
-    )
-    show(output, data, [_row(m) for m in data["models"]], COLUMNS)
+    api = Api(url, token, context)
+    params = {"usecases": usecase or []}
+    data, models, _ = api.list("/v2/gen-ai/models", "models", None, None, params)
+    show(View(output, fields, not no_header), data, [_row(m) for m in models], COLUMNS)
 
 
 def _row(model: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from modelport.cli.client import Api, Output, OutputOption, TokenOption, UrlOption, show
+from modelport.cli.client import (
+    Api,
+    ContextOption,
+    Output,
+    OutputOption,
+    TokenOption,
+    UrlOption,
+    show,
+)
+from modelport.cli.output import FormatOption, NoHeaderOption, View
 
 COLUMNS = (
     "requests",
@@ -29,7 +38,10 @@ def usage(
     group_by: Annotated[str, typer.Option(help="day, model or key (key: team-wide only).")] = "day",
     url: UrlOption = None,
     token: TokenOption = None,
-    output: OutputOption = Output.table,
+    context: ContextOption = None,
+    output: OutputOption = Output.text,
+    fields: FormatOption = None,
+    no_header: NoHeaderOption = False,
 ) -> None:
     """Show usage and charges (USD, exact), for the team or one key.
 
@@ -38,9 +50,9 @@ def usage(
     """
     path = f"/v2/gen-ai/models/api_keys/{key}/usage" if key else "/v2/gen-ai/usage"
     params = {"group_by": group_by, "start": since, "end": until}
-    data = Api(url, token).call(
+    data = Api(url, token, context).call(
         "GET", path, params={k: v for k, v in params.items() if v is not None}
     )
     label = {"day": "date", "model": "model", "key": "api_key_uuid"}.get(group_by, group_by)
     rows = [*data["usage"], {label: "TOTAL", **data["totals"]}]
-    show(output, data, rows, (label, *COLUMNS))
+    show(View(output, fields, not no_header), data, rows, (label, *COLUMNS))
