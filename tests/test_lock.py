@@ -23,7 +23,9 @@ PIN = re.compile(
 def pins(name: str) -> dict[str, str]:
     """`requirements/<name>.txt` as {package: version}; each entry must carry a hash."""
     text = (ROOT / "requirements" / name).read_text()
-    found = {canonicalize_name(package): version for package, version, _ in PIN.findall(text)}
+    found: dict[str, str] = {
+        canonicalize_name(package): version for package, version, _ in PIN.findall(text)
+    }
     entries = re.findall(r"^[A-Za-z0-9_.-]+==", text, re.M)
     assert len(found) == len(entries), f"{name}: an entry without a hash"
     return found

@@ -40,7 +40,8 @@ def route_of(scope: Scope) -> tuple[str, str]:
         return "v1", route
     if path.startswith("/v2/"):
         return "v2", route
-    return ("ops" if path in OPS_PATHS else "panel"), route
+    ops = path in OPS_PATHS or path.startswith("/docs/")
+    return ("ops" if ops else "panel"), route
 
 
 def mark_client_gone(scope: Scope) -> None:
