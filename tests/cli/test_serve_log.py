@@ -50,6 +50,7 @@ def test_every_line_on_stderr_is_one_json_object(tmp_path: Path) -> None:
     lines = (tmp_path / "stderr").read_text().splitlines()
     assert any("Application startup complete" in line for line in lines)
     for line in lines:
+        assert line.startswith("{"), line
         entry = orjson.loads(line)
         assert isinstance(entry, dict), line
         assert "deprecat" not in line.lower(), line
