@@ -1,16 +1,19 @@
 # modelport in a container: one replica per container (`modelport serve`, port 8080).
 # UNTESTED HERE: the machine this was written on cannot run Docker. The steps are the ones
-# `make` runs (pip install of this package), and the same settings as docs/deploy.md.
+# `make serve` runs: the pinned, hash-checked dependencies from requirements/serve.txt (in a
+# layer of their own, rebuilt only when the lock changes), then this package without them.
 #   docker build -t modelport .
 #   docker run -p 8080:8080 -e MODELPORT_DATABASE_URL=... -e MODELPORT_SECRET=... modelport
 
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY src ./src
 RUN python -m venv /opt/modelport \
- && /opt/modelport/bin/pip install --no-cache-dir --upgrade pip \
- && /opt/modelport/bin/pip install --no-cache-dir .
+ && /opt/modelport/bin/pip install --no-cache-dir --upgrade pip
+COPY requirements ./requirements
+RUN /opt/modelport/bin/pip install --no-cache-dir --require-hashes -r requirements/serve.txt
+COPY pyproject.toml README.md LICENSE ./
+COPY src ./src
+RUN /opt/modelport/bin/pip install --no-cache-dir --no-deps .
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --create-home --home-dir /var/lib/modelport modelport

@@ -6,25 +6,47 @@ HOST := 127.0.0.1
 PORT := 8080
 VENV := .venv
 BIN := $(VENV)/bin
-# Two installs: what serving needs, then the test tools on top. `make serve` never installs
-# the test tools; `make test` adds them to the same virtual environment.
+# Two installs: what serving needs, then the test tools on top, each from its lock file
+# (requirements/*.txt: every package pinned, with its hashes; `make lock` rewrites them).
+# `make serve` never installs the test tools; `make test` adds them to the same virtual
+# environment.
 SERVE_STAMP := $(VENV)/.installed-serve
 DEV_STAMP := $(VENV)/.installed-dev
+SERVE_LOCK := requirements/serve.txt
+DEV_LOCK := requirements/dev.txt
+# pip-tools lives in a virtual environment of its own: `make lock` never changes .venv.
+LOCK_VENV := .venv-lock
+# `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest release pyproject allows;
+# plain `make lock` keeps the pins it can and adds what pyproject.toml added.
+LOCK_FLAGS ?=
+PIP_COMPILE = $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_FLAGS)
 # The panel's browser tests drive Debian's chromium: a Playwright browser download is not possible.
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test lint soak bench clean screenshots
+.PHONY: serve test lint lock soak bench clean screenshots
 
-$(SERVE_STAMP): pyproject.toml
+$(SERVE_STAMP): pyproject.toml $(SERVE_LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(SERVE_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(SERVE_STAMP)
 
-$(DEV_STAMP): $(SERVE_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(DEV_STAMP): $(SERVE_STAMP) $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
 	touch $(DEV_STAMP)
+
+# The lock files, from pyproject.toml: serving's dependencies, then every extra (the test
+# tools and the optional ones) on top, held to the same pins.
+lock: $(LOCK_VENV)/bin/pip-compile
+	$(PIP_COMPILE) --output-file $(SERVE_LOCK) pyproject.toml
+	$(PIP_COMPILE) --all-extras --constraint $(SERVE_LOCK) --output-file $(DEV_LOCK) pyproject.toml
+
+$(LOCK_VENV)/bin/pip-compile:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet 'pip-tools>=7.4'
 
 serve: $(SERVE_STAMP)
 	$(BIN)/modelport serve --host $(HOST) --port $(PORT) --data-dir .modelport
@@ -52,4 +74,4 @@ screenshots: $(DEV_STAMP) $(CHROMIUM)
 	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
 clean:
-	rm -rf $(VENV) .modelport .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOCK_VENV) .modelport .pytest_cache .mypy_cache .ruff_cache

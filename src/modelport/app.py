@@ -9,6 +9,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from modelport import __version__, tracing
+from modelport.api import docs
 from modelport.api.context import RequestContextMiddleware
 from modelport.api.drain import DrainMiddleware
 from modelport.api.openapi import openapi_builder
@@ -23,6 +24,7 @@ from modelport.db.migrate import upgrade_to_head
 from modelport.gateway.access import Access
 from modelport.gateway.apis.responses_store import ResponseStore
 from modelport.gateway.dataplane import DataPlaneMiddleware
+from modelport.gateway.openapi import describe_v1
 from modelport.gateway.pipeline import Pipeline
 from modelport.gateway.routes import data_plane
 from modelport.gateway.routing import Routing
@@ -38,6 +40,10 @@ DESCRIPTION = """
 modelport's control plane. It follows DigitalOcean's GenAI API shape: errors are
 `{"id", "message", "request_id"}`, lists are paged with `links` and `meta`, and every response
 carries `ratelimit-*` headers. Authenticate with `Authorization: Bearer <API token>`.
+
+`/v1` is the data plane: OpenAI's Chat Completions, Responses, Embeddings and Models APIs and
+Anthropic's Messages API, authenticated with a model access key, each with its API's own
+errors.
 """
 
 
@@ -78,15 +84,16 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
         # Requests are traced by our own middleware (`modelport.tracing`), never twice.
         telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
     )
-    app.openapi = openapi_builder(app)  # type: ignore[method-assign]
+    app.openapi = openapi_builder(app, describe_v1)  # type: ignore[method-assign]
     app.state.components = hub
     app.state.services = services
     install_error_handlers(app)
+    docs.install(app)
     app.include_router(health.router)
     app.include_router(metrics_route.router)
     app.include_router(key_routes.router)

@@ -88,9 +88,11 @@ def fuzz_config(token: str) -> SchemathesisConfig:
 
 
 def test_fuzzing_finds_no_server_error_and_no_undocumented_response(hub: Hub, team: Team) -> None:
+    # /v1 takes a model access key, not the API token the fuzz holds; test_openapi_document
+    # checks the hub's /v1 answers against the document instead.
     schema = schemathesis.openapi.from_url(
         hub.url + "/openapi.json", config=fuzz_config(team.token)
-    )
+    ).exclude(path_regex="^/v1/")
     requests_sent, checks_run = _fuzz(hub, schema)
     assert requests_sent > 20 * MAX_EXAMPLES, "the fuzz barely ran"
     assert {

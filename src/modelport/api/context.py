@@ -41,7 +41,7 @@ def family_of(path: str) -> str:
         return "v1"
     if path.startswith("/v2/"):
         return "v2"
-    return "ops" if path in OPS_PATHS else "panel"
+    return "ops" if path in OPS_PATHS or path.startswith("/docs/") else "panel"
 
 
 def route_of(scope: Scope) -> str:

@@ -49,8 +49,12 @@ RETRY_AFTER = {
 _VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
-def openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """A replacement for `app.openapi`: FastAPI's document, completed once and cached."""
+def openapi_builder(
+    app: FastAPI, *describe: Callable[[dict[str, Any]], None]
+) -> Callable[[], dict[str, Any]]:
+    """A replacement for `app.openapi`: FastAPI's document, completed once and cached.
+
+    `describe`: what adds the surfaces FastAPI does not route (the /v1 data plane)."""
 
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -61,6 +65,8 @@ def openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 routes=app.routes,
             )
             complete_v2(document)
+            for add in describe:
+                add(document)
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
@@ -66,13 +66,13 @@ class ErrorBody(BaseModel):
 
 def error_response(
     request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
-) -> ORJSONResponse:
+) -> JSONResponse:
     body = ErrorBody(
         id=ERROR_IDS.get(status, "error"),
         message=message,
         request_id=request_id_of(request.scope),
     )
-    return ORJSONResponse(body.model_dump(), status_code=status, headers=headers)
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
 def status_of(exc: errors.ModelportError) -> int:
@@ -82,7 +82,7 @@ def status_of(exc: errors.ModelportError) -> int:
     return 500
 
 
-async def _modelport_error(request: Request, exc: Exception) -> ORJSONResponse:
+async def _modelport_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.ModelportError)
     headers = None
     if exc.retry_after is not None:
@@ -90,12 +90,12 @@ async def _modelport_error(request: Request, exc: Exception) -> ORJSONResponse:
     return error_response(request, status_of(exc), exc.message, headers)
 
 
-async def _validation_error(request: Request, exc: Exception) -> ORJSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     return error_response(request, 400, describe_validation(exc.errors()))
 
 
-async def _http_error(request: Request, exc: Exception) -> ORJSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     headers = exc.headers
@@ -122,7 +122,7 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=CLIENT_CLOSED)
 
 
-async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     """A 500. Starlette sends it from outside every middleware, so it adds their headers here."""
     request_id = request_id_of(request.scope)
     log.error(

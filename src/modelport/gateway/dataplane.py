@@ -61,6 +61,11 @@ class DataPlane:
         self._exact = {endpoint.template: endpoint for endpoint in endpoints}
         self._templated = [(pattern(endpoint.template), endpoint) for endpoint in templated]
 
+    @property
+    def endpoints(self) -> list[Endpoint]:
+        """Every endpoint served (the OpenAPI document must describe each)."""
+        return [*self._exact.values(), *(endpoint for _, endpoint in self._templated)]
+
     def _endpoint(self, scope: Scope) -> Endpoint | None:
         path = scope["path"].rstrip("/")
         endpoint = self._exact.get(path)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
@@ -41,7 +40,7 @@ class Readiness(BaseModel):
         }
     },
 )
-async def readyz(hub: ComponentsDep) -> ORJSONResponse:
+async def readyz(hub: ComponentsDep, response: Response) -> Readiness:
     database_ok = await hub.database.ping()
     redis: Literal["ok", "unavailable", "not configured"] = "not configured"
     if hub.redis is not None:
@@ -68,7 +67,8 @@ async def readyz(hub: ComponentsDep) -> ORJSONResponse:
         revocation=revocation,
     )
     ready = database_ok and not hub.drain.draining
-    return ORJSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    response.status_code = 200 if ready else 503
+    return body
 
 
 async def _redis_answers(hub: ComponentsDep) -> bool:
