@@ -80,9 +80,8 @@ REDIS_SECONDS = 0.5
 """How long a Redis call may take once it has a connection."""
 REDIS_CONNECT_SECONDS = 2.0
 """How long opening a connection may take. Longer than a call: a burst of requests opens many
-connections at once, and on a busy replica 0.5 s was too short for some of them (each failure
-makes the replica give up on Redis for a second). A Redis that is down refuses at once; only
-an unreachable host costs the whole wait, once per pause."""
+connections at once, and each failure makes the replica give up on Redis for a second. A
+Redis that is down refuses at once; only an unreachable host costs the whole wait."""
 
 
 def _redis_client(url: str) -> aioredis.Redis:
@@ -96,13 +95,11 @@ def _redis_client(url: str) -> aioredis.Redis:
 
     The pool waits for a free connection rather than failing, for as long as opening one may
     take: in a burst every connection is being opened at once, and a call past the pool's
-    size waits for one of them to connect and answer (0.5 s was too short for the 257th of
-    300 calls on a loaded 2-core CI machine, and that one failure made the replica give up
-    on Redis). A request holds one at a
-    time, but it settles its limits after its response has left, while the client's next
-    request has begun: 64 clients kept more than 100 busy, and redis-py's default pool
-    (100, failing past it) then failed calls, each one making the replica check every key
-    in the database for a second (`docs/benchmarks.md`, Replicas).
+    size waits for one of them. A request settles its limits after its response has left,
+    while the client's next request has begun, so a replica needs about twice as many
+    connections as requests in flight; a failed call would make it check every key in the
+    database for a second (the figures: docs/benchmarks.md, "Design decisions and their
+    measurements").
     """
     pool = BlockingConnectionPool.from_url(
         url,

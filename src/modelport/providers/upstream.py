@@ -1,9 +1,8 @@
 """One pooled HTTP/1.1 client for every upstream, whatever its dialect.
 
 A lean client on asyncio and httptools (the parser uvicorn serves with; the connection is in
-`http1`), not aiohttp: measured in bench/gateway.py's setup, aiohttp's client cost about
-130 µs of CPU per proxied request and this one about 20 µs (httpx's costs several times
-aiohttp's). It does what the data plane needs and no more: POST a JSON body over keep-alive
+`http1`), not aiohttp: it costs a fraction of aiohttp's CPU per proxied request (the figures:
+docs/benchmarks.md, "Design decisions and their measurements"). It does what the data plane needs and no more: POST a JSON body over keep-alive
 connections pooled per origin, at most so many in use per origin (`pool`), TLS for https,
 happy eyeballs for names with IPv6 and IPv4 addresses (`dial`), through a forward proxy when
 the environment names one (`proxy`); read the answer whole (up to a cap) or as it arrives,

@@ -139,11 +139,10 @@ class UsageRecorder:
         return True
 
     async def _write(self, rows: list[UsageRow], touches: dict[uuid.UUID, datetime]) -> None:
-        """Commit rows and touches. On SQLite the rows go in one trip to a writer thread.
-
-        Through aiosqlite a small commit is eight trips to its thread and about 1 ms of CPU:
-        at concurrency 1 that was most of a request's cost. Touches (once a minute per key)
-        go first in a unit of their own, so that rows are never reported failed once written.
+        """Commit rows and touches. On SQLite the rows go in one trip to a writer thread:
+        aiosqlite's many trips per commit were most of a request's CPU (docs/benchmarks.md).
+        Touches (once a minute per key) go first in a unit of their own, so that rows are
+        never reported failed once written.
         """
         if not self._database.is_sqlite:
             async with self._database.write() as unit:
