@@ -167,12 +167,9 @@ async def open_tunnel(
     loop: asyncio.AbstractEventLoop, proxy: Proxy, host_port: str
 ) -> asyncio.Transport:
     """Connect to the proxy and ask it for a tunnel to `host_port`; the transport once it is
-    open. Raises UpstreamError if the proxy cannot be reached, refuses (naming its status) or
-    breaks off; the caller bounds the wait."""
-    try:
-        transport, tunnel = await dial(loop, lambda: _Tunnel(loop), proxy.host, proxy.port)
-    except OSError as exc:
-        raise UpstreamError(UNREACHABLE) from exc
+    open. Raises OSError if the proxy cannot be reached, UpstreamError if it refuses (naming
+    its status) or breaks off; the caller bounds the wait."""
+    transport, tunnel = await dial(loop, lambda: _Tunnel(loop), proxy.host, proxy.port)
     try:
         transport.write(
             f"CONNECT {host_port} HTTP/1.1\r\nHost: {host_port}\r\n{proxy.head}\r\n".encode(
