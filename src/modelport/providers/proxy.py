@@ -110,8 +110,8 @@ class ProxyRules:
         Raises ValueError if a proxy URL is unusable."""
         entries = [e.strip().lower() for e in (no_proxy or "").split(",") if e.strip()]
         return cls(
-            Proxy.of(http) if http else None,
-            Proxy.of(https) if https else None,
+            _proxy("HTTP_PROXY", http),
+            _proxy("HTTPS_PROXY", https),
             "*" in entries,
             tuple(_Exception.of(e) for e in entries if e != "*"),
         )
@@ -129,6 +129,13 @@ class ProxyRules:
         if any(e.matches(name, address, port) for e in self.exceptions):
             return None
         return proxy
+
+
+def _proxy(variable: str, url: str | None) -> Proxy | None:
+    try:
+        return Proxy.of(url) if url else None
+    except ValueError as exc:
+        raise ValueError(f"{variable}: {exc}") from None
 
 
 class _Tunnel(asyncio.Protocol):
