@@ -8,7 +8,8 @@ when `"include_usage":true` is asked for, then `data: [DONE]`. `POST /v1/respons
 `POST /v1/messages` get the same answer in OpenAI's Responses shape and in Anthropic's
 Messages shape (`bench_dialects.py`), plain or streamed. HTTP/1.1 keep-alive, no parsing
 beyond the request line, Content-Length and two substrings of the body, and every answer
-prebuilt once: the point is that it is never the bottleneck of a benchmark.
+prebuilt once: the point is that it is never the bottleneck of a benchmark. Any path under
+`/fail/` gets a 503 at once: a deployment that fails fast, for the failover benchmark.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def _plain(status: str, body: bytes) -> bytes:
 
 PLAIN = _plain("200 OK", _completion())
 NOT_FOUND = _plain("404 Not Found", b'{"error":{"message":"not found"}}')
+FAILED = _plain("503 Service Unavailable", b'{"error":{"message":"overloaded"}}')
 STREAM_HEAD = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
     b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -140,7 +142,9 @@ class Upstream(asyncio.Protocol):
     def _answer(self, head: bytes, body: bytes) -> None:
         assert self._transport is not None
         path = head.split(b" ", 2)[1]
-        if path in ANSWERS:
+        if path.startswith(b"/fail/"):
+            self._transport.write(FAILED)
+        elif path in ANSWERS:
             plain, stream = ANSWERS[path]
             if b'"stream":true' in body:
                 self._transport.write(STREAM_HEAD)

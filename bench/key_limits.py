@@ -34,8 +34,9 @@ from harness import BENCH_SECRET, load, machine, markdown_table
 from modelport.components import Components, build_components
 from modelport.config import Settings
 from modelport.db.migrate import upgrade_to_head
+from modelport.keys.limits import KeyLimits
 from modelport.keys.verifier import KeyIdentity
-from modelport.usage.limits import KeyLimiter
+from modelport.usage.admission import KeyLimiter
 
 REDIS_SENT = ("mget", "exec", "evalsha", "eval", "set", "script|load", "ping", "hello")
 """As in bench/replicas.py: commands sent on their own, one round trip each."""
@@ -62,14 +63,13 @@ class Run:
 
 def identity(lane: str) -> KeyIdentity:
     if lane == "no limits":
-        return KeyIdentity(uuid.uuid4(), uuid.uuid4(), None)
+        return KeyIdentity(uuid.uuid4(), uuid.uuid4(), "bench", None)
     return KeyIdentity(
         uuid.uuid4(),
         uuid.uuid4(),
+        "bench",
         None,
-        spend_limit_picousd=MAX_SPEND,
-        rpm_limit=MAX_RPM,
-        tpm_limit=MAX_TPM,
+        KeyLimits(monthly_spend_picousd=MAX_SPEND, rpm_limit=MAX_RPM, tpm_limit=MAX_TPM),
     )
 
 

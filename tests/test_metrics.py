@@ -1,60 +1,53 @@
-"""The metrics registry renders Prometheus' text format exactly."""
+"""The registry's exposition: correct types, and a cost counter that sums exactly."""
 
 from __future__ import annotations
 
-import pytest
+from decimal import Decimal
 
-from modelport.metrics import Registry, gauge
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
-
-def test_counters_render_per_label_values_with_escaping() -> None:
-    registry = Registry()
-    counter = registry.counter("x_total", "Things.\nCounted.", ("model", "kind"))
-    counter.inc("m1", "a")
-    counter.inc("m1", "a", amount=2)
-    counter.inc('we"ird\\', "b")
-    assert registry.render().splitlines() == [
-        "# HELP x_total Things.\\nCounted.",
-        "# TYPE x_total counter",
-        'x_total{model="m1",kind="a"} 3',
-        'x_total{model="we\\"ird\\\\",kind="b"} 1',
-    ]
+from modelport import metrics
+from modelport.metrics import ExactCounter
 
 
-def test_a_counter_without_labels_shows_zero_from_the_start() -> None:
-    registry = Registry()
-    registry.counter("failures_total", "Failures.")
-    assert registry.render().splitlines()[-1] == "failures_total 0"
+def _exposed(registry: CollectorRegistry) -> str:
+    return generate_latest(registry).decode()
 
 
-def test_a_scaled_counter_renders_an_exact_decimal() -> None:
-    registry = Registry()
-    cost = registry.counter("cost_usd_total", "USD.", ("model",), scale=-12)
+def test_the_exact_counter_renders_the_exact_decimal_sum() -> None:
+    registry = CollectorRegistry()
+    cost = ExactCounter("cost_usd", "USD.", ("model",), scale=12)
+    registry.register(cost)
     cost.inc("m", amount=1)  # one picodollar
     cost.inc("m", amount=25_000_000_000_000)
-    assert registry.render().splitlines()[-1] == 'cost_usd_total{model="m"} 25.000000000001'
+    lines = _exposed(registry).splitlines()
+    assert lines[1] == "# TYPE cost_usd_total counter"
+    assert lines[2] == 'cost_usd_total{model="m"} 25.000000000001'
 
 
-def test_histogram_buckets_are_cumulative_and_inclusive() -> None:
-    registry = Registry()
-    histogram = registry.histogram("d_seconds", "Durations.", ("route",), (0.1, 1.0))
-    for value in (0.05, 0.1, 0.5, 3.0):
-        histogram.observe(value, "/r")
-    lines = registry.render().splitlines()[2:]
-    assert lines == [
-        'd_seconds_bucket{route="/r",le="0.1"} 2',
-        'd_seconds_bucket{route="/r",le="1.0"} 3',
-        'd_seconds_bucket{route="/r",le="+Inf"} 4',
-        'd_seconds_count{route="/r"} 4',
-        'd_seconds_sum{route="/r"} 3.65',
-    ]
-    assert histogram.count("/r") == 4
+def test_many_small_costs_add_up_exactly_where_floats_drift() -> None:
+    """A million requests at $0.0000001 each: $0.1 exactly; a float counter is off."""
+    registry = CollectorRegistry()
+    cost = ExactCounter("cost_usd", "USD.", ("model",), scale=12)
+    registry.register(cost)
+    drifting = 0.0
+    for _ in range(1_000_000):
+        cost.inc("m", amount=100_000)
+        drifting += 1e-7
+    assert drifting != 0.1
+    (family,) = text_string_to_metric_families(_exposed(registry))
+    (sample,) = family.samples
+    assert Decimal(repr(sample.value)) == Decimal("0.1")
 
 
-def test_scrape_time_gauges_and_duplicate_names() -> None:
-    registry = Registry()
-    registry.counter("a_total", "A.")
-    with pytest.raises(ValueError, match="defined twice"):
-        registry.counter("a_total", "A again.")
-    text = registry.render([gauge("up", "Up.", 1, backend="redis")])
-    assert text.endswith('# TYPE up gauge\nup{backend="redis"} 1\n')
+def test_the_process_registry_has_no_gauge_named_total_and_counts_cpu_as_a_counter() -> None:
+    families = {f.name: f for f in text_string_to_metric_families(_exposed(metrics.REGISTRY))}
+    assert families["process_cpu_seconds"].type == "counter"
+    assert families["modelport_cost_usd"].type == "counter"
+    assert families["modelport_build_info"].type == "gauge"
+    for family in families.values():
+        if family.type == "gauge":
+            assert not any(s.name.endswith("_total") for s in family.samples), family.name
+    refusals = {s.labels["reason"] for s in families["modelport_key_refusals"].samples}
+    assert refusals == set(metrics.REFUSAL_REASONS)  # at 0 from the start

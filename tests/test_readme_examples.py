@@ -77,8 +77,8 @@ def test_the_examples_name_only_models_the_shipped_catalog_has() -> None:
     shipped = load_catalog(None, lambda _name: None)
     named = set(re.findall(r'model="([^"]+)"', "".join(examples())))
     assert named == set(MODELS)
-    assert named <= set(shipped)
-    assert {shipped[m].entry.dialect for m in named} == {"openai", "anthropic"}
+    assert named <= shipped.ids()
+    assert {m.entry.dialect for m in shipped.all() if m.id in named} == {"openai", "anthropic"}
 
 
 def test_the_python_examples_run_in_order(readme_hub: Hub) -> None:

@@ -8,15 +8,14 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from modelport import __version__
-from modelport.api import health
-from modelport.api import metrics as metrics_route
+from modelport import __version__, tracing
 from modelport.api.context import RequestContextMiddleware
 from modelport.api.drain import DrainMiddleware
 from modelport.api.openapi import openapi_builder
 from modelport.api.v2_errors import install_error_handlers
-from modelport.api.v2_limits import ApiRateLimitMiddleware, BodyLimitMiddleware
+from modelport.api.v2_guards import ApiRateLimitMiddleware, BodyLimitMiddleware
 from modelport.audit import routes as audit_routes
+from modelport.auth.passwords import Passwords
 from modelport.catalog import routes as catalog_routes
 from modelport.components import Components, build_components
 from modelport.config import Settings
@@ -26,6 +25,10 @@ from modelport.gateway.apis.responses_store import ResponseStore
 from modelport.gateway.dataplane import DataPlaneMiddleware
 from modelport.gateway.pipeline import Pipeline
 from modelport.gateway.routes import data_plane
+from modelport.gateway.routing import Routing
+from modelport.hub import health
+from modelport.hub import metrics as metrics_route
+from modelport.hub.services import Services
 from modelport.keys import routes as key_routes
 from modelport.usage import routes as usage_routes
 from modelport.web import install as web_panel
@@ -39,18 +42,32 @@ carries `ratelimit-*` headers. Authenticate with `Authorization: Bearer <API tok
 
 
 def create_app(settings: Settings, components: Components | None = None) -> FastAPI:
-    """The ASGI app. Its lifespan migrates the database and closes every resource."""
+    """The ASGI app. Its lifespan migrates the database and closes every resource.
+
+    Raises ValueError when the settings are unusable (tracing's among them).
+    """
     hub = components or build_components(settings)
+    traces = tracing.install(
+        tracing.Environment(
+            endpoint=settings.otel_exporter_otlp_endpoint,
+            exporter=settings.otel_traces_exporter,
+            protocol=settings.otel_exporter_otlp_protocol,
+            disabled=settings.otel_sdk_disabled,
+        )
+    )
+    services = Services(hub, Passwords())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade_to_head(hub.database)
         await hub.start()
-        await announce_setup(hub)
+        await announce_setup(services)
         try:
             yield
         finally:
             await hub.close()
+            if traces is not None:
+                tracing.shutdown(traces)
 
     app = FastAPI(
         title="modelport",
@@ -59,15 +76,18 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # Requests are traced by our own middleware (`modelport.tracing`), never twice.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
     )
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     app.state.components = hub
+    app.state.services = services
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(metrics_route.router)
     app.include_router(key_routes.router)
     app.include_router(audit_routes.router)
-    web_panel.install(app, hub)
+    web_panel.install(app, hub, services)
     app.include_router(catalog_routes.router)
     app.include_router(usage_routes.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
@@ -77,10 +97,18 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         digester=hub.digester,
         per_minute=settings.api_rate_limit_per_minute,
     )
-    access = Access(
-        hub.verifier, hub.catalog, hub.recorder, max_body=settings.max_inference_request_bytes
+    access = Access(hub.verifier, hub.recorder, max_body=settings.max_inference_request_bytes)
+    routing = Routing(hub.catalog, hub.health, max_attempts=settings.max_attempts)
+    pipeline = Pipeline(
+        access,
+        routing,
+        hub.upstream,
+        hub.recorder,
+        hub.key_limiter,
+        hub.drain,
+        hub.health,
+        deadline=settings.request_deadline_seconds,
     )
-    pipeline = Pipeline(access, hub.upstream, hub.recorder, hub.key_limiter, hub.drain)
     store = ResponseStore(hub.database, timedelta(days=settings.responses_retention_days))
     app.add_middleware(
         DataPlaneMiddleware, data_plane=data_plane(access, pipeline, hub.catalog, hub.drain, store)

@@ -16,20 +16,24 @@ from modelport.config import Settings, environment_value
 from modelport.conversations.purge import ResponsePurger
 from modelport.core.digest import Digester
 from modelport.db.engine import Database
-from modelport.db.uow import UnitOfWork
 from modelport.drain import Drain
-from modelport.infra.keylimits import KeyLimitStore, MemoryKeyLimitStore, RedisKeyLimitStore
+from modelport.infra.cooldown import (
+    CooldownPolicy,
+    DeploymentHealth,
+    MemoryDeploymentHealth,
+    RedisDeploymentHealth,
+)
+from modelport.infra.key_counters import KeyLimitStore, MemoryKeyLimitStore, RedisKeyLimitStore
 from modelport.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from modelport.infra.revocations import (
     MemoryRevocationLedger,
     RedisRevocationLedger,
     RevocationLedger,
 )
-from modelport.keys.service import KeyService
 from modelport.keys.verifier import KeyVerifier
 from modelport.providers.proxy import ProxyRules
 from modelport.providers.upstream import UpstreamClient
-from modelport.usage.limits import KeyLimiter, settled_loader
+from modelport.usage.admission import KeyLimiter, settled_loader
 from modelport.usage.recorder import UsageRecorder
 
 KEY_CACHE_SECONDS = 300.0
@@ -50,17 +54,17 @@ class Components:
     key_limiter: KeyLimiter
     drain: Drain
     purger: ResponsePurger
-
-    def keys(self, unit: UnitOfWork) -> KeyService:
-        """The key service in `unit`: the one way routes and the panel build it."""
-        return KeyService(unit, self.digester, self.ledger, self.verifier, self.catalog.ids())
+    health: DeploymentHealth
+    """Which deployments are cooling down after failures (`infra/cooldown.py`)."""
 
     async def start(self) -> None:
         await self.upstream.start()
         await self.recorder.start()
         await self.purger.start()
+        await self.health.start()
 
     async def close(self) -> None:
+        await self.health.close()
         await self.purger.close()
         await self.recorder.close()
         await self.upstream.close()
@@ -131,7 +135,7 @@ def build_components(settings: Settings) -> Components:
     # revocation: then every verification asks the database.
     cache_seconds = KEY_CACHE_SECONDS if redis is not None or settings.is_sqlite else 0.0
     verifier = KeyVerifier(database, digester, ledger, cache_seconds=cache_seconds)
-    catalog = Catalog(load_catalog(settings.catalog, environment_value))
+    catalog = load_catalog(settings.catalog, environment_value)
     upstream = UpstreamClient(
         connect_timeout=settings.upstream_connect_timeout,
         read_timeout=settings.upstream_read_timeout,
@@ -147,6 +151,12 @@ def build_components(settings: Settings) -> Components:
     key_limits: KeyLimitStore = MemoryKeyLimitStore(load)
     if redis is not None:
         key_limits = RedisKeyLimitStore(redis, load, MemoryKeyLimitStore(load))
+    policy = CooldownPolicy(
+        settings.cooldown_failures, settings.cooldown_window_seconds, settings.cooldown_seconds
+    )
+    health: DeploymentHealth = MemoryDeploymentHealth(policy)
+    if redis is not None:
+        health = RedisDeploymentHealth(redis, MemoryDeploymentHealth(policy), policy)
     return Components(
         settings,
         database,
@@ -161,4 +171,5 @@ def build_components(settings: Settings) -> Components:
         KeyLimiter(key_limits),
         Drain(settings.shutdown_grace_seconds),
         ResponsePurger(database),
+        health,
     )

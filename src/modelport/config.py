@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_file: Path | None = None
+    log_format: Literal["json", "text"] = "json"
+    """`text` for readable lines in a developer's terminal (`MODELPORT_LOG_FORMAT`)."""
 
     url: str = "http://127.0.0.1:8080"
     """Where the CLI's API commands send requests (`MODELPORT_URL`)."""
@@ -53,9 +55,18 @@ class Settings(BaseSettings):
     """The forward proxy for plain http upstreams; the standard variable."""
     no_proxy: str | None = Field(None, validation_alias=AliasChoices("NO_PROXY", "no_proxy"))
     """Hosts, domains, addresses and networks reached without a proxy; the standard variable."""
+    max_attempts: int = Field(3, ge=1, le=10)
+    """Deployments a request may try before it fails: the first and its failovers."""
+    request_deadline_seconds: float = Field(60.0, gt=0)
+    """No failover starts once a request has run this long."""
     upstream_ca_file: Path | None = None
     """More certificate authorities (a PEM bundle) to trust for https upstreams, besides the
     system's (`MODELPORT_UPSTREAM_CA_FILE`); for a provider or gateway with a private CA."""
+    cooldown_failures: int = Field(3, ge=1)
+    cooldown_window_seconds: float = Field(60.0, gt=0)
+    cooldown_seconds: float = Field(30.0, gt=0)
+    """A deployment failing `cooldown_failures` times within `cooldown_window_seconds` is
+    skipped for `cooldown_seconds` (`infra/cooldown.py`)."""
     max_inference_request_bytes: int = Field(8 * 1_048_576, ge=1024)
     shutdown_grace_seconds: float = Field(30.0, ge=0)
     """How long requests in flight may run on after SIGTERM before they are cut and billed
@@ -72,6 +83,17 @@ class Settings(BaseSettings):
     """How long a stored `/v1/responses` response and its input items are kept, counted from
     when it was created (`MODELPORT_RESPONSES_RETENTION_DAYS`); then it is purged."""
 
+    # OpenTelemetry's own standard variables (no MODELPORT_ prefix): whether and where traces
+    # go (`modelport.tracing`; its exporter reads the other OTEL_* variables itself).
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    otel_traces_exporter: str | None = Field(None, validation_alias="OTEL_TRACES_EXPORTER")
+    otel_exporter_otlp_protocol: str | None = Field(
+        None, validation_alias="OTEL_EXPORTER_OTLP_PROTOCOL"
+    )
+    otel_sdk_disabled: bool = Field(False, validation_alias="OTEL_SDK_DISABLED")
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str | None) -> str | None:
@@ -82,7 +104,15 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "metrics_token", "upstream_ca_file", "https_proxy", "http_proxy", "no_proxy", mode="before"
+        "metrics_token",
+        "upstream_ca_file",
+        "https_proxy",
+        "http_proxy",
+        "no_proxy",
+        "otel_exporter_otlp_endpoint",
+        "otel_traces_exporter",
+        "otel_exporter_otlp_protocol",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

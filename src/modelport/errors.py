@@ -21,7 +21,10 @@ from __future__ import annotations
 
 
 class ModelportError(Exception):
-    """Base of every error modelport raises on purpose. `message` is safe to show a caller."""
+    """Base of every error modelport raises on purpose. `message` is safe to show a caller;
+    `retry_after`, when set, is whole seconds until a retry can succeed."""
+
+    retry_after: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -64,7 +67,9 @@ class NotFound(ModelportError):
 
 
 class RateLimited(ModelportError):
-    """Over a limit; `retry_after` is whole seconds until a retry can succeed."""
+    """Over a limit; it always says when to retry."""
+
+    retry_after: int
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)

@@ -1,201 +1,140 @@
-"""Prometheus metrics: every metric modelport exports is defined here, and rendered here.
+"""Prometheus metrics: every metric modelport exports is defined here, on `REGISTRY`.
 
 Metrics are process-wide, like loggers: each module that has something to count imports the
-metric it needs and calls `inc` or `observe`. Each replica exports its own numbers (scrape
-every replica, not the load balancer). All updates happen on the event loop's thread, so a
-counter is a plain dict increment: no locks, well under a microsecond per update.
+metric it needs and updates it. They are prometheus_client's, on a registry of our own (not
+the library's global one, so nothing another library registers leaks into /metrics, and a
+test can scrape a registry it made). Each replica exports its own numbers (scrape every
+replica, not the load balancer). An update is about a microsecond (prometheus_client locks
+per series); the hub's state (Redis, caches, connections) is read at scrape time instead,
+by `api/metrics.py`'s collector, so it costs nothing per request.
 
 Labels are drawn from small fixed sets only: API family, route template (never a raw path),
-status code, catalog model id, and short reason words. Never a secret, a digest or a key id.
+HTTP method (known ones, else "other"), status code, catalog model id, and short reason
+words. Never a secret, a digest or a key id.
+
+Defining and updating a metric (the home-made registry this replaced had its own calls;
+code written against it converts one for one):
+
+    X = REGISTRY.counter("a_total", "Help.", ("l1", "l2"))
+        -> X = Counter("a_total", "Help.", ("l1", "l2"), registry=REGISTRY)
+    X = REGISTRY.histogram("d_seconds", "Help.", ("l1",), BUCKETS)
+        -> X = Histogram("d_seconds", "Help.", ("l1",), buckets=BUCKETS, registry=REGISTRY)
+    X.inc(v1, v2)                  -> X.labels(v1, v2).inc()
+    X.inc(v1, v2, amount=n)        -> X.labels(v1, v2).inc(n)
+    X.observe(seconds, v1)         -> X.labels(v1).observe(seconds)
+    X.inc() (no labels)            -> X.inc()
+    metrics.gauge(...) at scrape   -> a GaugeMetricFamily yielded by api/metrics.py's HubState
 """
 
 from __future__ import annotations
 
-import os
-import time
-from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
-from typing import TypeVar
+from collections.abc import Iterable
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    ProcessCollector,
+    disable_created_metrics,
+)
+from prometheus_client.core import CounterMetricFamily, Metric
 
 from modelport import __version__
 
-LabelValues = tuple[object, ...]
-Sample = tuple[str, Sequence[tuple[str, object]], object]
-"""(name suffix, labels, value) for one exposition line."""
+# A `<name>_created` series per counter and histogram would double what every scrape holds,
+# for a start time the process's own `process_start_time_seconds` already gives.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MODEL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+FIRST_TOKEN_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+TOKEN_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+"""HTTP methods counted by name; any other is counted as "other" (a client picks the method,
+and a label must not take values without bound)."""
 
 
-class Counter:
-    """A monotonically increasing count per label values. `scale` renders 10**scale units."""
+class ExactCounter:
+    """A counter of integer units, per label values, rendered as `value / 10**scale`.
 
-    kind = "counter"
+    For money: `modelport_cost_usd_total` counts picodollars as Python integers, so the
+    total is exact however many requests add to it (a float counter would drift, since
+    prices like $0.15 per million tokens have no exact binary form, and add rounding on
+    every request). At scrape time the integer is divided once, correctly rounded to the
+    nearest float (Prometheus holds float64 values anyway): the text shows the exact decimal
+    while the total has up to 15 significant digits ($999.999999999999), and the nearest
+    float beyond that, never an error that grows with the number of requests.
+    """
 
-    def __init__(self, name: str, help: str, labels: Sequence[str], scale: int = 0) -> None:
-        self.name, self.help, self.labels, self._scale = name, help, tuple(labels), scale
-        self._values: dict[LabelValues, int | float] = {} if labels else {(): 0}
+    def __init__(self, name: str, help: str, labels: tuple[str, ...], scale: int) -> None:
+        self.name, self.help, self.labels, self._unit = name, help, labels, 10**scale
+        self._totals: dict[tuple[str, ...], int] = {}
 
-    def inc(self, *values: object, amount: int | float = 1) -> None:
-        self._values[values] = self._values.get(values, 0) + amount
+    def inc(self, *values: str, amount: int) -> None:
+        self._totals[values] = self._totals.get(values, 0) + amount
 
-    def value(self, *values: object) -> int | float:
-        return self._values.get(values, 0)
+    def describe(self) -> Iterable[Metric]:
+        return [CounterMetricFamily(self.name, self.help, labels=self.labels)]
 
-    def samples(self) -> Iterable[Sample]:
-        for values, count in list(self._values.items()):
-            shown = Decimal(count).scaleb(self._scale) if self._scale else count
-            yield "", tuple(zip(self.labels, values, strict=True)), shown
-
-
-class Histogram:
-    """Observations per label values, counted in cumulative `le` buckets (seconds)."""
-
-    kind = "histogram"
-
-    def __init__(
-        self, name: str, help: str, labels: Sequence[str], buckets: Sequence[float]
-    ) -> None:
-        self.name, self.help, self.labels = name, help, tuple(labels)
-        self._bounds = tuple(buckets)
-        self._series: dict[LabelValues, list[float]] = {}
-        """Per label values: one count per bucket, +Inf's, then the sum."""
-
-    def observe(self, value: float, *values: object) -> None:
-        series = self._series.get(values)
-        if series is None:
-            series = self._series[values] = [0] * (len(self._bounds) + 2)
-        series[bisect_left(self._bounds, value)] += 1
-        series[-1] += value
-
-    def count(self, *values: object) -> int:
-        series = self._series.get(values)
-        return 0 if series is None else int(sum(series[:-1]))
-
-    def samples(self) -> Iterable[Sample]:
-        for values, series in list(self._series.items()):
-            labels = tuple(zip(self.labels, values, strict=True))
-            running = 0
-            for bound, count in zip((*self._bounds, "+Inf"), series[:-1], strict=True):
-                running += int(count)
-                yield "_bucket", (*labels, ("le", bound)), running
-            yield "_count", labels, running
-            yield "_sum", labels, series[-1]
+    def collect(self) -> Iterable[Metric]:
+        family = CounterMetricFamily(self.name, self.help, labels=self.labels)
+        for values, total in list(self._totals.items()):
+            family.add_metric(values, total / self._unit)  # int / int: correctly rounded
+        return [family]
 
 
-class Gauge:
-    """A value read when scraped, by a callback per label values."""
+REGISTRY = CollectorRegistry()
+ProcessCollector(registry=REGISTRY)  # process_cpu_seconds_total (a counter), memory, fds, start
+Info("modelport_build", "The running version.", registry=REGISTRY).info({"version": __version__})
 
-    kind = "gauge"
-
-    def __init__(self, name: str, help: str, read: Callable[[], Iterable[Sample]]) -> None:
-        self.name, self.help, self._read = name, help, read
-
-    def samples(self) -> Iterable[Sample]:
-        return self._read()
-
-
-Metric = Counter | Histogram | Gauge
-_M = TypeVar("_M", Counter, Histogram, Gauge)
-
-
-class Registry:
-    """The metrics of this process, rendered in Prometheus' text format (0.0.4)."""
-
-    def __init__(self) -> None:
-        self._metrics: dict[str, Metric] = {}
-
-    def counter(self, name: str, help: str, labels: Sequence[str] = (), scale: int = 0) -> Counter:
-        return self._add(Counter(name, help, labels, scale))
-
-    def histogram(
-        self, name: str, help: str, labels: Sequence[str], buckets: Sequence[float]
-    ) -> Histogram:
-        return self._add(Histogram(name, help, labels, buckets))
-
-    def _add(self, metric: _M) -> _M:
-        if metric.name in self._metrics:
-            raise ValueError(f"metric {metric.name} is defined twice")
-        self._metrics[metric.name] = metric
-        return metric
-
-    def render(self, extra: Iterable[Metric] = ()) -> str:
-        """Every metric (and the scrape-time `extra` ones) as exposition text."""
-        lines: list[str] = []
-        for metric in (*self._metrics.values(), *extra):
-            lines.append(f"# HELP {metric.name} {_escape_help(metric.help)}")
-            lines.append(f"# TYPE {metric.name} {metric.kind}")
-            for suffix, labels, value in metric.samples():
-                lines.append(f"{metric.name}{suffix}{_labels(labels)} {_number(value)}")
-        return "\n".join(lines) + "\n"
-
-
-def gauge(name: str, help: str, value: float | int, **labels: object) -> Gauge:
-    """A gauge with one value known now (for scrape-time state)."""
-    return Gauge(name, help, lambda: [("", tuple(labels.items()), value)])
-
-
-def process_metrics() -> list[Gauge]:
-    """Standard process metrics: CPU seconds, resident memory, start time, build."""
-    return [
-        gauge("process_cpu_seconds_total", "CPU time used by this process.", time.process_time()),
-        gauge("process_resident_memory_bytes", "Resident memory size.", _resident_bytes()),
-        gauge("process_start_time_seconds", "Start time (Unix seconds).", _STARTED),
-        gauge("modelport_build_info", "The running version.", 1, version=__version__),
-    ]
-
-
-def _resident_bytes() -> int:
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _labels(pairs: Sequence[tuple[str, object]]) -> str:
-    if not pairs:
-        return ""
-    return "{" + ",".join(f'{name}="{_escape(value)}"' for name, value in pairs) + "}"
-
-
-def _escape(value: object) -> str:
-    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def _number(value: object) -> str:
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    if isinstance(value, bool):
-        return str(int(value))
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-_STARTED = time.time()
-
-REGISTRY = Registry()
-
-HTTP_REQUESTS = REGISTRY.counter(
+HTTP_REQUESTS = Counter(
     "modelport_http_requests_total",
-    "HTTP requests answered, by API family (v1, v2, panel, ops), route template and status.",
-    ("family", "route", "status"),
+    "HTTP requests answered, by API family (v1, v2, panel, ops), route template, method and "
+    "status.",
+    ("family", "route", "method", "status"),
+    registry=REGISTRY,
 )
-HTTP_DURATION = REGISTRY.histogram(
+HTTP_DURATION = Histogram(
     "modelport_http_request_duration_seconds",
-    "Time from request to the end of the response (streams included), by family and route.",
-    ("family", "route"),
-    HTTP_BUCKETS,
+    "Time from request to the end of the response (streams included), by family, route and method.",
+    ("family", "route", "method"),
+    buckets=HTTP_BUCKETS,
+    registry=REGISTRY,
 )
-KEY_VERIFICATIONS = REGISTRY.counter(
+IN_FLIGHT = Gauge(
+    "modelport_http_requests_in_flight",
+    "HTTP requests being served now (streams until their last byte), by API family.",
+    ("family",),
+    registry=REGISTRY,
+)
+FAMILIES = ("v1", "v2", "panel", "ops")
+IN_FLIGHT_OF = {family: IN_FLIGHT.labels(family) for family in FAMILIES}
+"""Each family's series, looked up once (`labels()` takes a lock and builds a key each call)."""
+_HTTP_SERIES: dict[tuple[str, str, str, int], tuple[Counter, Histogram]] = {}
+
+
+def count_request(family: str, route: str, method: str, status: int, seconds: float) -> None:
+    """Count one answered HTTP request. Its two series are looked up once and kept: on the
+    /v1 path, `labels()` on every request cost about 2 µs more than a dict lookup."""
+    key = (family, route, method, status)
+    series = _HTTP_SERIES.get(key)
+    if series is None:
+        series = _HTTP_SERIES[key] = (
+            HTTP_REQUESTS.labels(family, route, method, status),
+            HTTP_DURATION.labels(family, route, method),
+        )
+    series[0].inc()
+    series[1].observe(seconds)
+
+
+KEY_VERIFICATIONS = Counter(
     "modelport_key_verifications_total",
     "Model access keys accepted, by where the answer came from (cache or database).",
     ("source",),
+    registry=REGISTRY,
 )
 REFUSAL_REASONS = (
     "missing",
@@ -205,57 +144,81 @@ REFUSAL_REASONS = (
     "rate_limited",
     "spend_limited",
 )
-KEY_REFUSALS = REGISTRY.counter(
+KEY_REFUSALS = Counter(
     "modelport_key_refusals_total",
     "/v1 requests refused for their key: missing, invalid, revoked_or_unknown, expired, "
     "rate_limited, spend_limited.",
     ("reason",),
+    registry=REGISTRY,
 )
-UPSTREAM_ERRORS = REGISTRY.counter(
+UPSTREAM_ERRORS = Counter(
     "modelport_upstream_errors_total",
-    "Upstream failures by model and kind (timeout, busy, connection, stream_broken, "
-    "http_<status>).",
-    ("model", "kind"),
+    "Upstream failures by model, deployment and kind (timeout, busy, connection, "
+    "stream_broken, http_<status>); failed attempts another deployment then served included.",
+    ("model", "deployment", "kind"),
+    registry=REGISTRY,
 )
-UPSTREAM_CONNECTION_WAITS = REGISTRY.counter(
+UPSTREAM_CONNECTION_WAITS = Counter(
     "modelport_upstream_connection_waits_total",
     "Upstream requests that waited for a connection, all those allowed to the origin being in "
     "use, by origin (scheme://host:port).",
     ("origin",),
+    registry=REGISTRY,
 )
-UPSTREAM_CONNECTION_REFUSALS = REGISTRY.counter(
+UPSTREAM_CONNECTION_REFUSALS = Counter(
     "modelport_upstream_connection_refusals_total",
     "Upstream requests refused (503) after waiting the connect timeout for a connection, by "
     "origin (scheme://host:port).",
     ("origin",),
+    registry=REGISTRY,
 )
-MODEL_DURATION = REGISTRY.histogram(
+MODEL_DURATION = Histogram(
     "modelport_model_request_duration_seconds",
     "Duration of /v1 requests that reached an upstream, by model and outcome, as recorded.",
     ("model", "status"),
-    MODEL_BUCKETS,
+    buckets=MODEL_BUCKETS,
+    registry=REGISTRY,
 )
-TOKENS = REGISTRY.counter(
+TIME_TO_FIRST_TOKEN = Histogram(
+    "modelport_time_to_first_token_seconds",
+    "Streams: time from the start of the call (key checked, body read) to the first piece of "
+    "the answer sent on, by model.",
+    ("model",),
+    buckets=FIRST_TOKEN_BUCKETS,
+    registry=REGISTRY,
+)
+TIME_PER_OUTPUT_TOKEN = Histogram(
+    "modelport_time_per_output_token_seconds",
+    "Streams that ended whole: (end - first piece) / (completion tokens - 1), by model.",
+    ("model",),
+    buckets=TOKEN_BUCKETS,
+    registry=REGISTRY,
+)
+TOKENS = Counter(
     "modelport_tokens_total",
     "Tokens recorded in usage rows, by model and kind (prompt, completion).",
     ("model", "kind"),
+    registry=REGISTRY,
 )
-COST = REGISTRY.counter(
-    "modelport_cost_usd_total",
-    "Cost recorded in usage rows, in USD at catalog prices (exact decimal), by model.",
+COST = ExactCounter(
+    "modelport_cost_usd",
+    "Cost recorded in usage rows, in USD at catalog prices (summed exactly), by model.",
     ("model",),
-    scale=-12,  # counted in picodollars
+    scale=12,  # counted in picodollars
 )
-USAGE_ROWS = REGISTRY.counter(
+REGISTRY.register(COST)
+USAGE_ROWS = Counter(
     "modelport_usage_rows_written_total",
     "Usage rows committed to the database, by request outcome.",
     ("status",),
+    registry=REGISTRY,
 )
-USAGE_WRITE_FAILURES = REGISTRY.counter(
+USAGE_WRITE_FAILURES = Counter(
     "modelport_usage_write_failures_total",
     "Usage batch writes that failed (the rows are kept and retried).",
+    registry=REGISTRY,
 )
 for _reason in REFUSAL_REASONS:  # shown at 0 from the start, so that rate() works at once
-    KEY_REFUSALS.inc(_reason, amount=0)
+    KEY_REFUSALS.labels(_reason)
 for _source in ("cache", "database"):
-    KEY_VERIFICATIONS.inc(_source, amount=0)
+    KEY_VERIFICATIONS.labels(_source)

@@ -20,13 +20,13 @@ input_price_per_million = 1
 
 def test_usecases_default_by_type() -> None:
     models = parse_catalog(ENTRY, "test", lambda _name: None)
-    assert models["m"].usecases == ["MODEL_USECASE_SERVERLESS", "MODEL_USECASE_AGENT"]
+    assert models.servable("m").usecases == ["MODEL_USECASE_SERVERLESS", "MODEL_USECASE_AGENT"]
 
 
 def test_usecases_are_digitaloceans() -> None:
     text = ENTRY + 'usecases = ["MODEL_USECASE_CODING", "MODEL_USECASE_TEXT"]\n'
     models = parse_catalog(text, "test", lambda _name: None)
-    assert models["m"].usecases == ["MODEL_USECASE_CODING", "MODEL_USECASE_TEXT"]
+    assert models.servable("m").usecases == ["MODEL_USECASE_CODING", "MODEL_USECASE_TEXT"]
 
 
 def test_a_usecase_digitalocean_does_not_name_is_refused() -> None:

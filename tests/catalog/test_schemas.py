@@ -30,8 +30,8 @@ def test_the_shipped_catalog_is_valid_for_digitalocean() -> None:
     """A provider DigitalOcean's enum names is given in it; any other is left out."""
     validator = reference_schema(GEN_AI_DEFINITIONS, "apiModelPublic")
     providers = {}
-    for model in load_catalog(None, lambda _name: None).values():
-        shown = ModelPublic.of(model).model_dump(mode="json")
+    for model in load_catalog(None, lambda _name: None).all():
+        shown = ModelPublic.of(model, "default").model_dump(mode="json")
         validator.validate(shown)
         providers[shown["provider_name"]] = shown.get("provider")
     assert providers == {

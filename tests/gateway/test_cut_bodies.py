@@ -8,7 +8,7 @@ import socket
 import httpx
 import pytest
 
-from tests.api.test_metrics import scrape, value
+from tests.hub.test_metrics import scrape, value
 from tests.support.dataplane import create_key
 from tests.support.hub import Hub
 from tests.support.upstream import FakeUpstream
@@ -30,7 +30,7 @@ def send_part_and_leave(hub: Hub, path: str, token: str) -> None:
 
 def counted(hub: Hub, route: str, family: str, status: str) -> float:
     _, samples = scrape(hub)
-    return value(samples, REQUESTS, family=family, route=route, status=status)
+    return value(samples, REQUESTS, family=family, route=route, method="POST", status=status)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.api.test_metrics import scrape, value
+from tests.hub.test_metrics import scrape, value
 from tests.support.databases import sqlite_url
 from tests.support.dataplane import MESSAGES, create_key, sdk
 from tests.support.hub import Hub
@@ -76,5 +76,6 @@ def test_a_request_past_the_limit_is_a_503_to_retry(
     refused = "modelport_upstream_connection_refusals_total"
     assert value(samples, refused, origin=origin) == 1
     assert value(samples, "modelport_upstream_connection_waits_total", origin=origin) == 1
-    assert value(samples, "modelport_upstream_errors_total", model="test-chat", kind="busy") == 1
+    busy = {"model": "test-chat", "deployment": "test-chat#1", "kind": "busy"}
+    assert value(samples, "modelport_upstream_errors_total", **busy) == 1
     assert CREDENTIAL not in text

@@ -4,6 +4,8 @@
   (see tests/support/upstream.py), plus `test-embed`, `test-small` and `test-unconfigured`;
 - `test-native-<behaviour>`: the same upstream models with `native_responses = true`, so
   /v1/responses reaches the fake's own /v1/responses;
+- `test-failover`: two deployments, `fake-500` tried first and `fake-chat` behind it;
+  `test-dedicated` and `test-exclusive`: deployments reserved for `DEDICATED_TEAM`;
 - `test-claude-<behaviour>`: `dialect = "anthropic"`, on the fake Anthropic's `claude-<behaviour>`
   (tests/support/anthropic_upstream.py), when its URL is given.
 
@@ -107,12 +109,53 @@ def _claude(behaviour: str, base_url: str) -> str:
     )
 
 
+DEDICATED_TEAM = "dedicated-team"
+"""The team `test-dedicated` and `test-exclusive` have deployments reserved for."""
+UNSERVED = {"test-unconfigured", "test-exclusive"}
+"""In the catalog, but served to no ordinary team: not configured, or another team's."""
+
+
+def _deployed(model_id: str, deployments: list[tuple[str, str, str]], base_url: str) -> str:
+    """A chat model on the fake upstream, with deployments (name, upstream model, more TOML)."""
+    text = _entry(model_id, "fake-chat", "chat", base_url)
+    shared = ("base_url", "api_key_env", "upstream_model")
+    text = "\n".join(line for line in text.splitlines() if not line.startswith(shared))
+    for name, upstream, more in deployments:
+        text += (
+            f'\n[[models.deployments]]\nname = "{name}"\nbase_url = "{base_url}"\n'
+            f'api_key_env = "{CREDENTIAL_ENV}"\nupstream_model = "{upstream}"\n{more}'
+        )
+    return text + "\n"
+
+
+def _failover(base_url: str) -> str:
+    """`test-failover`: a broken deployment (`fake-500`, tried first) and a healthy one;
+    `test-dedicated`: a shared deployment and one reserved for `DEDICATED_TEAM`;
+    `test-exclusive`: only a deployment reserved for it."""
+    reserved = f'teams = ["{DEDICATED_TEAM}"]\n'
+    return (
+        _deployed(
+            "test-failover",
+            [("broken", "fake-500", "priority = 1\n"), ("healthy", "fake-chat", "priority = 2\n")],
+            base_url,
+        )
+        + _deployed(
+            "test-dedicated",
+            [("shared", "fake-chat", ""), ("reserved", "fake-chat", reserved)],
+            base_url,
+        )
+        + _deployed(
+            "test-exclusive", [("vault", "fake-chat", reserved + "exclusive = true\n")], base_url
+        )
+    )
+
+
 def servable(anthropic: bool = True, more: Mapping[str, str] | None = None) -> set[str]:
     """The ids a hub on this catalog offers: all but `test-unconfigured`."""
     ids = {f"test-{name}" for name in CHAT_BEHAVIOURS + SSE_STYLES}
     ids |= {f"test-native-{name}" for name in CHAT_BEHAVIOURS}
     ids |= {f"test-claude-{name}" for name in CLAUDE_BEHAVIOURS} if anthropic else set()
-    return ids | {"test-embed", "test-small", *(more or {})}
+    return ids | {"test-embed", "test-small", "test-failover", "test-dedicated", *(more or {})}
 
 
 def write_test_catalog(
@@ -142,6 +185,7 @@ def write_test_catalog(
     if anthropic_url is not None:
         text += "".join(_claude(name, anthropic_url) for name in CLAUDE_BEHAVIOURS)
     text += "".join(_entry(id_, "fake-chat", "chat", url) for id_, url in (more or {}).items())
+    text += _failover(base_url)
     text += _entry("test-embed", "fake-embed", "embedding", base_url)
     text += _entry(
         "test-small", "fake-chat", "chat", base_url, context_window="100", max_output_tokens="50"

@@ -38,6 +38,8 @@ class Seen:
     paths: list[str] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     authorizations: list[str | None] = field(default_factory=list)
+    deployments: list[str] = field(default_factory=list)
+    """The deployment each Azure-style request named (`/openai/deployments/<name>/...`)."""
     cancelled: int = 0
 
     def sent_to(self, path: str) -> list[dict[str, Any]]:

@@ -146,9 +146,10 @@ class Hub:
     def logs(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
-    def new_team(self) -> Team:
-        """A fresh team with one read-write and one read-only token, made on the database."""
-        name = "t-" + uuid.uuid4().hex[:12]
+    def new_team(self, name: str | None = None) -> Team:
+        """A team (a fresh one unless `name` is given) with a new read-write and a new
+        read-only token, made on the database."""
+        name = name or "t-" + uuid.uuid4().hex[:12]
         token, read_only = self._loop.run(self._issue_tokens(name))
         self.issued.update((token, read_only))
         return Team(name=name, token=token, read_only_token=read_only)

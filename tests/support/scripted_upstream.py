@@ -30,6 +30,8 @@ class Script:
     status: int = 200
     content_type: str = "text/event-stream"
     pause: float = 0.005
+    headers: dict[str, str] = field(default_factory=dict)
+    """More response headers (`Retry-After`, say)."""
 
 
 @dataclass
@@ -65,7 +67,7 @@ class ScriptedUpstream:
         credential = request.headers.get("Authorization", "").removeprefix("Bearer ")
         credential = credential or request.headers.get("x-api-key", "")
         response = web.StreamResponse(
-            status=script.status, headers={"Content-Type": script.content_type}
+            status=script.status, headers={"Content-Type": script.content_type, **script.headers}
         )
         await response.prepare(request)
         try:

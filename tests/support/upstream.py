@@ -27,6 +27,11 @@ TOOL_RESULT_PREFIX and their content. Token counts are the same whatever the ans
 Responses API answers in OpenAI's shapes and event sequence (openai_responses.py); like
 OpenAI, it refuses a `previous_response_id` it never issued (it keeps no conversations).
 
+It also answers as Azure OpenAI does, at `/openai/deployments/<name>/chat/completions` and
+`/embeddings`: the credential in an `api-key` header (else 401) and an `api-version` query
+parameter (else 404), errors shaped `{"error": {"code", "message"}}`; the deployment's name,
+noted in `seen.deployments`, chooses the behaviour as a model name does elsewhere.
+
 Every request is recorded in `seen` (body, path, headers), refused or not. Given a
 server-side `ssl.SSLContext`, it serves HTTPS.
 """
@@ -67,6 +72,7 @@ TOOL_CALL_ID = "call_fake_0001"
 SPLIT_PAUSE = 0.005
 
 _ENDINGS = {"sse-crlf": b"\r\n", "sse-cr": b"\r"}
+AZURE_DEPLOYMENT = "/openai/deployments/{deployment}"
 
 
 def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -163,6 +169,22 @@ def _error(status: int, message: str) -> web.Response:
     )
 
 
+def _azure_refusal(request: web.Request) -> web.Response | None:
+    """Azure's answer to a request without its api-version or its key, if it lacks one."""
+    if not request.query.get("api-version"):
+        return web.json_response(
+            {"error": {"code": "404", "message": "Resource not found"}}, status=404
+        )
+    if request.headers.get("api-key") != CREDENTIAL:
+        message = (
+            "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
+            "provide a valid key for an active subscription and use a correct regional API "
+            "endpoint for your resource."
+        )
+        return web.json_response({"error": {"code": "401", "message": message}}, status=401)
+    return None
+
+
 def _count(body: dict[str, Any]) -> int:
     for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
         if body.get(name):
@@ -177,10 +199,19 @@ class FakeUpstream(FakeServer):
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_post("/v1/responses", self._responses)
+        app.router.add_post(AZURE_DEPLOYMENT + "/chat/completions", self._chat)
+        app.router.add_post(AZURE_DEPLOYMENT + "/embeddings", self._embeddings)
 
     async def _admit(self, request: web.Request) -> dict[str, Any] | web.Response:
         body = await self.record(request)
-        if request.headers.get("Authorization") != f"Bearer {CREDENTIAL}":
+        deployment = request.match_info.get("deployment")
+        if deployment is not None:
+            self.seen.deployments.append(deployment)
+            refused = _azure_refusal(request)
+            if refused is not None:
+                return refused
+            body = {**body, "model": deployment}
+        elif request.headers.get("Authorization") != f"Bearer {CREDENTIAL}":
             return _error(
                 401, f"Incorrect API key provided: {request.headers.get('Authorization')}"
             )

@@ -172,7 +172,7 @@ class Usage:
 def _test_catalog() -> dict[str, CatalogModel]:
     with tempfile.TemporaryDirectory() as folder:
         path = write_test_catalog(Path(folder) / "catalog.toml", "http://127.0.0.1:9/v1")
-        return load_catalog(path, lambda _: None)
+        return {model.id: model for model in load_catalog(path, lambda _: None).all()}
 
 
 def summed(usages: Iterable[Usage], label: Callable[[Usage], str]) -> dict[str, dict[str, Any]]:

@@ -62,7 +62,8 @@ async def write_usage(url: str) -> None:
             rows = []
             for key in keys:
                 model_id, per_day = TRAFFIC[key.name]
-                model = models[model_id]
+                model = models.find(model_id)
+                assert model is not None
                 caches = model.entry.cached_input_price_per_million is not None
                 day = month_start(now)
                 while day < now:

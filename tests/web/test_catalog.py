@@ -9,7 +9,7 @@ import sys
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.support.catalog import servable
+from tests.support.catalog import DEDICATED_TEAM, UNSERVED, servable
 from tests.support.hub import Hub
 from tests.web.accounts import Accounts
 
@@ -25,7 +25,7 @@ def column(page: Page, index: int) -> list[str]:
 def test_the_catalog_sorts_and_filters(page: Page, accounts: Accounts) -> None:
     accounts.enter(page, "viewer")
     page.get_by_role("link", name="Model catalog").click()
-    expect(page.locator("#catalog tbody tr")).to_have_count(len(servable()) + 1)
+    expect(page.locator("#catalog tbody tr")).to_have_count(len(servable() | UNSERVED))
 
     page.get_by_role("link", name="Context window").click()
     expect(page.get_by_role("columnheader", name="Context window ▲")).to_have_attribute(
@@ -132,3 +132,23 @@ def test_a_models_copied_examples_run_against_this_hub(
         check=True,
     )
     assert ran.stdout.startswith("tok")
+
+
+def test_the_catalog_shows_a_team_its_dedicated_deployments(page: Page, accounts: Accounts) -> None:
+    accounts.enter(page, "viewer", team=DEDICATED_TEAM)
+    page.goto("/catalog")
+    row = page.locator("#catalog tbody tr", has_text="test-dedicated")
+    expect(row).to_contain_text("Dedicated to your team")
+    page.goto("/catalog/models/test-dedicated")
+    expect(page.get_by_role("list", name="Dedicated deployments")).to_have_text("reserved")
+
+
+def test_the_catalog_never_shows_another_teams_dedicated_deployments(
+    page: Page, accounts: Accounts
+) -> None:
+    accounts.enter(page, "viewer")
+    page.goto("/catalog")
+    expect(page.locator("#catalog")).not_to_contain_text("Dedicated to your team")
+    page.goto("/catalog/models/test-dedicated")
+    expect(page.locator("main")).not_to_contain_text("Dedicated deployments")
+    expect(page.locator("main")).not_to_contain_text("reserved")

@@ -8,7 +8,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from modelport import metrics
+from modelport import metrics, tracing
 from modelport.logs import bind_request_id
 
 access_log = logging.getLogger("modelport.access")
@@ -20,6 +20,9 @@ CLIENT_GONE = "client_gone"
 ROUTE_TEMPLATE = "modelport.route"
 """Scope key where a surface outside the router (the /v1 data plane) names the route it served."""
 OPS_PATHS = frozenset(("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"))
+TRACED = frozenset(("v1", "v2"))
+"""The API families whose requests are traced (when tracing is on: `modelport.tracing`)."""
+USER_AGENT_CHARS = 200
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -32,15 +35,30 @@ def bearer_token(scope: Scope) -> str | None:
     return None
 
 
-def route_of(scope: Scope) -> tuple[str, str]:
-    """The API family and route template of a served request, for metrics (never a raw path)."""
-    path: str = scope["path"]
-    route = scope.get(ROUTE_TEMPLATE) or getattr(scope.get("route"), "path", None) or "unmatched"
+def family_of(path: str) -> str:
+    """The API family a path belongs to: v1, v2, ops or panel."""
     if path.startswith("/v1/"):
-        return "v1", route
+        return "v1"
     if path.startswith("/v2/"):
-        return "v2", route
-    return ("ops" if path in OPS_PATHS else "panel"), route
+        return "v2"
+    return "ops" if path in OPS_PATHS else "panel"
+
+
+def route_of(scope: Scope) -> str:
+    """The route template of a served request, for metrics and traces (never a raw path)."""
+    route: str = (
+        scope.get(ROUTE_TEMPLATE) or getattr(scope.get("route"), "path", None) or "unmatched"
+    )
+    return route
+
+
+def user_agent_of(scope: Scope) -> str | None:
+    """The client's `User-Agent`, cut to a length a log line can hold."""
+    value: bytes
+    for name, value in scope["headers"]:
+        if name == b"user-agent":
+            return value[:USER_AGENT_CHARS].decode("latin-1")
+    return None
 
 
 def mark_client_gone(scope: Scope) -> None:
@@ -56,11 +74,14 @@ def request_id_of(scope: Scope) -> str | None:
 class RequestContextMiddleware:
     """Gives every request an id (`x-request-id`), logs one line and counts it when it ends.
 
-    The line carries method, path, status and duration. Never headers, query strings or
-    bodies, where credentials live; a secret a client pastes into the path is cut out by
-    the log formatter (`modelport.core.redaction`). A request whose client left before
-    sending its whole body is logged and counted with status 499. Every other line logged
-    during the request carries the id too (`bind_request_id`).
+    The line carries method, path, status, duration, the client's user agent and (on /v1)
+    the model asked for. Never other headers, query strings or bodies, where credentials
+    live; a secret a client pastes into the path is cut out by the log formatter
+    (`modelport.core.redaction`). A request whose client left before sending its whole body
+    is logged and counted with status 499. Every other line logged during the request
+    carries the id too (`bind_request_id`), and its trace id when it is traced: /v1 and /v2
+    requests get a server span while tracing is on (`modelport.tracing`; while it is off,
+    that costs one check).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -76,6 +97,10 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         header = (b"x-request-id", request_id.encode())
+        family = family_of(scope["path"])
+        in_flight = metrics.IN_FLIGHT_OF[family]
+        in_flight.inc()
+        span = tracing.server_span(scope) if family in TRACED else None
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -103,9 +128,10 @@ class RequestContextMiddleware:
             if scope["state"].get(CLIENT_GONE):
                 status = CLIENT_CLOSED
             seconds = time.perf_counter() - started
-            family, route = route_of(scope)
-            metrics.HTTP_REQUESTS.inc(family, route, status)
-            metrics.HTTP_DURATION.observe(seconds, family, route)
+            in_flight.dec()
+            route = route_of(scope)
+            method = scope["method"] if scope["method"] in metrics.METHODS else "other"
+            metrics.count_request(family, route, method, status, seconds)
             client = scope.get("client")
             access_log.info(
                 "request",
@@ -116,5 +142,8 @@ class RequestContextMiddleware:
                     "status": status,
                     "duration_ms": round(seconds * 1000, 3),
                     "client": client[0] if client else None,
+                    "user_agent": user_agent_of(scope),
                 },
             )
+            if span is not None:
+                span.end(route, status, request_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelport.api.context import OPS_PATHS
-from modelport.api.v2_limits import send_v2_error
+from modelport.api.v2_guards import send_v2_error
 from modelport.drain import Drain
 
 DRAINING = "The server is shutting down; retry the request."

@@ -1,14 +1,14 @@
-"""The `links` and `meta` blocks of a paged /v2 list, and its query parameters."""
+"""The envelope of a paged /v2 list (`links`, `meta`), and its query parameters."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from fastapi import Query, Request
 from pydantic import BaseModel, Field
 
 from modelport.api.wire import Omitted
-from modelport.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageRequest, page_count
+from modelport.core.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page, PageRequest, page_count
 from modelport.errors import InvalidInput
 
 
@@ -29,6 +29,20 @@ class Meta(BaseModel):
     page: int
     pages: int
     total: int
+
+
+class Paged(BaseModel):
+    """Every paged /v2 list: its items under a name of its own (a subclass's one field), and
+    `links` and `meta` as DigitalOcean's API gives them."""
+
+    links: Links
+    meta: Meta
+
+    @classmethod
+    def of(cls, request: Request, wanted: PageRequest, page: Page[Any], **items: Any) -> Self:
+        """The list's answer for `page`; `items` names its one field (`models=[...]`)."""
+        links, meta = _links_and_meta(request, wanted, page.total)
+        return cls(links=links, meta=meta, **items)
 
 
 def page_request(
@@ -53,7 +67,7 @@ def page_request(
         raise InvalidInput(str(exc), field="page") from None
 
 
-def links_and_meta(request: Request, wanted: PageRequest, total: int) -> tuple[Links, Meta]:
+def _links_and_meta(request: Request, wanted: PageRequest, total: int) -> tuple[Links, Meta]:
     """Absolute links to the neighbouring pages, as DigitalOcean's API gives them."""
     pages = page_count(total, wanted.per_page)
 

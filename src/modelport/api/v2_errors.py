@@ -85,7 +85,7 @@ def status_of(exc: errors.ModelportError) -> int:
 async def _modelport_error(request: Request, exc: Exception) -> ORJSONResponse:
     assert isinstance(exc, errors.ModelportError)
     headers = None
-    if isinstance(exc, errors.RateLimited):
+    if exc.retry_after is not None:
         headers = {"retry-after": str(exc.retry_after)}
     return error_response(request, status_of(exc), exc.message, headers)
 

@@ -6,12 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from modelport.api.deps import AuditReader, ReadUnit
-from modelport.api.paging import links_and_meta, page_request
+from modelport.api.paging import page_request
 from modelport.api.v2_errors import ERROR_RESPONSES
 from modelport.audit.schemas import AuditEventInfo, AuditEventListResponse
-from modelport.audit.service import AuditService
 from modelport.core.paging import PageRequest
+from modelport.hub.deps import AuditReader, ReadUnit, ServicesDep
 
 router = APIRouter(prefix="/v2/gen-ai/audit_events", tags=["Audit log"])
 
@@ -26,10 +25,10 @@ async def list_audit_events(
     request: Request,
     caller: AuditReader,
     unit: ReadUnit,
+    services: ServicesDep,
     wanted: Annotated[PageRequest, Depends(page_request)],
 ) -> AuditEventListResponse:
-    page = await AuditService(unit).page(caller.team_id, wanted)
-    links, meta = links_and_meta(request, wanted, page.total)
-    return AuditEventListResponse(
-        audit_events=[AuditEventInfo.of(e) for e in page.events], links=links, meta=meta
+    page = await services.audit(unit).page(caller.team_id, wanted)
+    return AuditEventListResponse.of(
+        request, wanted, page, audit_events=[AuditEventInfo.of(e) for e in page.items]
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from modelport.api.paging import Links, Meta
+from modelport.api.paging import Paged
 from modelport.db.tables import AuditEvent
 
 
@@ -33,7 +33,5 @@ class AuditEventInfo(BaseModel):
         )
 
 
-class AuditEventListResponse(BaseModel):
+class AuditEventListResponse(Paged):
     audit_events: list[AuditEventInfo]
-    links: Links
-    meta: Meta

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from modelport.audit.repository import AuditRepository
 from modelport.auth.principal import Caller
 from modelport.core.clock import utcnow
-from modelport.core.paging import PageRequest
+from modelport.core.paging import Page, PageRequest
 from modelport.db.tables import AuditEvent
 from modelport.db.uow import UnitOfWork
-
-
-@dataclass(frozen=True, slots=True)
-class AuditPage:
-    events: list[AuditEvent]
-    total: int
 
 
 class AuditService:
@@ -45,15 +38,15 @@ class AuditService:
             )
         )
 
-    async def page(self, team_id: uuid.UUID, request: PageRequest) -> AuditPage:
+    async def page(self, team_id: uuid.UUID, request: PageRequest) -> Page[AuditEvent]:
         """One page of the team's events, newest first; empty past the end.
 
         A page past the end is not read at all: its offset may not fit the database's integers.
         """
         total = await self._events.count(team_id)
         if request.offset >= total:
-            return AuditPage([], total)
+            return Page([], total)
         events = await self._events.newest_first(
             team_id, offset=request.offset, limit=request.per_page
         )
-        return AuditPage(events, total)
+        return Page(events, total)

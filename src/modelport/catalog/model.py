@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from modelport.catalog.deployment import (
+    Deployment,
+    DeploymentDefaults,
+    DeploymentEntry,
+    DialectName,
+    http_url,
+)
 from modelport.core.money import picousd_per_token
 from modelport.core.pricing import Prices
 
 ModelType = Literal["chat", "embedding"]
-Dialect = Literal["openai", "anthropic"]
-"""The wire format the upstream speaks: OpenAI-compatible, or Anthropic's Messages API."""
 
 ModelUsecase = Literal[
     "MODEL_USECASE_UNKNOWN",
@@ -59,12 +64,16 @@ class CatalogEntry(BaseModel):
     base_url_env: str | None = None
     api_key_env: str | None = None
     upstream_model: str | None = None
+    """The upstream's name for the model (the id when unset); deployments may say otherwise."""
+    deployments: list[DeploymentEntry] = Field(default_factory=list)
+    """Its upstreams; without any, the model's own `base_url` and `api_key_env` are its one."""
     context_window: int = Field(gt=0)
     max_output_tokens: int | None = Field(default=None, gt=0)
     capabilities: list[str] = Field(default_factory=list)
     modalities: Modalities = Field(default_factory=Modalities)
     usecases: list[ModelUsecase] | None = None
-    dialect: Dialect = "openai"
+    dialect: DialectName = "openai"
+    """The upstreams' wire format, unless a deployment says otherwise."""
     native_responses: bool = False
     """Whether the upstream serves OpenAI's `/responses` itself (else the hub translates)."""
     input_price_per_million: Decimal
@@ -89,23 +98,55 @@ class CatalogEntry(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return None if value is None else value.rstrip("/")
+        return http_url(value)
 
     @model_validator(mode="after")
-    def _one_base_url(self) -> CatalogEntry:
-        if (self.base_url is None) == (self.base_url_env is None):
+    def _upstreams(self) -> CatalogEntry:
+        own = (self.base_url, self.base_url_env, self.api_key_env)
+        if self.deployments:
+            if any(value is not None for value in own):
+                raise ValueError(
+                    "give base_url, base_url_env and api_key_env in each deployment, "
+                    "not beside deployments"
+                )
+            names = [d.name for d in self.deployments if d.name is not None]
+            if len(names) != len(set(names)):
+                raise ValueError("two deployments have the same name")
+        elif (self.base_url is None) == (self.base_url_env is None):
             raise ValueError("give exactly one of base_url and base_url_env")
+        elif self.dialect == "azure":
+            raise ValueError("an azure model needs [[models.deployments]] with an api_version")
+        for deployment in self.deployment_entries():
+            self._check_dialect(
+                deployment.dialect or self.dialect,
+                self.native_responses
+                if deployment.native_responses is None
+                else deployment.native_responses,
+                deployment.api_version,
+            )
         return self
 
-    @model_validator(mode="after")
-    def _dialect_serves_type(self) -> CatalogEntry:
-        if self.dialect == "anthropic" and self.type != "chat":
+    def _check_dialect(
+        self, dialect: DialectName, native_responses: bool, version: str | None
+    ) -> None:
+        if dialect == "anthropic" and self.type != "chat":
             raise ValueError("an anthropic-dialect model must be a chat model")
-        if self.native_responses and (self.dialect != "openai" or self.type != "chat"):
+        if native_responses and (dialect != "openai" or self.type != "chat"):
             raise ValueError("native_responses is for openai-dialect chat models")
-        return self
+        if (dialect == "azure") != (version is not None):
+            raise ValueError("api_version is for azure deployments, and each one needs it")
+
+    def deployment_entries(self) -> list[DeploymentEntry]:
+        """The deployments as written; a model with no `deployments` is its own one."""
+        if self.deployments:
+            return self.deployments
+        return [
+            DeploymentEntry(
+                base_url=self.base_url,
+                base_url_env=self.base_url_env,
+                api_key_env=self.api_key_env,
+            )
+        ]
 
     @property
     def prices(self) -> Prices:
@@ -126,32 +167,39 @@ class CatalogModel:
     """A catalog entry resolved against this server's environment, prices in picodollars."""
 
     entry: CatalogEntry
-    base_url: str | None
-    api_key: str | None = field(repr=False)
-    """The upstream credential. Never logged, never shown."""
-    unavailable_reason: str | None
+    deployments: tuple[Deployment, ...]
     prices: Prices
 
     @classmethod
     def resolve(cls, entry: CatalogEntry, env: Callable[[str], str | None]) -> CatalogModel:
-        """The entry with its URL and credential looked up through `env`."""
-        base_url = entry.base_url
-        if entry.base_url_env is not None:
-            base_url = env(entry.base_url_env)
-            base_url = base_url.rstrip("/") if base_url else None
-        api_key = env(entry.api_key_env) if entry.api_key_env else None
-        reason = None
-        if base_url is None:
-            reason = f"not configured: set {entry.base_url_env} to its server's /v1 URL"
-        elif entry.api_key_env and not api_key:
-            reason = f"not configured: set {entry.api_key_env} to the provider's API key"
-        return cls(
-            entry=entry,
-            base_url=base_url,
-            api_key=api_key,
-            unavailable_reason=reason,
-            prices=entry.prices,
+        """The entry with its deployments' URLs and credentials looked up through `env`."""
+        defaults = DeploymentDefaults(
+            entry.upstream_model or entry.id, entry.dialect, entry.native_responses
         )
+        deployments = tuple(
+            Deployment.resolve(entry.id, position, written, defaults, env)
+            for position, written in enumerate(entry.deployment_entries(), start=1)
+        )
+        return cls(entry=entry, deployments=deployments, prices=entry.prices)
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why no deployment can serve it (the first one's reason), or None."""
+        if any(deployment.available for deployment in self.deployments):
+            return None
+        return self.deployments[0].unavailable_reason
+
+    def serving(self, team: str) -> list[Deployment]:
+        """The configured deployments `team`'s keys may reach: its dedicated ones (only those
+        when one is exclusive), then the shared ones."""
+        mine = [d for d in self.deployments if d.available and team in d.teams]
+        if any(d.exclusive for d in mine):
+            return mine
+        return mine + [d for d in self.deployments if d.available and not d.teams]
+
+    def dedicated_to(self, team: str) -> list[Deployment]:
+        """The deployments dedicated to `team` (configured or not)."""
+        return [d for d in self.deployments if team in d.teams]
 
     @property
     def id(self) -> str:
@@ -160,10 +208,6 @@ class CatalogModel:
     @property
     def available(self) -> bool:
         return self.unavailable_reason is None
-
-    @property
-    def upstream_model(self) -> str:
-        return self.entry.upstream_model or self.entry.id
 
     @property
     def max_output_tokens(self) -> int:

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from modelport.api.deps import ComponentsDep, ModelsReader
-from modelport.api.paging import links_and_meta, page_request
+from modelport.api.paging import page_request
 from modelport.api.v2_errors import ERROR_RESPONSES
 from modelport.catalog.schemas import ModelListResponse, ModelPublic, Usecase
-from modelport.core.paging import PageRequest
+from modelport.core.paging import PageRequest, page_of
+from modelport.hub.deps import ComponentsDep, ModelsReader
 
 router = APIRouter(prefix="/v2/gen-ai/models", tags=["Model catalog"])
 
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v2/gen-ai/models", tags=["Model catalog"])
 )
 async def list_models(
     request: Request,
-    _caller: ModelsReader,
+    caller: ModelsReader,
     hub: ComponentsDep,
     wanted: Annotated[PageRequest, Depends(page_request)],
     usecases: Annotated[
@@ -33,7 +33,8 @@ async def list_models(
         bool | None, Query(description="Accepted for compatibility; every model is public.")
     ] = None,
 ) -> ModelListResponse:
-    models = hub.catalog.with_usecases(usecases or [])
-    page = models[wanted.offset : wanted.offset + wanted.per_page]
-    links, meta = links_and_meta(request, wanted, len(models))
-    return ModelListResponse(models=[ModelPublic.of(m) for m in page], links=links, meta=meta)
+    page = page_of(hub.catalog.with_usecases(usecases or []), wanted)
+    team = caller.principal.team_name
+    return ModelListResponse.of(
+        request, wanted, page, models=[ModelPublic.of(m, team) for m in page.items]
+    )

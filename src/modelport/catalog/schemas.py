@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from modelport.api.paging import Links, Meta
+from modelport.api.paging import Paged
 from modelport.api.wire import Omitted
 from modelport.catalog.model import CatalogModel, ModelUsecase
 
@@ -54,6 +54,15 @@ class Pricing(BaseModel):
     )
 
 
+class DedicatedDeployment(BaseModel):
+    """A deployment reserved for the caller's team (other teams' are never shown)."""
+
+    name: str
+    region: str | None
+    exclusive: bool = Field(description="Whether the team's keys use only its dedicated ones.")
+    available: bool = Field(description="Whether it is configured on this hub.")
+
+
 class ModelPublic(BaseModel):
     id: str
     name: str
@@ -74,10 +83,24 @@ class ModelPublic(BaseModel):
     is_foundational: bool = False
     available: bool = Field(description="Whether this hub can serve the model now.")
     unavailable_reason: str | None = Field(description="Why not, when it cannot.")
+    dedicated_deployments: list[DedicatedDeployment] = Field(
+        default_factory=list, description="The deployments reserved for the caller's team."
+    )
 
     @classmethod
-    def of(cls, model: CatalogModel) -> ModelPublic:
+    def of(cls, model: CatalogModel, team: str) -> ModelPublic:
+        """The model as `team` sees it: its dedicated deployments, and whether any
+        deployment serves it."""
         entry = model.entry
+        reason = model.unavailable_reason
+        if reason is None and not model.serving(team):
+            reason = "no deployment serves this team"
+        dedicated = [
+            DedicatedDeployment(
+                name=d.name, region=d.region, exclusive=d.exclusive, available=d.available
+            )
+            for d in model.dedicated_to(team)
+        ]
         return cls(
             id=entry.id,
             name=entry.name,
@@ -96,8 +119,9 @@ class ModelPublic(BaseModel):
             provider_name=entry.provider,
             usecases=model.usecases,
             max_output_tokens=model.max_output_tokens,
-            available=model.available,
-            unavailable_reason=model.unavailable_reason,
+            available=reason is None,
+            unavailable_reason=reason,
+            dedicated_deployments=dedicated,
         )
 
 
@@ -105,7 +129,5 @@ def _number(price: Decimal | None) -> float | None:
     return None if price is None else float(price)
 
 
-class ModelListResponse(BaseModel):
+class ModelListResponse(Paged):
     models: list[ModelPublic]
-    links: Links
-    meta: Meta

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from modelport.catalog.model import CatalogModel
+from modelport.catalog.router import CatalogRouter
 from modelport.errors import ModelUnavailable, NotFound
 
 
 class Catalog:
-    """The models this hub knows, in catalog order."""
+    """The models this hub knows, in catalog order, and the routers over them."""
 
-    def __init__(self, models: dict[str, CatalogModel]) -> None:
+    def __init__(
+        self, models: dict[str, CatalogModel], routers: dict[str, CatalogRouter] | None = None
+    ) -> None:
         self._models = models
+        self._routers = routers or {}
 
     def all(self) -> list[CatalogModel]:
         return list(self._models.values())
@@ -22,6 +26,12 @@ class Catalog:
 
     def find(self, model_id: str) -> CatalogModel | None:
         return self._models.get(model_id)
+
+    def routers(self) -> list[CatalogRouter]:
+        return list(self._routers.values())
+
+    def router(self, router_id: str) -> CatalogRouter | None:
+        return self._routers.get(router_id)
 
     def servable(self, model_id: str) -> CatalogModel:
         """The model, ready to call; NotFound if unknown, ModelUnavailable if not configured."""
@@ -42,5 +52,5 @@ class Catalog:
         return [m for m in self._models.values() if wanted.intersection(m.usecases)]
 
     def unknown(self, model_ids: Iterable[str]) -> list[str]:
-        """The ids among `model_ids` that the catalog does not have."""
-        return sorted(set(model_ids) - set(self._models))
+        """The ids among `model_ids` that are neither a model nor a router of the catalog."""
+        return sorted(set(model_ids) - set(self._models) - set(self._routers))

@@ -41,7 +41,7 @@ def serve(
 
     settings = settings_with(host=host, port=port, data_dir=data_dir)
     private_folder(settings.data_dir)
-    configure_logging(settings.log_level, settings.log_file)
+    configure_logging(settings.log_level, settings.log_file, settings.log_format)
     try:
         app = create_app(settings)
     except ValueError as exc:
@@ -70,7 +70,7 @@ def create_token(
 ) -> None:
     """Print a new API token on stdout, and nothing else. It is shown only this once."""
     settings = settings_with(data_dir=data_dir)
-    configure_logging("warning", settings.log_file)
+    configure_logging("warning", settings.log_file, settings.log_format)
     from modelport.cli import database  # not at the top: API commands start without it
 
     secret = database.run(database.create_token(settings, name, team, read_only))
@@ -89,7 +89,7 @@ def create_user(
 ) -> None:
     """Create a control panel user. Without --password-stdin, asks for the password."""
     settings = settings_with(data_dir=data_dir)
-    configure_logging("warning", settings.log_file)
+    configure_logging("warning", settings.log_file, settings.log_format)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:

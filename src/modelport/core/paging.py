@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 200
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,20 @@ class PageRequest:
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.per_page
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list, and how long the whole list is: every paged list's answer."""
+
+    items: list[T]
+    total: int
+
+
+def page_of(items: Sequence[T], request: PageRequest) -> Page[T]:
+    """The page `request` asks for of a list already in memory."""
+    start = request.offset
+    return Page(list(items[start : start + request.per_page]), len(items))
 
 
 @dataclass(frozen=True, slots=True)

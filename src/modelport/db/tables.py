@@ -121,6 +121,8 @@ class UsageRecord(Base):
     cached_prompt_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
     cache_write_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
     reasoning_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
+    deployment: Mapped[str | None] = mapped_column(String(200))
+    """The deployment that served (`<model>#<name>`); null on rows from before deployments."""
 
     __table_args__ = (
         Index("ix_usage_team_time", "team_id", "created_at"),

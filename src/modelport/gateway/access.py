@@ -1,4 +1,4 @@
-"""Who is calling /v1, and with what: the model access key, the model it may use, the body.
+"""Who is calling /v1, and with what: the model access key and the body.
 
 Every /v1 endpoint starts here, metered or not (the pipeline, the model list, stored
 responses, token counts).
@@ -10,9 +10,7 @@ from starlette.types import Receive, Scope
 
 from modelport import metrics
 from modelport.api.context import bearer_token
-from modelport.catalog.model import CatalogModel, ModelType
-from modelport.catalog.service import Catalog
-from modelport.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from modelport.errors import Unauthenticated
 from modelport.gateway.requests import header, read_body
 from modelport.keys.verifier import KeyIdentity, KeyVerifier
 from modelport.usage.recorder import UsageRecorder
@@ -25,11 +23,8 @@ NO_KEY_ANTHROPIC = (
 
 
 class Access:
-    def __init__(
-        self, verifier: KeyVerifier, catalog: Catalog, recorder: UsageRecorder, *, max_body: int
-    ) -> None:
+    def __init__(self, verifier: KeyVerifier, recorder: UsageRecorder, *, max_body: int) -> None:
         self._verifier = verifier
-        self._catalog = catalog
         self._recorder = recorder
         self._max_body = max_body
 
@@ -39,25 +34,11 @@ class Access:
         if token is None and x_api_key:
             token = header(scope, b"x-api-key")
         if token is None:
-            metrics.KEY_REFUSALS.inc("missing")
+            metrics.KEY_REFUSALS.labels("missing").inc()
             raise Unauthenticated(NO_KEY_ANTHROPIC if x_api_key else NO_KEY)
         identity = await self._verifier.verify(token)
         self._recorder.touch(identity.key_id)
         return identity
-
-    def scope(self, identity: KeyIdentity, model_id: str, model_type: ModelType) -> CatalogModel:
-        """The model, if the key may use it and it is of `model_type`; NotFound, Forbidden,
-        ModelUnavailable or InvalidInput if not."""
-        if identity.models is not None and model_id not in identity.models:
-            if self._catalog.find(model_id) is None:
-                raise NotFound(f"The model {model_id!r} does not exist.", code="model_not_found")
-            raise Forbidden(f"This model access key may not use the model {model_id!r}.")
-        model = self._catalog.servable(model_id)
-        if model.entry.type != model_type:
-            use = "/v1/embeddings" if model.entry.type == "embedding" else "a chat API"
-            kind = model.entry.type
-            raise InvalidInput(f"{model.id} is a {kind} model; use {use}.", field="model")
-        return model
 
     async def body(self, receive: Receive) -> bytes:
         """The request's body, up to the size /v1 accepts (see `read_body`)."""

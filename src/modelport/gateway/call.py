@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelport import metrics, tracing
+from modelport.catalog.deployment import Deployment
 from modelport.catalog.model import CatalogModel
 from modelport.core.clock import utcnow
 from modelport.core.pricing import Tokens
@@ -13,7 +15,7 @@ from modelport.gateway.exchange import Stream
 from modelport.gateway.requests import estimate_tokens
 from modelport.keys.verifier import KeyIdentity
 from modelport.providers.dialects import StreamMeter
-from modelport.usage.limits import Admission
+from modelport.usage.admission import Admission
 from modelport.usage.row import Status, UsageRow
 
 
@@ -33,6 +35,29 @@ class Call:
     usage_row: UsageRow | None = None
     """The row recorded for this request, once it is."""
     admission: Admission | None = None
+    deployment: Deployment | None = None
+    """The deployment being tried, and once recorded, the one that served."""
+    first_sent: float | None = None
+    """When the stream's first piece was sent on (perf_counter), once it was."""
+
+    def retarget(self, model: CatalogModel, deployment: Deployment, prompt_chars: int) -> None:
+        """Another route is tried: the request is now that model's, on that deployment."""
+        self.model, self.deployment, self.prompt_chars = model, deployment, prompt_chars
+
+    def sent(self) -> None:
+        """A piece of the stream went to the client: the first one times the first token."""
+        if self.first_sent is None:
+            self.first_sent = time.perf_counter()
+            metrics.TIME_TO_FIRST_TOKEN.labels(self.model.id).observe(
+                self.first_sent - self.started
+            )
+
+    def streamed(self) -> None:
+        """The stream ended whole: time per output token, after the first."""
+        tokens = 0 if self.usage_row is None else self.usage_row.completion_tokens
+        if self.first_sent is not None and tokens > 1:
+            seconds = (time.perf_counter() - self.first_sent) / (tokens - 1)
+            metrics.TIME_PER_OUTPUT_TOKEN.labels(self.model.id).observe(seconds)
 
     def row(self, status: Status, *, completion_chars: int = 0, charge: bool = True) -> UsageRow:
         """The usage row: the upstream's own counts, or estimates marked as such.
@@ -46,6 +71,13 @@ class Call:
             tokens, estimated = self.tokens, False
         else:
             tokens, estimated = self._estimate(completion_chars), True
+        if self.deployment is not None:
+            tracing.generation(
+                self.deployment.dialect,
+                self.deployment.upstream_model,
+                tokens.prompt,
+                tokens.completion,
+            )
         return UsageRow(
             request_id=self.request_id,
             team_id=self.identity.team_id,
@@ -61,6 +93,7 @@ class Call:
             cached_prompt_tokens=tokens.cached_prompt,
             cache_write_tokens=tokens.cache_write,
             reasoning_tokens=tokens.reasoning,
+            deployment=None if self.deployment is None else self.deployment.id,
         )
 
     def _estimate(self, completion_chars: int) -> Tokens:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from modelport.catalog.deployment import Deployment
 from modelport.catalog.model import CatalogModel, ModelType
 from modelport.core.pricing import Tokens
 from modelport.errors import ModelportError
@@ -39,16 +40,18 @@ class Inbound:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Where a request goes: the model the key may use, and its upstream's dialect."""
+    """Where a request goes: the model the key may use, one of its deployments, and that
+    upstream's dialect."""
 
     request_id: str
     identity: KeyIdentity
     model: CatalogModel
+    deployment: Deployment
     dialect: Dialect
 
     def speaks(self, api: Api) -> bool:
         """Whether the upstream serves `api` itself: then the request passes through."""
-        return self.dialect.speaks(api, self.model.entry.native_responses)
+        return self.dialect.speaks(api, self.deployment.native_responses)
 
 
 class Stream(Protocol):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from email.utils import parsedate_to_datetime
 
 from modelport import metrics
 from modelport.errors import (
@@ -15,6 +17,7 @@ from modelport.errors import (
 )
 from modelport.providers.dialects import Dialect
 from modelport.providers.scrub import Scrubber
+from modelport.providers.upstream import UpstreamResponse
 from modelport.usage.row import Status
 
 log = logging.getLogger("modelport.gateway")
@@ -43,10 +46,42 @@ def upstream_failure(
     return UpstreamError(f"The upstream provider for {model_id} answered HTTP {status}.")
 
 
-def count_failure(request_id: str, model_id: str, kind: str) -> None:
-    """Count and log an upstream failure (the model and the kind; never the upstream's body)."""
-    metrics.UPSTREAM_ERRORS.inc(model_id, kind)
-    log.warning("upstream error", extra={"request_id": request_id, "model": model_id, "kind": kind})
+def count_failure(request_id: str, model_id: str, deployment: str, kind: str) -> None:
+    """Count and log an upstream failure (the model, the deployment and the kind; never the
+    upstream's body)."""
+    metrics.UPSTREAM_ERRORS.labels(model_id, deployment, kind).inc()
+    log.warning(
+        "upstream error",
+        extra={"request_id": request_id, "model": model_id, "deployment": deployment, "kind": kind},
+    )
+
+
+def retryable(status: int) -> bool:
+    """Whether another deployment may answer where this status came back: rate limits and
+    server errors are the deployment's, not the request's."""
+    return status == 429 or status >= 500
+
+
+MAX_RETRY_AFTER = 3600.0
+
+
+def retry_after_seconds(response: UpstreamResponse) -> float | None:
+    """The upstream's `Retry-After` in seconds (delta-seconds or an HTTP date), capped at an
+    hour; None when it sent none or none that parses."""
+    value = response.header("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            at = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = at.timestamp() - time.time()
+    if seconds != seconds or seconds < 0:  # NaN or in the past
+        return None
+    return min(seconds, MAX_RETRY_AFTER)
 
 
 def failure_kind(exc: UpstreamError, *, started: bool) -> str:

@@ -1,16 +1,26 @@
 """The one metered call every /v1 API goes through.
 
-authorize -> scope -> admit -> call -> record once -> settle. An inbound API (`apis/`) says
-how to read the request and render the answer; the model's dialect (`providers/dialects/`)
-says how to talk to its upstream; this module does the rest, once for every API: the
-key's limits, the upstream call, exactly one usage row per request that reached an upstream
+authorize -> scope and route -> admit -> call (failing over) -> record once -> settle. An
+inbound API (`apis/`) says how to read the request and render the answer; the deployment's
+dialect (`providers/dialects/`) says how to talk to its upstream; routing (`routing.py`)
+says which deployments to try; this module does the rest, once for every API: the key's
+limits, the upstream calls, exactly one usage row per request that reached an upstream
 (whatever happens: an answer, an upstream failure, the client leaving, the drain ending),
 the settlement, scrubbing what goes back, and stopping a request that is interrupted.
+
+Failover: an attempt that fails before anything reached the client (no connection, no
+answer in time, 429 or 5xx) is counted against its deployment's health and the next route
+is tried, while the plan has one and the request's deadline allows. Only the attempt that
+served is recorded, charged and named in the usage row; when every attempt failed, the last
+failure is, uncharged, and its error (with the soonest `Retry-After`) goes to the client.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +28,11 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from modelport.catalog.model import CatalogModel
+from modelport.catalog.deployment import Deployment
 from modelport.core.pricing import Tokens
 from modelport.drain import Drain
 from modelport.errors import (
+    ModelportError,
     ShuttingDown,
     StorageUnavailable,
     UpstreamError,
@@ -34,6 +45,8 @@ from modelport.gateway.failures import (
     count_failure,
     failure_kind,
     failure_status,
+    retry_after_seconds,
+    retryable,
     upstream_failure,
 )
 from modelport.gateway.interrupt import SERVER_SHUTDOWN, InterruptWatch
@@ -46,15 +59,34 @@ from modelport.gateway.respond import (
     send_more,
     start_stream,
 )
-from modelport.providers.dialects import DIALECTS, Api
+from modelport.gateway.routing import Plan, Routing
+from modelport.infra.cooldown import DeploymentHealth
+from modelport.keys.verifier import KeyIdentity
+from modelport.providers.dialects import Api
 from modelport.providers.dialects.base import Kind, loads
 from modelport.providers.scrub import Scrubber
 from modelport.providers.upstream import Target, UpstreamClient
-from modelport.usage.limits import KeyLimiter
+from modelport.usage.admission import KeyLimiter
 from modelport.usage.recorder import UsageRecorder
 from modelport.usage.row import Status
 
+log = logging.getLogger("modelport.gateway")
 STOPPING = "The server is shutting down; retry the request."
+
+
+class AttemptFailed(Exception):
+    """An attempt failed before anything reached the client: another route may serve it."""
+
+    def __init__(
+        self, error: ModelportError, kind: str, *, retry_after: float | None = None
+    ) -> None:
+        super().__init__(kind)
+        self.error = error
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+Work = Callable[["Call", Route, Exchange, "Outbound", Send], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +103,23 @@ class Pipeline:
     def __init__(
         self,
         access: Access,
+        routing: Routing,
         upstream: UpstreamClient,
         recorder: UsageRecorder,
         limiter: KeyLimiter,
         drain: Drain,
+        health: DeploymentHealth,
+        *,
+        deadline: float,
     ) -> None:
         self._access = access
+        self._routing = routing
         self._upstream = upstream
         self._recorder = recorder
         self._limiter = limiter
         self._drain = drain
+        self._health = health
+        self._deadline = deadline
         self._scrubbers: dict[str, Scrubber] = {}
 
     async def serve(
@@ -89,30 +128,30 @@ class Pipeline:
         """Serve one request of `api`, from its key to its settlement."""
         identity = await self._access.authorize(scope, x_api_key=api.x_api_key)
         inbound = api.parse(await self._access.body(receive), header_map(scope))
-        model = self._access.scope(identity, inbound.model, api.model_type)
-        api.check(inbound, model)
-        route = Route(request_id(scope), identity, model, DIALECTS[model.entry.dialect])
+        plan = self._routing.plan(
+            request_id(scope),
+            identity,
+            inbound.model,
+            api.model_type,
+            lambda model: api.check(inbound, model),
+        )
+        route = plan.routes[0]
         exchange = await api.exchange(inbound, route)
-        outbound = self._outbound(route, exchange.wire, exchange.payload, inbound.forwarded)
-        call = Call(route.request_id, identity, model, exchange.prompt_chars)
-        budget = inbound.output_budget
-        await self._admit(call, model.max_output_tokens if budget is None else budget, headers)
-        if inbound.stream:
-            await self._guarded(
-                call,
-                receive,
-                send,
-                api.errors,
-                lambda: self._stream(call, route, exchange, outbound, send),
-            )
-        else:
-            await self._guarded(
-                call,
-                receive,
-                send,
-                api.errors,
-                lambda: self._plain(call, route, exchange, outbound, send),
-            )
+        call = Call(route.request_id, identity, route.model, exchange.prompt_chars)
+        call.deployment = route.deployment
+        await self._admit(call, plan, inbound.output_budget, headers)
+        work: Work = self._stream if inbound.stream else self._plain
+        await self._guarded(
+            call,
+            receive,
+            send,
+            api.errors,
+            lambda: self._attempts(call, api, inbound, plan, exchange, send, work),
+        )
+
+    def route(self, request_id: str, identity: KeyIdentity, model_id: str) -> Route:
+        """The first route of a chat model's plan, for a call that is not metered."""
+        return self._routing.plan(request_id, identity, model_id, "chat").routes[0]
 
     async def ask(self, route: Route, api: Api, inbound: Inbound) -> Any:
         """An upstream call that costs nothing, so is neither admitted nor recorded (Anthropic's
@@ -128,30 +167,84 @@ class Pipeline:
         self, route: Route, api: Api, payload: dict[str, Any], forwarded: dict[str, str]
     ) -> Outbound:
         """The upstream request: the dialect's path, headers and body for `api`."""
-        model, dialect = route.model, route.dialect
-        assert model.base_url is not None  # only available models are served
-        base = dialect.target(model.base_url, model.api_key)
+        deployment, dialect = route.deployment, route.dialect
+        assert deployment.base_url is not None  # only configured deployments are routed to
+        base = dialect.target(deployment.base_url, deployment.api_key)
         return Outbound(
-            Target(base.base_url, base.headers + dialect.headers(forwarded)),
+            Target(
+                base.base_url,
+                base.headers + deployment.headers + dialect.headers(forwarded),
+                max_connections=deployment.max_connections,
+                timeout=deployment.timeout,
+            ),
             dialect.path(api),
-            orjson.dumps(dialect.prepare(api, payload, model.upstream_model)),
-            self._scrubber(model),
+            orjson.dumps(dialect.prepare(api, payload, deployment.upstream_model)),
+            self._scrubber(deployment),
         )
 
-    def _scrubber(self, model: CatalogModel) -> Scrubber:
-        scrubber = self._scrubbers.get(model.id)
+    def _scrubber(self, deployment: Deployment) -> Scrubber:
+        scrubber = self._scrubbers.get(deployment.id)
         if scrubber is None:
-            scrubber = self._scrubbers[model.id] = Scrubber(model.api_key)
+            secrets = [deployment.api_key, *(value for _, value in deployment.headers)]
+            scrubber = self._scrubbers[deployment.id] = Scrubber(*secrets)
         return scrubber
 
-    async def _admit(self, call: Call, completion_tokens: int, headers: Headers) -> None:
-        """Apply the key's limits before any upstream call; RateLimited past them."""
-        estimate = call.model.prices.cost(
-            Tokens(estimate_tokens(call.prompt_chars), completion_tokens)
+    async def _admit(
+        self, call: Call, plan: Plan, output_budget: int | None, headers: Headers
+    ) -> None:
+        """Apply the key's limits before any upstream call; RateLimited past them. The hold
+        is what the dearest model the request may reach could cost."""
+        prompt = estimate_tokens(call.prompt_chars)
+        estimate = max(
+            model.prices.cost(
+                Tokens(prompt, model.max_output_tokens if output_budget is None else output_budget)
+            )
+            for model in plan.models
         )
         call.admission = await self._limiter.admit(
             call.identity, call.request_id, estimate, headers
         )
+
+    async def _attempts(
+        self,
+        call: Call,
+        api: InboundApi,
+        inbound: Inbound,
+        plan: Plan,
+        exchange: Exchange,
+        send: Send,
+        work: Work,
+    ) -> None:
+        """Try the plan's routes in turn until one serves the request (see the module's
+        docstring); the last failure, when none does, is recorded and raised."""
+        waits: list[float] = []
+        for position, route in enumerate(plan.routes):
+            if position:
+                exchange = await api.exchange(inbound, route)
+                call.retarget(route.model, route.deployment, exchange.prompt_chars)
+            last = (
+                position == len(plan.routes) - 1
+                or time.perf_counter() - call.started >= self._deadline
+            )
+            outbound = self._outbound(route, exchange.wire, exchange.payload, inbound.forwarded)
+            try:
+                await work(call, route, exchange, outbound, send)
+                return
+            except AttemptFailed as failed:
+                # A model's only deployment is not benched for failures alone: with nothing
+                # to fail over to, a cooldown would only turn its errors into refusals. Its
+                # upstream's Retry-After still benches it.
+                if failed.retry_after is not None or len(route.model.deployments) > 1:
+                    await self._health.failed(route.deployment.id, failed.retry_after)
+                if failed.retry_after is not None:
+                    waits.append(failed.retry_after)
+                if not last:
+                    count_failure(call.request_id, route.model.id, route.deployment.id, failed.kind)
+                    continue
+                await self._failed(call, failed.kind, failure_status(failed.error))
+                if waits:  # the upstreams said when to come back: the soonest of them
+                    failed.error.retry_after = max(1, math.ceil(min(waits)))
+                raise failed.error from None
 
     async def _guarded(
         self,
@@ -207,22 +300,27 @@ class Pipeline:
 
     async def _failed(self, call: Call, kind: str, status: Status, *, charge: bool = False) -> None:
         """Count an upstream failure and record the request (once)."""
-        count_failure(call.request_id, call.model.id, kind)
+        deployment = "" if call.deployment is None else call.deployment.id
+        count_failure(call.request_id, call.model.id, deployment, kind)
         if call.usage_row is None:
             await self._record(call, status, charge=charge)
 
     async def _plain(
-        self, call: Call, route: Route, exchange: Exchange, outbound: Outbound, send: Send
+        self,
+        call: Call,
+        route: Route,
+        exchange: Exchange,
+        outbound: Outbound,
+        send: Send,
     ) -> None:
         try:
             async with self._upstream.post(outbound.target, outbound.path, outbound.body) as got:
                 status, data = got.status, await got.read()
+                wait = retry_after_seconds(got)
         except UpstreamError as exc:
-            await self._failed(call, failure_kind(exc, started=False), failure_status(exc))
-            raise
+            raise AttemptFailed(exc, failure_kind(exc, started=False)) from None
         if not 200 <= status < 300:
-            await self._failed(call, f"http_{status}", "upstream_error")
-            raise upstream_failure(status, data, call.model.id, route.dialect, outbound.scrubber)
+            await self._refused(call, route, outbound, status, data, wait)
         parsed = loads(outbound.scrubber.scrub(data))
         if not isinstance(parsed, dict):
             await self._failed(call, "not_json", "upstream_error")
@@ -236,8 +334,30 @@ class Pipeline:
         await exchange.completed(answer)
         await send_json(send, 200, orjson.dumps(answer))
 
+    async def _refused(
+        self,
+        call: Call,
+        route: Route,
+        outbound: Outbound,
+        status: int,
+        data: bytes,
+        wait: float | None,
+    ) -> None:
+        """An upstream's error answer: AttemptFailed when another deployment may do better
+        (429, 5xx), else the request's error, recorded."""
+        error = upstream_failure(status, data, call.model.id, route.dialect, outbound.scrubber)
+        if retryable(status):
+            raise AttemptFailed(error, f"http_{status}", retry_after=wait)
+        await self._failed(call, f"http_{status}", "upstream_error")
+        raise error
+
     async def _stream(
-        self, call: Call, route: Route, exchange: Exchange, outbound: Outbound, send: Send
+        self,
+        call: Call,
+        route: Route,
+        exchange: Exchange,
+        outbound: Outbound,
+        send: Send,
     ) -> None:
         stream = exchange.stream()
         call.meter = route.dialect.meter(exchange.wire)
@@ -245,17 +365,16 @@ class Pipeline:
             async with self._upstream.post(outbound.target, outbound.path, outbound.body) as got:
                 if not got.ok:
                     data = await got.read()
-                    await self._failed(call, f"http_{got.status}", "upstream_error")
-                    raise upstream_failure(
-                        got.status, data, call.model.id, route.dialect, outbound.scrubber
+                    await self._refused(
+                        call, route, outbound, got.status, data, retry_after_seconds(got)
                     )
                 await start_stream(send)
                 call.stream = stream
                 await self._relay(call, stream, got.events(), outbound.scrubber, send)
         except (UpstreamError, StorageUnavailable) as exc:
             if call.stream is None:
-                if isinstance(exc, UpstreamError):
-                    await self._failed(call, failure_kind(exc, started=False), failure_status(exc))
+                if isinstance(exc, UpstreamError) and call.usage_row is None:
+                    raise AttemptFailed(exc, failure_kind(exc, started=False)) from None
                 raise
             if isinstance(exc, UpstreamError):
                 kind = failure_kind(exc, started=True)
@@ -286,6 +405,7 @@ class Pipeline:
                     break
             if out:  # what came before an error or the end is delivered (and charged) first
                 await send_more(send, b"".join(out))
+                call.sent()
             if kind == "error":
                 raise UpstreamReportedError(
                     f"The upstream provider for {call.model.id} failed mid-stream."
@@ -308,3 +428,4 @@ class Pipeline:
         if result is not None:
             await exchange.completed(result)
         await end_stream(send, tail)
+        call.streamed()

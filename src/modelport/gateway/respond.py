@@ -45,10 +45,10 @@ async def send_error(send: Send, model: ErrorModel, exc: errors.ModelportError) 
     when the server is draining."""
     status, body = model.body(exc)
     headers: list[Header] = []
-    if isinstance(exc, errors.RateLimited):
-        headers.append((b"retry-after", str(exc.retry_after).encode()))
-    elif isinstance(exc, errors.ShuttingDown):
+    if isinstance(exc, errors.ShuttingDown):
         headers += [(b"retry-after", b"1"), (b"connection", b"close")]
+    elif exc.retry_after is not None:
+        headers.append((b"retry-after", str(exc.retry_after).encode()))
     await send_json(send, status, body, headers)
 
 

@@ -67,6 +67,8 @@ class RedisRateLimiter:
         self._client = client
         self._fallback = fallback
         self._breaker = Breaker()
+        self.on_fallback = False
+        """Whether its last call to Redis failed (counting on this process's counters since)."""
 
     async def hit(self, bucket: str, limit: int, window: int, cost: int = 1) -> Allowance:
         start, reset_at = window_bounds(window, time.time())
@@ -80,5 +82,7 @@ class RedisRateLimiter:
                 count, _ = await pipe.execute()
         except (RedisError, OSError):
             self._breaker.trip()
+            self.on_fallback = True
             return await self._fallback.hit(bucket, limit, window, cost)
+        self.on_fallback = False
         return Allowance(limit, limit - int(count), reset_at)

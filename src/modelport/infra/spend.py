@@ -26,7 +26,7 @@ class MemorySpendLedger:
     """The ledger of a single process, loaded from the database per key and month.
 
     The Redis version, which every replica shares, is part of `RedisKeyLimitStore`
-    (`infra/keylimits.py`): its scripts reserve and settle along with the other limits.
+    (`infra/key_counters.py`): its scripts reserve and settle along with the other limits.
     """
 
     def __init__(self, load: SettledLoader) -> None:

@@ -1,18 +1,36 @@
-"""Per-key limits: when a key expires, what it may spend a month, how fast it may go."""
+"""Per-key limits: when a key expires, what it may spend a month, how fast it may go.
+
+`KeyLimits` is what a key has; `KeyLimitsUpdate` a checked change to it, where each limit is
+a value, None (no limit) or UNCHANGED. The /v2 routes and the panel build the update with
+`KeyLimitsUpdate.given`, the one place the rules are judged; the service and the repository
+apply it; the verifier hands a key's `KeyLimits` to the data plane's admission.
+"""
 
 from __future__ import annotations
 
+import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Final, TypeVar
 
 from modelport.core.clock import utcnow
 from modelport.core.money import parse_usd
+from modelport.db.tables import ModelKey
 from modelport.errors import InvalidInput
 
-LIMIT_FIELDS = ("expires_at", "monthly_spend_limit", "rpm_limit", "tpm_limit")
+
+class Unchanged(enum.Enum):
+    """The marker of a limit an update leaves as it is (None would clear it)."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED: Final = Unchanged.UNCHANGED
+T = TypeVar("T")
+
 MAX_PER_MINUTE = 1_000_000_000
 MAX_MONTHLY_SPEND_USD = 1_000_000
 """Far above any real budget, and in picodollars well inside the database's 64-bit integers."""
@@ -22,20 +40,80 @@ AMOUNT_PATTERN = r"^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?(?!\n)$"
 before a final line feed; clients generating from the document would send "5\n" otherwise."""
 
 
-def column_values(given: Mapping[str, Any]) -> dict[str, Any]:
-    """The table's values for the limits in `given` (None clears one); InvalidInput if bad."""
-    values: dict[str, Any] = {}
-    if "expires_at" in given:
-        values["expires_at"] = _expiry(given["expires_at"])
-    if "monthly_spend_limit" in given:
-        values["monthly_spend_limit_picousd"] = _spend(given["monthly_spend_limit"])
-    for name in ("rpm_limit", "tpm_limit"):
-        if name in given:
-            values[name] = _per_minute(name, given[name])
-    return values
+@dataclass(frozen=True, slots=True)
+class KeyLimits:
+    """A key's limits; None is no limit."""
+
+    expires_at: datetime | None = None
+    monthly_spend_picousd: int | None = None
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+
+    @classmethod
+    def of(cls, key: ModelKey) -> KeyLimits:
+        return cls(key.expires_at, key.monthly_spend_limit_picousd, key.rpm_limit, key.tpm_limit)
 
 
-def _expiry(value: Any) -> datetime | None:
+NO_LIMITS: Final = KeyLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLimitsUpdate:
+    """A checked change to a key's limits: each a value, None (no limit) or UNCHANGED.
+
+    Build it with `given`, which checks what a caller gave; the default changes nothing.
+    """
+
+    expires_at: datetime | Unchanged | None = UNCHANGED
+    monthly_spend_picousd: int | Unchanged | None = UNCHANGED
+    rpm_limit: int | Unchanged | None = UNCHANGED
+    tpm_limit: int | Unchanged | None = UNCHANGED
+
+    @classmethod
+    def given(
+        cls,
+        *,
+        expires_at: object = UNCHANGED,
+        monthly_spend_limit: object = UNCHANGED,
+        rpm_limit: object = UNCHANGED,
+        tpm_limit: object = UNCHANGED,
+    ) -> KeyLimitsUpdate:
+        """The change a caller asks for (`monthly_spend_limit` in USD); InvalidInput naming
+        the first bad limit, in this order."""
+        return cls(
+            _keep(expires_at, _expiry),
+            _keep(monthly_spend_limit, _spend),
+            _keep(rpm_limit, lambda value: _per_minute("rpm_limit", value)),
+            _keep(tpm_limit, lambda value: _per_minute("tpm_limit", value)),
+        )
+
+    @property
+    def empty(self) -> bool:
+        """Whether it changes nothing."""
+        return self == NO_CHANGE
+
+    def applied_to(self, limits: KeyLimits) -> KeyLimits:
+        """`limits` with this update's changes."""
+        return KeyLimits(
+            _pick(self.expires_at, limits.expires_at),
+            _pick(self.monthly_spend_picousd, limits.monthly_spend_picousd),
+            _pick(self.rpm_limit, limits.rpm_limit),
+            _pick(self.tpm_limit, limits.tpm_limit),
+        )
+
+
+NO_CHANGE: Final = KeyLimitsUpdate()
+
+
+def _keep(value: object, check: Callable[[object], T]) -> T | Unchanged:
+    return UNCHANGED if value is UNCHANGED else check(value)
+
+
+def _pick(change: T | Unchanged, current: T) -> T:
+    return current if isinstance(change, Unchanged) else change
+
+
+def _expiry(value: object) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, datetime) or value.tzinfo is None:
@@ -45,7 +123,7 @@ def _expiry(value: Any) -> datetime | None:
     return value
 
 
-def _spend(value: Any) -> int | None:
+def _spend(value: object) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
@@ -63,7 +141,7 @@ def _spend(value: Any) -> int | None:
         raise InvalidInput(f"monthly_spend_limit {exc}", field="monthly_spend_limit") from None
 
 
-def _per_minute(name: str, value: Any) -> int | None:
+def _per_minute(name: str, value: object) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PER_MINUTE:

@@ -7,7 +7,7 @@ regenerate loses neither, and concurrent regenerates serialise on the row.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelport.core.digest import Digest
-from modelport.db.tables import ModelKey
+from modelport.db.tables import ModelKey, Team
+from modelport.keys.limits import UNCHANGED, KeyLimits, KeyLimitsUpdate, Unchanged
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,11 +26,9 @@ class VerifiedKeyRow:
 
     id: uuid.UUID
     team_id: uuid.UUID
+    team_name: str
     models: list[str] | None
-    expires_at: datetime | None
-    monthly_spend_limit_picousd: int | None
-    rpm_limit: int | None
-    tpm_limit: int | None
+    limits: KeyLimits
 
 
 class KeyRepository:
@@ -73,7 +72,7 @@ class KeyRepository:
         # deleted_at leads the order though it is NULL in every row read: PostgreSQL walks
         # ix_model_keys_team_live (team_id, deleted_at, created_at, id) in order only if the
         # ORDER BY names it (`IS NULL` is no equality to its planner). Without it, it reads
-        # and sorts every live key of the team: 43 ms a page at 100,000 keys instead of 6.
+        # and sorts every live key of the team (docs/benchmarks.md, Design decisions).
         order = (
             (ModelKey.deleted_at.asc(), ModelKey.created_at.asc(), ModelKey.id.asc())
             if oldest_first
@@ -95,16 +94,35 @@ class KeyRepository:
         A key this session loaded earlier is refreshed in place, so that no one holding it
         (or listing the keys after) sees the values from before the change.
         """
+        return await self._set(team_id, key_id, values)
+
+    async def _set(
+        self, team_id: uuid.UUID, key_id: uuid.UUID, values: Mapping[Any, Any]
+    ) -> ModelKey | None:
         result = await self._session.execute(
             update(ModelKey)
             .where(
                 ModelKey.id == key_id, ModelKey.team_id == team_id, ModelKey.deleted_at.is_(None)
             )
-            .values(**values)
+            .values(values)
             .returning(ModelKey),
             execution_options={"synchronize_session": False, "populate_existing": True},
         )
         return result.scalar_one_or_none()
+
+    async def change_name_and_limits(
+        self, team_id: uuid.UUID, key_id: uuid.UUID, name: str | Unchanged, limits: KeyLimitsUpdate
+    ) -> ModelKey | None:
+        """Set the name (unless UNCHANGED) and the limits the update changes; as `change`."""
+        given = {
+            ModelKey.name: name,
+            ModelKey.expires_at: limits.expires_at,
+            ModelKey.monthly_spend_limit_picousd: limits.monthly_spend_picousd,
+            ModelKey.rpm_limit: limits.rpm_limit,
+            ModelKey.tpm_limit: limits.tpm_limit,
+        }
+        changed = {column: value for column, value in given.items() if value is not UNCHANGED}
+        return await self._set(team_id, key_id, changed)
 
     async def locked_digest(self, team_id: uuid.UUID, key_id: uuid.UUID) -> Digest | None:
         """The live key's digest, with its row locked until the transaction ends.
@@ -127,15 +145,22 @@ class KeyRepository:
             select(
                 ModelKey.id,
                 ModelKey.team_id,
+                Team.name,
                 ModelKey.models,
                 ModelKey.expires_at,
                 ModelKey.monthly_spend_limit_picousd,
                 ModelKey.rpm_limit,
                 ModelKey.tpm_limit,
-            ).where(ModelKey.digest == digest, ModelKey.deleted_at.is_(None))
+            )
+            .join(Team, Team.id == ModelKey.team_id)
+            .where(ModelKey.digest == digest, ModelKey.deleted_at.is_(None))
         )
         row = result.one_or_none()
-        return None if row is None else VerifiedKeyRow(*row)
+        if row is None:
+            return None
+        key_id, team_id, team_name, models, expires_at, spend, rpm, tpm = row
+        limits = KeyLimits(expires_at, spend, rpm, tpm)
+        return VerifiedKeyRow(key_id, team_id, team_name, models, limits)
 
     async def touch(self, used: dict[uuid.UUID, datetime]) -> None:
         """Record last use for several keys at once; never moves a time backwards."""

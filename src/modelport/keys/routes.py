@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from modelport.api.deps import ComponentsDep, KeysReader, KeysWriter, ReadUnit, WriteUnit
-from modelport.api.paging import links_and_meta, page_request
+from modelport.api.paging import page_request
 from modelport.api.v2_errors import ERROR_RESPONSES
 from modelport.core.paging import PageRequest
 from modelport.errors import InvalidInput
+from modelport.hub.deps import KeysReader, KeysWriter, ReadUnit, ServicesDep, WriteUnit
 from modelport.keys.schemas import (
     ApiKeyInfo,
     ApiKeyInfoWithSecret,
@@ -26,12 +26,12 @@ from modelport.keys.service import KeyService
 router = APIRouter(prefix="/v2/gen-ai/models/api_keys", tags=["Model access keys"])
 
 
-def _reading(unit: ReadUnit, hub: ComponentsDep) -> KeyService:
-    return hub.keys(unit)
+def _reading(unit: ReadUnit, services: ServicesDep) -> KeyService:
+    return services.keys(unit)
 
 
-def _writing(unit: WriteUnit, hub: ComponentsDep) -> KeyService:
-    return hub.keys(unit)
+def _writing(unit: WriteUnit, services: ServicesDep) -> KeyService:
+    return services.keys(unit)
 
 
 ReadKeys = Annotated[KeyService, Depends(_reading)]
@@ -77,9 +77,8 @@ async def list_keys(
     wanted: Annotated[PageRequest, Depends(page_request)],
 ) -> ApiKeyListResponse:
     page = await keys.page(caller.team_id, wanted)
-    links, meta = links_and_meta(request, wanted, page.total)
-    return ApiKeyListResponse(
-        api_key_infos=[ApiKeyInfo.of(k) for k in page.keys], links=links, meta=meta
+    return ApiKeyListResponse.of(
+        request, wanted, page, api_key_infos=[ApiKeyInfo.of(k) for k in page.items]
     )
 
 
@@ -104,7 +103,7 @@ async def rename_key(
 ) -> ApiKeyResponse:
     if body.api_key_uuid is not None and _same_uuid(body.api_key_uuid) != api_key_uuid:
         raise InvalidInput("api_key_uuid in the body does not match the path", field="api_key_uuid")
-    key = await keys.update(caller, api_key_uuid, body.changes())
+    key = await keys.update(caller, api_key_uuid, name=body.new_name(), limits=body.limits())
     return ApiKeyResponse(api_key_info=ApiKeyInfo.of(key))
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt
 from pydantic.json_schema import SkipJsonSchema
 
-from modelport.api.paging import Links, Meta
+from modelport.api.paging import Paged
 from modelport.api.wire import Omitted
 from modelport.core.money import usd
 from modelport.core.names import NAME_PATTERN, NOT_BLANK_PATTERN
@@ -17,9 +17,11 @@ from modelport.core.secrets import PlainSecret
 from modelport.db.tables import ModelKey
 from modelport.keys.limits import (
     AMOUNT_PATTERN,
-    LIMIT_FIELDS,
     MAX_MONTHLY_SPEND_USD,
     MAX_PER_MINUTE,
+    UNCHANGED,
+    KeyLimitsUpdate,
+    Unchanged,
 )
 
 
@@ -112,9 +114,20 @@ class KeyLimitsBody(BaseModel):
     rpm_limit: PerMinute | None = Field(default=None, description="Requests per minute.")
     tpm_limit: PerMinute | None = Field(default=None, description="Tokens per minute.")
 
-    def limits(self) -> dict[str, object]:
-        """Only the limits the caller gave, so that absent ones stay as they are."""
-        return {name: getattr(self, name) for name in LIMIT_FIELDS if name in self.model_fields_set}
+    def limits(self) -> KeyLimitsUpdate:
+        """The limits the caller gave, checked (InvalidInput); absent ones stay as they are."""
+        return KeyLimitsUpdate.given(
+            expires_at=self._given("expires_at"),
+            monthly_spend_limit=self._given("monthly_spend_limit"),
+            rpm_limit=self._given("rpm_limit"),
+            tpm_limit=self._given("tpm_limit"),
+        )
+
+    def _given(self, name: str) -> object:
+        return getattr(self, name) if name in self.model_fields_set else UNCHANGED
+
+
+LIMIT_FIELDS = tuple(KeyLimitsBody.model_fields)
 
 
 NAME_RULE = (
@@ -150,12 +163,9 @@ class UpdateKeyBody(KeyLimitsBody):
         json_schema_extra={"pattern": NAME_PATTERN},
     )
 
-    def changes(self) -> dict[str, object]:
-        """The name and limits the caller gave (so that a rename leaves the limits alone)."""
-        given = self.limits()
-        if "name" in self.model_fields_set:
-            given["name"] = self.name
-        return given
+    def new_name(self) -> str | Unchanged | None:
+        """The name the caller gave (None is refused by the service), or UNCHANGED."""
+        return self.name if "name" in self.model_fields_set else UNCHANGED
 
 
 class ApiKeyResponse(BaseModel):
@@ -166,7 +176,5 @@ class ApiKeyWithSecretResponse(BaseModel):
     api_key_info: ApiKeyInfoWithSecret
 
 
-class ApiKeyListResponse(BaseModel):
+class ApiKeyListResponse(Paged):
     api_key_infos: list[ApiKeyInfo]
-    links: Links
-    meta: Meta

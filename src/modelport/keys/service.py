@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Collection, Sequence
 
 from modelport.audit.service import AuditService
 from modelport.auth.principal import Caller
@@ -14,22 +12,16 @@ from modelport.core import secrets as secret_format
 from modelport.core.clock import utcnow
 from modelport.core.digest import Digest, Digester
 from modelport.core.names import normalize_name
-from modelport.core.paging import PageRequest, window
+from modelport.core.paging import Page, PageRequest, window
 from modelport.db.tables import ModelKey
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput, NotFound
 from modelport.infra.revocations import RevocationLedger
-from modelport.keys.limits import column_values
+from modelport.keys.limits import NO_CHANGE, NO_LIMITS, UNCHANGED, KeyLimitsUpdate, Unchanged
 from modelport.keys.repository import KeyRepository
 from modelport.keys.verifier import KeyVerifier
 
 KEY_NOT_FOUND = "The resource you requested could not be found."
-
-
-@dataclass(frozen=True, slots=True)
-class KeyPage:
-    keys: list[ModelKey]
-    total: int
 
 
 class KeyService:
@@ -61,13 +53,11 @@ class KeyService:
         caller: Caller,
         name: str,
         models: Sequence[str] | None = None,
-        limits: Mapping[str, Any] | None = None,
+        limits: KeyLimitsUpdate = NO_CHANGE,
     ) -> tuple[ModelKey, secret_format.PlainSecret]:
-        """A new key and its secret; InvalidInput if the name, models or limits are wrong.
-
-        `limits` may hold `expires_at`, `monthly_spend_limit` (USD), `rpm_limit`, `tpm_limit`.
-        """
-        limit_values = column_values(limits or {})
+        """A new key and its secret, with `limits` (a limit left unchanged is none);
+        InvalidInput if the name or models are wrong."""
+        given = limits.applied_to(NO_LIMITS)
         secret = secret_format.generate(secret_format.MODEL_KEY_PREFIX)
         key = ModelKey(
             id=uuid.uuid4(),
@@ -78,21 +68,24 @@ class KeyService:
             models=self._valid_models(models),
             created_at=utcnow(),
             created_by=caller.principal.actor,
-            **limit_values,
+            expires_at=given.expires_at,
+            monthly_spend_limit_picousd=given.monthly_spend_picousd,
+            rpm_limit=given.rpm_limit,
+            tpm_limit=given.tpm_limit,
         )
         await self._keys.add(key)
         await self._teams.adjust_key_count(caller.team_id, +1)
         self._audit.record(caller, "key.create", target_id=key.id, target_name=key.name)
         return key, secret
 
-    async def page(self, team_id: uuid.UUID, request: PageRequest) -> KeyPage:
+    async def page(self, team_id: uuid.UUID, request: PageRequest) -> Page[ModelKey]:
         """One page of the team's live keys, newest first."""
         total = await self._teams.key_count(team_id)
         where = window(request, total)
         keys = await self._keys.live_page(
             team_id, offset=where.offset, limit=where.limit, oldest_first=where.reverse
         )
-        return KeyPage(keys, total)
+        return Page(keys, total)
 
     async def get(self, team_id: uuid.UUID, key_id: uuid.UUID) -> ModelKey:
         """A live key of this team; NotFound for unknown, deleted and other teams' keys."""
@@ -113,27 +106,30 @@ class KeyService:
 
     async def rename(self, caller: Caller, key_id: uuid.UUID, name: str) -> ModelKey:
         """The renamed key; InvalidInput for a bad name, NotFound for no such key."""
-        return await self.update(caller, key_id, {"name": name})
+        return await self.update(caller, key_id, name=name)
 
     async def update(
-        self, caller: Caller, key_id: uuid.UUID, changes: Mapping[str, Any]
+        self,
+        caller: Caller,
+        key_id: uuid.UUID,
+        *,
+        name: str | Unchanged | None = UNCHANGED,
+        limits: KeyLimitsUpdate = NO_CHANGE,
     ) -> ModelKey:
-        """The key with `changes` applied: `name` and any of the limits (None clears one).
+        """The key with a new `name` and `limits`, or either.
 
         Changing a limit makes every process re-read the key before trusting it again.
-        InvalidInput for bad or no changes, NotFound for no such key.
+        InvalidInput for a bad name or no change, NotFound for no such key.
         """
-        values = column_values(changes)
-        if "name" in changes:
-            values["name"] = _valid_name(changes["name"])
-        if not values:
+        new_name = UNCHANGED if isinstance(name, Unchanged) else _valid_name(name)
+        if new_name is UNCHANGED and limits.empty:
             raise InvalidInput("nothing to change: give a name or a limit")
-        if values.keys() - {"name"}:
+        if not limits.empty:
             await self._distrust_cached(caller.team_id, key_id)
-        key = await self._keys.change(caller.team_id, key_id, **values)
+        key = await self._keys.change_name_and_limits(caller.team_id, key_id, new_name, limits)
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
-        action = "key.rename" if values.keys() == {"name"} else "key.update"
+        action = "key.rename" if limits.empty else "key.update"
         self._audit.record(caller, action, target_id=key.id, target_name=key.name)
         return key
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from modelport import metrics
 from modelport.core import secrets as secret_format
@@ -19,6 +18,7 @@ from modelport.core.digest import Digest, Digester
 from modelport.db.engine import Database
 from modelport.errors import KeyExpired, Unauthenticated
 from modelport.infra.revocations import RevocationLedger
+from modelport.keys.limits import NO_LIMITS, KeyLimits
 from modelport.keys.repository import KeyRepository
 
 INVALID_KEY = "Invalid or revoked model access key."
@@ -30,12 +30,11 @@ class KeyIdentity:
 
     key_id: uuid.UUID
     team_id: uuid.UUID
+    team_name: str
+    """Dedicated deployments name the teams they serve (`catalog/deployment.py`)."""
     models: frozenset[str] | None
     """The models the key may call, or None for every model."""
-    expires_at: datetime | None = None
-    spend_limit_picousd: int | None = None
-    rpm_limit: int | None = None
-    tpm_limit: int | None = None
+    limits: KeyLimits = NO_LIMITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +70,7 @@ class KeyVerifier:
         needs the database and it cannot be reached.
         """
         if not secret_format.is_well_formed(secret_format.MODEL_KEY_PREFIX, presented):
-            metrics.KEY_REFUSALS.inc("invalid")
+            metrics.KEY_REFUSALS.labels("invalid").inc()
             raise Unauthenticated(INVALID_KEY)
         digest = self._digester.digest(presented)
         entry = self._cache.get(digest)
@@ -94,16 +93,14 @@ class KeyVerifier:
             row = await KeyRepository(unit.session).verify_by_digest(digest)
         if row is None:
             self._cache.pop(digest, None)
-            metrics.KEY_REFUSALS.inc("revoked_or_unknown")
+            metrics.KEY_REFUSALS.labels("revoked_or_unknown").inc()
             raise Unauthenticated(INVALID_KEY)
         identity = KeyIdentity(
             key_id=row.id,
             team_id=row.team_id,
+            team_name=row.team_name,
             models=None if row.models is None else frozenset(row.models),
-            expires_at=row.expires_at,
-            spend_limit_picousd=row.monthly_spend_limit_picousd,
-            rpm_limit=row.rpm_limit,
-            tpm_limit=row.tpm_limit,
+            limits=row.limits,
         )
         if self._ttl > 0:
             if len(self._cache) >= self._size:
@@ -123,11 +120,12 @@ class KeyVerifier:
 
 def _accepted(identity: KeyIdentity, source: str) -> KeyIdentity:
     """`identity`, counted as accepted from `source`; KeyExpired past its `expires_at`."""
-    if identity.expires_at is not None and identity.expires_at <= utcnow():
-        metrics.KEY_REFUSALS.inc("expired")
+    expires_at = identity.limits.expires_at
+    if expires_at is not None and expires_at <= utcnow():
+        metrics.KEY_REFUSALS.labels("expired").inc()
         raise KeyExpired(
-            f"This model access key expired at {identity.expires_at.isoformat()}. "
+            f"This model access key expired at {expires_at.isoformat()}. "
             "Set a later expires_at, or use another key."
         )
-    metrics.KEY_VERIFICATIONS.inc(source)
+    metrics.KEY_VERIFICATIONS.labels(source).inc()
     return identity

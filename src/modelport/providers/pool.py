@@ -38,7 +38,7 @@ class OriginPool:
         if self.in_use < self.limit:
             self.in_use += 1
             return
-        metrics.UPSTREAM_CONNECTION_WAITS.inc(self.name)
+        metrics.UPSTREAM_CONNECTION_WAITS.labels(self.name).inc()
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
@@ -50,7 +50,7 @@ class OriginPool:
             else:
                 waiter.cancel()
             if isinstance(exc, TimeoutError):
-                metrics.UPSTREAM_CONNECTION_REFUSALS.inc(self.name)
+                metrics.UPSTREAM_CONNECTION_REFUSALS.labels(self.name).inc()
                 raise UpstreamBusy(BUSY) from None
             raise
 

@@ -28,19 +28,20 @@ SECRET_SHAPED = re.compile(
 )
 TELLTALES = re.compile(rb"sk-|dop_v1_|AKIA|AIza|gh[pousr]_|xox|earer|EARER")
 """Literal parts of every pattern: text holding none of them skips `SECRET_SHAPED`, which
-costs several times as much (1.3 µs against about 4 µs on a streamed chunk)."""
+costs several times as much (docs/benchmarks.md, Design decisions)."""
 
 
 class Scrubber:
-    """Redacts one upstream's credential and every secret-shaped token."""
+    """Redacts one upstream's credentials (its key, secret header values) and every
+    secret-shaped token."""
 
-    def __init__(self, credential: str | None) -> None:
+    def __init__(self, *credentials: str | None) -> None:
         forms: list[bytes] = []
-        if credential:
-            forms.append(credential.encode())
-            escaped = orjson.dumps(credential)[1:-1]
-            if escaped != forms[0]:
-                forms.append(escaped)
+        for credential in credentials:
+            if credential:
+                written = credential.encode()
+                escaped = orjson.dumps(credential)[1:-1]
+                forms += [written] if escaped == written else [written, escaped]
         self._credentials = tuple(forms)
 
     def scrub(self, text: bytes) -> bytes:

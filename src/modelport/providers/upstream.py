@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelport import tracing
 from modelport.errors import UpstreamBusy, UpstreamError, UpstreamTimeout
 from modelport.providers.dial import dial
 from modelport.providers.http1 import (
@@ -200,6 +201,10 @@ class UpstreamClient:
             counts[pool.name] = counts.get(pool.name, 0) + pool.in_use
         return counts
 
+    def idle(self) -> int:
+        """Pooled connections waiting for a request now, every origin together (/metrics)."""
+        return sum(len(pool.idle) for pool in self._pools.values())
+
     @asynccontextmanager
     async def post(self, target: Target, path: str, body: bytes) -> AsyncIterator[UpstreamResponse]:
         """POST `body` (JSON) to `target`'s base URL + `path`; released when the block ends.
@@ -215,33 +220,45 @@ class UpstreamClient:
         if route is None:
             route = self._route(target)
         origin, pool = route
-        request = request_bytes(origin, path, target.headers, body)
-        await pool.acquire(self._connect_timeout)
-        connection: Connection | None = None
+        span = tracing.upstream_span(origin.host, origin.port, path)
+        headers = target.headers if span is None else (*target.headers, *span.headers)
+        request = request_bytes(origin, path, headers, body)
+        failure: BaseException | None = None
         try:
-            connection = pool.reuse(asyncio.get_running_loop().time())
-            if connection is None:
-                connection = await self._connect(origin)
-            connection.send(request, target.timeout or self._read_timeout)
+            await pool.acquire(self._connect_timeout)
+            connection: Connection | None = None
             try:
-                while not connection.head_done:
-                    await connection.wait()
-            except TimedOut as exc:
-                raise UpstreamTimeout("The upstream provider did not answer in time.") from exc
-            except TooLarge as exc:
-                raise _too_large(exc.reason) from exc
-            except Broken as exc:
-                raise UpstreamError(
-                    f"The upstream provider cannot be reached: {exc.reason}."
-                ) from exc
-            yield UpstreamResponse(connection, self._max_body)
+                connection = pool.reuse(asyncio.get_running_loop().time())
+                if connection is None:
+                    connection = await self._connect(origin)
+                connection.send(request, target.timeout or self._read_timeout)
+                try:
+                    while not connection.head_done:
+                        await connection.wait()
+                except TimedOut as exc:
+                    raise UpstreamTimeout("The upstream provider did not answer in time.") from exc
+                except TooLarge as exc:
+                    raise _too_large(exc.reason) from exc
+                except Broken as exc:
+                    raise UpstreamError(
+                        f"The upstream provider cannot be reached: {exc.reason}."
+                    ) from exc
+                if span is not None:
+                    span.answered(connection.status)
+                yield UpstreamResponse(connection, self._max_body)
+            finally:
+                if connection is not None:
+                    if connection.reusable():
+                        pool.keep(connection, asyncio.get_running_loop().time())
+                    else:
+                        connection.abort()
+                pool.release()
+        except BaseException as exc:
+            failure = exc
+            raise
         finally:
-            if connection is not None:
-                if connection.reusable():
-                    pool.keep(connection, asyncio.get_running_loop().time())
-                else:
-                    connection.abort()
-            pool.release()
+            if span is not None:
+                span.end(failure)
 
     def _route(self, target: Target) -> tuple[Origin, OriginPool]:
         """The origin of a base URL and the pool for its limit, made on first use."""

@@ -161,11 +161,11 @@ class UsageRecorder:
 
 def _count(row: UsageRow) -> None:
     """Count a committed row's tokens, cost and duration by model."""
-    metrics.USAGE_ROWS.inc(row.status)
-    metrics.TOKENS.inc(row.model, "prompt", amount=row.prompt_tokens)
-    metrics.TOKENS.inc(row.model, "completion", amount=row.completion_tokens)
+    metrics.USAGE_ROWS.labels(row.status).inc()
+    metrics.TOKENS.labels(row.model, "prompt").inc(row.prompt_tokens)
+    metrics.TOKENS.labels(row.model, "completion").inc(row.completion_tokens)
     metrics.COST.inc(row.model, amount=row.cost_picousd)
-    metrics.MODEL_DURATION.observe(row.latency_ms / 1000, row.model, row.status)
+    metrics.MODEL_DURATION.labels(row.model, row.status).observe(row.latency_ms / 1000)
 
 
 def _ids(batch: list[tuple[UsageRow, asyncio.Future[None] | None]]) -> list[str]:

@@ -7,11 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from modelport.api.deps import ComponentsDep, ReadUnit, UsageReader
 from modelport.api.v2_errors import ERROR_RESPONSES
+from modelport.hub.deps import ReadUnit, ServicesDep, UsageReader
 from modelport.usage.period import parse_period
 from modelport.usage.schemas import UsageResponse
-from modelport.usage.service import UsageService
 
 router = APIRouter(prefix="/v2/gen-ai", tags=["Usage"])
 
@@ -40,14 +39,14 @@ async def key_usage(
     api_key_uuid: Annotated[uuid.UUID, Path(description="The key's uuid.")],
     caller: UsageReader,
     unit: ReadUnit,
-    hub: ComponentsDep,
+    services: ServicesDep,
     start: Start = None,
     end: End = None,
     group_by: Annotated[Literal["day", "model"], Query()] = "day",
 ) -> UsageResponse:
     begin, finish = parse_period(start, end)
-    await hub.keys(unit).ensure_owned(caller.team_id, api_key_uuid)
-    report = await UsageService(unit).report(
+    await services.keys(unit).ensure_owned(caller.team_id, api_key_uuid)
+    report = await services.usage(unit).report(
         caller.team_id, begin, finish, group_by, key_id=api_key_uuid
     )
     return UsageResponse.of(report, begin, finish, group_by)
@@ -62,10 +61,11 @@ async def key_usage(
 async def team_usage(
     caller: UsageReader,
     unit: ReadUnit,
+    services: ServicesDep,
     start: Start = None,
     end: End = None,
     group_by: Annotated[Literal["day", "model", "key"], Query()] = "day",
 ) -> UsageResponse:
     begin, finish = parse_period(start, end)
-    report = await UsageService(unit).report(caller.team_id, begin, finish, group_by)
+    report = await services.usage(unit).report(caller.team_id, begin, finish, group_by)
     return UsageResponse.of(report, begin, finish, group_by)

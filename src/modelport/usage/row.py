@@ -33,3 +33,5 @@ class UsageRow:
     """Of `prompt_tokens`, those written to the upstream's prompt cache."""
     reasoning_tokens: int = 0
     """Of `completion_tokens`, those spent reasoning."""
+    deployment: str | None = None
+    """The deployment that served (`<model>#<name>`), or the last one tried if none did."""

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from modelport.api.deps import ReadUnit, WriteUnit
 from modelport.errors import InvalidInput, Unauthenticated
+from modelport.hub.deps import ReadUnit, WriteUnit
 from modelport.web import cookies, csrf
 from modelport.web.deps import CheckedForm, PanelDep, text
 from modelport.web.panel import Panel
@@ -47,18 +47,22 @@ async def sign_in(request: Request, panel: PanelDep, form: CheckedForm) -> Respo
     client = request.client.host if request.client else None
     try:
         async with panel.hub.database.read() as unit:
-            member = await panel.sessions(unit).authenticate(email, text(form, "password"), client)
+            member = await panel.services.sessions(unit).authenticate(
+                email, text(form, "password"), client
+            )
     except Unauthenticated as exc:
         context = {"next": target, "email": email, "error": exc.message}
         return panel.pages.render(request, "sign_in.html", context, status=401)
     async with panel.hub.database.write() as unit:
-        token = await panel.sessions(unit).start(member)
+        token = await panel.services.sessions(unit).start(member)
     return _signed_in(request, panel, token, target)
 
 
 def _signed_in(request: Request, panel: Panel, token: str, target: str) -> Response:
     response = redirect(request, target)
-    cookies.set_session(request, response, token, int(panel.session_lifetime.total_seconds()))
+    cookies.set_session(
+        request, response, token, int(panel.services.session_lifetime.total_seconds())
+    )
     return response
 
 
@@ -66,7 +70,7 @@ def _signed_in(request: Request, panel: Panel, token: str, target: str) -> Respo
 async def sign_out(request: Request, panel: PanelDep, _: CheckedForm, unit: WriteUnit) -> Response:
     token = request.cookies.get(csrf.SESSION_COOKIE)
     if token:
-        await panel.sessions(unit).sign_out(token)
+        await panel.services.sessions(unit).sign_out(token)
     response = redirect(request, "/sign-in")
     cookies.clear_session(request, response)
     return response
@@ -77,7 +81,7 @@ async def sign_out(request: Request, panel: PanelDep, _: CheckedForm, unit: Writ
 async def join_page(
     request: Request, panel: PanelDep, unit: ReadUnit, code: Annotated[str, Query()] = ""
 ) -> Response:
-    invitation = await panel.invitations(unit).describe(code)
+    invitation = await panel.services.invitations(unit).describe(code)
     context = {"invitation": invitation, "code": code, "errors": {}, "email": ""}
     return panel.pages.render(request, "join.html", context)
 
@@ -86,7 +90,7 @@ async def join_page(
 @router.post("/join")
 async def join(request: Request, panel: PanelDep, form: CheckedForm, unit: WriteUnit) -> Response:
     """Create the account the link allows, and sign it in."""
-    invitations = panel.invitations(unit)
+    invitations = panel.services.invitations(unit)
     code, email, password = text(form, "code"), text(form, "email"), text(form, "password")
     invitation = await invitations.describe(code)
     try:
@@ -101,5 +105,5 @@ async def join(request: Request, panel: PanelDep, form: CheckedForm, unit: Write
             "errors": {exc.field or "email": exc.message},
         }
         raise Rejected(panel.pages.render(request, "join.html", context, status=422)) from None
-    token = await panel.sessions(unit).start(member)
+    token = await panel.services.sessions(unit).start(member)
     return _signed_in(request, panel, token, HOME)

@@ -35,7 +35,7 @@ async def _signed_in(request: Request, panel: PanelDep) -> Member:
     member = None
     if token:
         async with panel.hub.database.read() as unit:
-            member = await panel.sessions(unit).resolve(token)
+            member = await panel.services.sessions(unit).resolve(token)
     if member is None:
         raise SignInRequired
     request.state.member = member

@@ -8,8 +8,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from modelport.auth.passwords import Passwords
 from modelport.components import Components
+from modelport.hub.services import Services
 from modelport.web import account_routes, catalog_routes, keys_routes, team_routes, usage_routes
 from modelport.web.pages import Pages
 from modelport.web.panel import Panel
@@ -18,8 +18,8 @@ from modelport.web.routing import not_found_pages
 STATIC = Path(__file__).parent / "static"
 
 
-def install(app: FastAPI, hub: Components) -> None:
-    app.state.panel = Panel(hub, Passwords(), Pages(hub.digester))
+def install(app: FastAPI, hub: Components, services: Services) -> None:
+    app.state.panel = Panel(hub, services, Pages(hub.digester))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for routes in (account_routes, keys_routes, catalog_routes, usage_routes, team_routes):
         app.include_router(routes.router)

@@ -14,7 +14,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from modelport.api.deps import ReadUnit, WriteUnit
 from modelport.auth.member import Member
 from modelport.core.clock import utcnow
 from modelport.core.paging import PageRequest, page_count
@@ -22,12 +21,13 @@ from modelport.core.secrets import PlainSecret
 from modelport.db.tables import ModelKey
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput
+from modelport.hub.deps import ReadUnit, WriteUnit
 from modelport.usage.period import month_start
 from modelport.web.deps import CheckedForm, KeyEditor, PanelDep, SignedIn, caller_of, text
-from modelport.web.key_limits import (
+from modelport.web.limit_fields import (
+    LimitTexts,
     changed_limits,
     in_panel_words,
-    limits,
     shown,
     summary,
     typed,
@@ -61,13 +61,13 @@ async def _section(
     notice: str | None = None,
 ) -> dict[str, Any]:
     wanted = PageRequest.parse(page, None)
-    listing = await panel.keys(unit).page(member.team_id, wanted)
+    listing = await panel.services.keys(unit).page(member.team_id, wanted)
     spend = await _spend(panel, unit, member)
     now = utcnow()
     return {
-        "keys": listing.keys,
+        "keys": listing.items,
         "spend": spend,
-        "limits": {key.id: summary(key, spend.get(key.id, 0), now) for key in listing.keys},
+        "limits": {key.id: summary(key, spend.get(key.id, 0), now) for key in listing.items},
         "page": wanted.page,
         "pages": page_count(listing.total, wanted.per_page),
         "can_edit": member.principal.can("keys:write"),
@@ -78,7 +78,7 @@ async def _section(
 
 async def _spend(panel: Panel, unit: UnitOfWork, member: Member) -> dict[uuid.UUID, int]:
     """This month's spend of each of the team's keys that spent anything, in picodollars."""
-    return await panel.usage(unit).spend_by_key(member.team_id, month_start(utcnow()))
+    return await panel.services.usage(unit).spend_by_key(member.team_id, month_start(utcnow()))
 
 
 @router.get(PAGE)
@@ -107,8 +107,8 @@ async def create_key(
     name, models = text(form, "name"), [m for m in form.getlist("models") if isinstance(m, str)]
     entered = typed(form)
     try:
-        key, secret = await panel.keys(unit).create(
-            caller_of(request, member), name, models or None, limits(entered)
+        key, secret = await panel.services.keys(unit).create(
+            caller_of(request, member), name, models or None, changed_limits(None, entered)
         )
     except InvalidInput as exc:
         context = _create_context(panel, name, models, entered)
@@ -119,7 +119,7 @@ async def create_key(
 
 
 def _create_context(
-    panel: Panel, name: str, chosen: list[str], entered: dict[str, str]
+    panel: Panel, name: str, chosen: list[str], entered: LimitTexts
 ) -> dict[str, Any]:
     return {
         "name": name,
@@ -134,7 +134,7 @@ def _create_context(
 async def rename_window(
     request: Request, key_id: KeyId, member: KeyEditor, panel: PanelDep, unit: ReadUnit
 ) -> Response:
-    key = await panel.keys(unit).get(member.team_id, key_id)
+    key = await panel.services.keys(unit).get(member.team_id, key_id)
     return window(request, panel, "keys/rename.html", {"key": key, "name": key.name}, PAGE)
 
 
@@ -147,7 +147,7 @@ async def rename_key(
     panel: PanelDep,
     unit: WriteUnit,
 ) -> Response:
-    keys, name = panel.keys(unit), text(form, "name")
+    keys, name = panel.services.keys(unit), text(form, "name")
     try:
         key = await keys.rename(caller_of(request, member), key_id, name)
     except InvalidInput as exc:
@@ -159,7 +159,7 @@ async def rename_key(
 
 
 async def _limits_context(
-    panel: Panel, unit: UnitOfWork, member: Member, key: ModelKey, entered: dict[str, str]
+    panel: Panel, unit: UnitOfWork, member: Member, key: ModelKey, entered: LimitTexts
 ) -> dict[str, Any]:
     spent = (await _spend(panel, unit, member)).get(key.id, 0)
     return {"key": key, "limits": entered, "spent": spent}
@@ -169,7 +169,7 @@ async def _limits_context(
 async def limits_window(
     request: Request, key_id: KeyId, member: KeyEditor, panel: PanelDep, unit: ReadUnit
 ) -> Response:
-    key = await panel.keys(unit).get(member.team_id, key_id)
+    key = await panel.services.keys(unit).get(member.team_id, key_id)
     context = await _limits_context(panel, unit, member, key, shown(key))
     return window(request, panel, "keys/limits.html", context, PAGE)
 
@@ -184,16 +184,16 @@ async def update_limits(
     unit: WriteUnit,
 ) -> Response:
     """Changes the limits whose fields differ from what the window showed; none is no change."""
-    keys, entered = panel.keys(unit), typed(form)
+    keys, entered = panel.services.keys(unit), typed(form)
     key = await keys.get(member.team_id, key_id)
     try:
         changes = changed_limits(key, entered)
-        if changes:
-            key = await keys.update(caller_of(request, member), key_id, changes)
+        if not changes.empty:
+            key = await keys.update(caller_of(request, member), key_id, limits=changes)
     except InvalidInput as exc:
         context = await _limits_context(panel, unit, member, key, entered)
         raise refused(request, panel, "keys/limits.html", context, in_panel_words(exc)) from None
-    notice = f"Limits of {key.name} {'updated' if changes else 'unchanged'}."
+    notice = f"Limits of {key.name} {'unchanged' if changes.empty else 'updated'}."
     context = await _section(panel, unit, member, notice=notice)
     return changed(request, panel, "inference.html", "keys", context)
 
@@ -230,7 +230,7 @@ async def confirm_window(
     panel: PanelDep,
     unit: ReadUnit,
 ) -> Response:
-    key = await panel.keys(unit).get(member.team_id, key_id)
+    key = await panel.services.keys(unit).get(member.team_id, key_id)
     return window(request, panel, "keys/confirm.html", _confirm_context(key, action), PAGE)
 
 
@@ -244,7 +244,7 @@ async def _confirmed(
     typed: str,
 ) -> None:
     """Raises Rejected (the window, with its error) unless `typed` is the key's name."""
-    key = await panel.keys(unit).get(member.team_id, key_id)
+    key = await panel.services.keys(unit).get(member.team_id, key_id)
     if typed != key.name:
         error = InvalidInput(NOT_THE_NAME, field="confirm")
         raise refused(
@@ -262,7 +262,7 @@ async def regenerate_key(
     unit: WriteUnit,
 ) -> Response:
     await _confirmed(request, panel, unit, member, key_id, "regenerate", text(form, "confirm"))
-    key, secret = await panel.keys(unit).regenerate(caller_of(request, member), key_id)
+    key, secret = await panel.services.keys(unit).regenerate(caller_of(request, member), key_id)
     revealed = Revealed(key.id, secret)
     notice = f"Key {key.name} has a new secret."
     context = await _section(panel, unit, member, revealed=revealed, notice=notice)
@@ -279,7 +279,7 @@ async def delete_key(
     unit: WriteUnit,
 ) -> Response:
     await _confirmed(request, panel, unit, member, key_id, "delete", text(form, "confirm"))
-    key = await panel.keys(unit).delete(caller_of(request, member), key_id)
+    key = await panel.services.keys(unit).delete(caller_of(request, member), key_id)
     notice = f"Key {key.name} deleted."
     context = await _section(panel, unit, member, notice=notice)
     return changed(request, panel, "inference.html", "keys", context)

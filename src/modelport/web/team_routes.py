@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from modelport.api.deps import ReadUnit, WriteUnit
 from modelport.auth.member import ROLES, Member
 from modelport.core.secrets import PlainSecret
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput, NotFound
+from modelport.hub.deps import ReadUnit, WriteUnit
 from modelport.web.deps import CheckedForm, Owner, PanelDep, text
 from modelport.web.panel import Panel
 from modelport.web.routing import PanelRoute, Rejected
@@ -45,7 +45,7 @@ async def _tokens(
     new_token: NewToken | None = None,
     notice: str | None = None,
 ) -> dict[str, Any]:
-    tokens = await panel.tokens(unit).list(member.team_id)
+    tokens = await panel.services.tokens(unit).list(member.team_id)
     return {"tokens": tokens, "new_token": new_token, "token_notice": notice}
 
 
@@ -59,8 +59,8 @@ async def _people(
     error: str | None = None,
 ) -> dict[str, Any]:
     return {
-        "people": await panel.people(unit).of_team(member.team_id),
-        "invitations": await panel.invitations(unit).pending(member),
+        "people": await panel.services.people(unit).of_team(member.team_id),
+        "invitations": await panel.services.invitations(unit).pending(member),
         "roles": ROLES,
         "new_invite": new_invite,
         "people_notice": notice,
@@ -84,7 +84,11 @@ async def token_window(request: Request, _: Owner, panel: PanelDep) -> Response:
 async def create_token(
     request: Request, member: Owner, form: CheckedForm, panel: PanelDep, unit: WriteUnit
 ) -> Response:
-    tokens, name, read_only = panel.tokens(unit), text(form, "name"), bool(text(form, "read_only"))
+    tokens, name, read_only = (
+        panel.services.tokens(unit),
+        text(form, "name"),
+        bool(text(form, "read_only")),
+    )
     team = await tokens.team(member.team_name)
     try:
         token, secret = await tokens.issue(
@@ -101,7 +105,7 @@ async def create_token(
 async def revoke_window(
     request: Request, token_id: ItemId, member: Owner, panel: PanelDep, unit: ReadUnit
 ) -> Response:
-    tokens = await panel.tokens(unit).list(member.team_id)
+    tokens = await panel.services.tokens(unit).list(member.team_id)
     token = next((t for t in tokens if t.id == token_id), None)
     if token is None:
         raise NotFound("no such API token")
@@ -117,7 +121,7 @@ async def revoke_token(
     panel: PanelDep,
     unit: WriteUnit,
 ) -> Response:
-    await panel.tokens(unit).revoke(member.team_id, token_id)
+    await panel.services.tokens(unit).revoke(member.team_id, token_id)
     context = await _tokens(panel, unit, member, notice="Token revoked.")
     return changed(request, panel, "team.html", "tokens", context)
 
@@ -134,7 +138,7 @@ async def invite(
 ) -> Response:
     email, role = text(form, "email"), text(form, "role")
     try:
-        invitation, code = await panel.invitations(unit).invite(member, email, role)
+        invitation, code = await panel.services.invitations(unit).invite(member, email, role)
     except InvalidInput as exc:
         context = {"email": email, "roles": ROLES, "chosen_role": role}
         raise refused(request, panel, "team/invite.html", context, exc) from None
@@ -153,7 +157,7 @@ async def cancel_invitation(
     panel: PanelDep,
     unit: WriteUnit,
 ) -> Response:
-    await panel.invitations(unit).cancel(member, invitation_id)
+    await panel.services.invitations(unit).cancel(member, invitation_id)
     context = await _people(panel, unit, member, notice="Invitation cancelled.")
     return changed(request, panel, "team.html", "people", context)
 
@@ -168,7 +172,7 @@ async def set_role(
     unit: WriteUnit,
 ) -> Response:
     try:
-        user = await panel.people(unit).set_role(member, user_id, text(form, "role"))
+        user = await panel.services.people(unit).set_role(member, user_id, text(form, "role"))
     except InvalidInput as exc:
         context = await _people(panel, unit, member, error=exc.message)
         raise Rejected(

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from modelport.api.deps import ReadUnit
 from modelport.auth.member import Member
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput
+from modelport.hub.deps import ReadUnit
 from modelport.usage.period import parse_period
 from modelport.usage.service import Series
 from modelport.web.deps import PanelDep, SignedIn
@@ -30,10 +30,10 @@ async def _view(
 ) -> UsageView:
     """The period's figures; InvalidInput for a bad or too long period."""
     begin, finish = parse_period(start or None, end or None)
-    daily = await panel.usage(unit).daily(member.team_id, begin, finish, by)
+    daily = await panel.services.usage(unit).daily(member.team_id, begin, finish, by)
     names: dict[str, str] = {}
     if by == "key":
-        keys = await panel.keys(unit).by_ids(member.team_id, key_ids(daily))
+        keys = await panel.services.keys(unit).by_ids(member.team_id, key_ids(daily))
         names = {str(key.id): key_label(key) for key in keys}
     return build(begin, finish, by, daily, names)
 

@@ -12,11 +12,9 @@ from starlette.types import Receive, Scope, Send
 
 from modelport.gateway.access import Access
 from modelport.gateway.apis.messages import parse_messages
-from modelport.gateway.exchange import Route
 from modelport.gateway.pipeline import Pipeline
 from modelport.gateway.requests import Headers, estimate_tokens, header_map, request_id
 from modelport.gateway.respond import send_json
-from modelport.providers.dialects import DIALECTS
 from modelport.providers.dialects.base import count
 
 SOURCE = b"x-modelport-token-count"
@@ -31,8 +29,7 @@ class CountTokens:
         identity = await self._access.authorize(scope, x_api_key=True)
         body = await self._access.body(receive)
         inbound = parse_messages(body, header_map(scope), counting=True)
-        model = self._access.scope(identity, inbound.model, "chat")
-        route = Route(request_id(scope), identity, model, DIALECTS[model.entry.dialect])
+        route = self._pipeline.route(request_id(scope), identity, inbound.model)
         if route.speaks("count_tokens"):
             answer = await self._pipeline.ask(route, "count_tokens", inbound)
             tokens = answer.get("input_tokens") if isinstance(answer, dict) else None

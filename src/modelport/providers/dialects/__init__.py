@@ -8,9 +8,10 @@ streams. The gateway's pipeline is its only caller (docs/design/protocols.md).
 from __future__ import annotations
 
 from modelport.providers.dialects.anthropic import AnthropicDialect
+from modelport.providers.dialects.azure import AzureDialect
 from modelport.providers.dialects.base import Api, Dialect, StreamMeter
 from modelport.providers.dialects.openai import OpenAIDialect
 
 DIALECTS: dict[str, Dialect] = {"openai": OpenAIDialect(), "anthropic": AnthropicDialect()}
 
-__all__ = ["DIALECTS", "Api", "Dialect", "StreamMeter"]
+__all__ = ["DIALECTS", "Api", "AzureDialect", "Dialect", "StreamMeter"]

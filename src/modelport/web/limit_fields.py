@@ -1,22 +1,22 @@
 """A key's limits in the panel: the list's summary, and the limit fields of the key windows.
 
-The fields are text. They become the service's values here (empty is no limit; times are
-UTC, as the panel shows them), and the service judges them: its rules, its messages, only
-worded with the panel's labels.
+The fields are text (`LimitTexts`). They become values here (empty is no limit; times are
+UTC, as the panel shows them), and `KeyLimitsUpdate.given` judges them: the keys' rules and
+messages, only worded with the panel's labels.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from starlette.datastructures import FormData
 
 from modelport.db.tables import ModelKey
 from modelport.errors import InvalidInput
-from modelport.keys.limits import LIMIT_FIELDS
+from modelport.keys.limits import UNCHANGED, KeyLimits, KeyLimitsUpdate
 from modelport.web.pages import moment, money, number
 
 SUBJECTS = {
@@ -30,6 +30,16 @@ NOT_A_TIME = "The expiry must be a date and time, e.g. 2027-01-31T18:00."
 WHOLE = re.compile(r"[0-9]{1,12}")
 """A count the panel turns into a number; anything else goes to the service as typed, to be
 refused there (twelve digits: far past the limits' maximum, far short of int()'s)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LimitTexts:
+    """The limit fields' text, as a window shows them or as they were posted."""
+
+    expires_at: str = ""
+    monthly_spend_limit: str = ""
+    rpm_limit: str = ""
+    tpm_limit: str = ""
 
 
 def summary(key: ModelKey, spent: int, now: datetime) -> list[str]:
@@ -47,39 +57,50 @@ def summary(key: ModelKey, spent: int, now: datetime) -> list[str]:
     return lines
 
 
-def shown(key: ModelKey | None) -> dict[str, str]:
+def shown(key: ModelKey | None) -> LimitTexts:
     """The limit fields as a window first shows them: the key's limits, or all empty."""
     if key is None:
-        return dict.fromkeys(LIMIT_FIELDS, "")
-    expiry = key.expires_at
-    spend = key.monthly_spend_limit_picousd
-    return {
-        "expires_at": "" if expiry is None else _input_time(expiry),
-        "monthly_spend_limit": "" if spend is None else money(spend).removeprefix("$"),
-        "rpm_limit": "" if key.rpm_limit is None else str(key.rpm_limit),
-        "tpm_limit": "" if key.tpm_limit is None else str(key.tpm_limit),
-    }
+        return LimitTexts()
+    limits = KeyLimits.of(key)
+    expiry, spend = limits.expires_at, limits.monthly_spend_picousd
+    return LimitTexts(
+        "" if expiry is None else _input_time(expiry),
+        "" if spend is None else money(spend).removeprefix("$"),
+        "" if limits.rpm_limit is None else str(limits.rpm_limit),
+        "" if limits.tpm_limit is None else str(limits.tpm_limit),
+    )
 
 
-def typed(form: FormData) -> dict[str, str]:
+def typed(form: FormData) -> LimitTexts:
     """The limit fields as posted, trimmed; a missing one is empty."""
-    values = {name: form.get(name) for name in LIMIT_FIELDS}
-    return {name: value.strip() if isinstance(value, str) else "" for name, value in values.items()}
+
+    def posted(name: str) -> str:
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    return LimitTexts(
+        posted("expires_at"),
+        posted("monthly_spend_limit"),
+        posted("rpm_limit"),
+        posted("tpm_limit"),
+    )
 
 
-def limits(entered: Mapping[str, str]) -> dict[str, Any]:
-    """The service's `limits` for what was typed; empty fields are None (no limit).
-    InvalidInput if the expiry is not a date and time at all."""
-    return {name: _value(name, entered[name]) for name in LIMIT_FIELDS}
+def changed_limits(key: ModelKey | None, entered: LimitTexts) -> KeyLimitsUpdate:
+    """The limits whose fields differ from what the window showed (`shown(key)`), so that an
+    untouched expiry already past, say, is not judged again; an emptied field is None (no
+    limit). InvalidInput if the expiry is not a date and time at all, or a limit is wrong."""
+    was = shown(key)
 
+    def read(text: str, before: str, value: Callable[[str], object]) -> object:
+        return UNCHANGED if text == before else value(text) if text else None
 
-def changed_limits(key: ModelKey, entered: Mapping[str, str]) -> dict[str, Any]:
-    """The service's changes: only the fields that differ from what the window showed, so
-    that an untouched expiry already past, say, is not judged again. InvalidInput as `limits`."""
-    before = shown(key)
-    return {
-        name: _value(name, entered[name]) for name in LIMIT_FIELDS if entered[name] != before[name]
-    }
+    return KeyLimitsUpdate.given(
+        expires_at=read(entered.expires_at, was.expires_at, _utc_time),
+        monthly_spend_limit=read(entered.monthly_spend_limit, was.monthly_spend_limit, _amount),
+        rpm_limit=read(entered.rpm_limit, was.rpm_limit, _count),
+        tpm_limit=read(entered.tpm_limit, was.tpm_limit, _count),
+    )
 
 
 def in_panel_words(exc: InvalidInput) -> InvalidInput:
@@ -91,13 +112,11 @@ def in_panel_words(exc: InvalidInput) -> InvalidInput:
     return exc
 
 
-def _value(name: str, text: str) -> Any:
-    if not text:
-        return None
-    if name == "expires_at":
-        return _utc_time(text)
-    if name == "monthly_spend_limit":
-        return text.removeprefix("$").strip()
+def _amount(text: str) -> str:
+    return text.removeprefix("$").strip()
+
+
+def _count(text: str) -> int | str:
     return int(text) if WHOLE.fullmatch(text) else text
 
 

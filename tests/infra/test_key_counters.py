@@ -20,7 +20,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from modelport.infra.breaker import PAUSE_AFTER_FAILURE
-from modelport.infra.keylimits import (
+from modelport.infra.key_counters import (
     WINDOW,
     KeyLimitStore,
     LimitCheck,

@@ -9,7 +9,7 @@ from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
-from modelport.api.deps import ComponentsDep
+from modelport.hub.deps import ComponentsDep
 
 router = APIRouter(tags=["Health"])
 

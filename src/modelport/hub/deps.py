@@ -1,4 +1,5 @@
-"""FastAPI dependencies that read as permissions: `KeysWriter`, `AuditReader`, `WriteUnit`."""
+"""FastAPI dependencies that read as permissions: `KeysWriter`, `AuditReader`, `WriteUnit`;
+and the running hub's components and services."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from fastapi import Depends, Request
 
 from modelport.api.context import bearer_token, request_id_of
 from modelport.auth.principal import Caller, Principal, Scope
-from modelport.auth.service import TokenService
 from modelport.components import Components
 from modelport.db.uow import UnitOfWork
 from modelport.errors import Forbidden, Unauthenticated
+from modelport.hub.services import Services
 
 
 def components(request: Request) -> Components:
@@ -21,6 +22,14 @@ def components(request: Request) -> Components:
 
 
 ComponentsDep = Annotated[Components, Depends(components)]
+
+
+def services(request: Request) -> Services:
+    built: Services = request.app.state.services
+    return built
+
+
+ServicesDep = Annotated[Services, Depends(services)]
 
 
 async def _read_unit(hub: ComponentsDep) -> AsyncIterator[UnitOfWork]:
@@ -38,13 +47,13 @@ ReadUnit = Annotated[UnitOfWork, Depends(_read_unit, scope="function")]
 WriteUnit = Annotated[UnitOfWork, Depends(_write_unit, scope="function")]
 
 
-async def authenticate(request: Request, hub: ComponentsDep) -> Principal:
+async def authenticate(request: Request, hub: ComponentsDep, built: ServicesDep) -> Principal:
     """The caller's principal from its bearer token; Unauthenticated otherwise."""
     token = bearer_token(request.scope)
     if token is None:
         raise Unauthenticated("Unable to authenticate you.")
     async with hub.database.read() as unit:
-        return await TokenService(unit, hub.digester).authenticate(token)
+        return await built.tokens(unit).authenticate(token)
 
 
 def require(scope: Scope) -> Callable[..., Awaitable[Caller]]:

@@ -1,7 +1,8 @@
-"""Per-key limits on the data plane: requests and tokens a minute, and monthly spend.
+"""Admitting a data-plane request against its key's limits: requests and tokens a minute,
+and monthly spend.
 
-The counters live behind `KeyLimitStore` (`infra/keylimits.py`: Redis for several replicas,
-memory for one). A request is admitted before any upstream call and settled after it, with
+The counters live behind `KeyLimitStore` (`infra/key_counters.py`: Redis for several
+replicas, memory for one). A request is admitted before any upstream call and settled after it, with
 its real cost: one store call each, one Redis round trip each.
 """
 
@@ -16,7 +17,7 @@ from modelport.core.clock import utcnow
 from modelport.core.money import usd
 from modelport.db.engine import Database
 from modelport.errors import RateLimited
-from modelport.infra.keylimits import KeyLimitStore, LimitCheck, SpendHold, Verdict
+from modelport.infra.key_counters import KeyLimitStore, LimitCheck, SpendHold, Verdict
 from modelport.infra.ratelimit import Allowance
 from modelport.infra.spend import SettledLoader
 from modelport.keys.verifier import KeyIdentity
@@ -46,11 +47,11 @@ class KeyLimiter:
         Raises RateLimited (429, with `retry_after`) past the key's requests or tokens a
         minute, or once its spend this month has reached its limit.
         """
-        hold = None
-        if identity.spend_limit_picousd is not None:
+        limits, hold = identity.limits, None
+        if limits.monthly_spend_picousd is not None:
             month = utcnow().strftime("%Y-%m")
-            hold = SpendHold(month, identity.spend_limit_picousd, estimated_cost, request_id)
-        check = LimitCheck(identity.key_id, identity.rpm_limit, identity.tpm_limit, hold)
+            hold = SpendHold(month, limits.monthly_spend_picousd, estimated_cost, request_id)
+        check = LimitCheck(identity.key_id, limits.rpm_limit, limits.tpm_limit, hold)
         verdict = await self._store.admit(check)
         for kind, allowance in (("requests", verdict.requests), ("tokens", verdict.tokens)):
             if allowance is not None:
@@ -91,13 +92,13 @@ def _headers(kind: str, allowance: Allowance) -> Headers:
 def _refusal(verdict: Verdict, check: LimitCheck) -> RateLimited:
     """The 429 for a refused request, counted in the metrics."""
     if verdict.refused == "requests" and verdict.requests is not None:
-        metrics.KEY_REFUSALS.inc("rate_limited")
+        metrics.KEY_REFUSALS.labels("rate_limited").inc()
         return _too_fast(verdict.requests, f"{check.rpm_limit} requests a minute")
     if verdict.refused == "tokens" and verdict.tokens is not None:
-        metrics.KEY_REFUSALS.inc("rate_limited")
+        metrics.KEY_REFUSALS.labels("rate_limited").inc()
         return _too_fast(verdict.tokens, f"{check.tpm_limit} tokens a minute")
     assert check.spend is not None  # only a hold is refused for spend
-    metrics.KEY_REFUSALS.inc("spend_limited")
+    metrics.KEY_REFUSALS.labels("spend_limited").inc()
     return RateLimited(
         f"This key has reached its monthly spend limit of ${usd(check.spend.limit)}; "
         "it resets at the start of next month (UTC), or raise the limit.",

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from modelport.core.digest import Digester
 from tests.support.databases import sqlite_url
@@ -20,11 +22,11 @@ from tests.support.usage import whole_window
 
 KEYS = "/v2/gen-ai/models/api_keys"
 CHAT = "/v1/chat/completions"
-LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
-LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 LONG_HEX = re.compile(r"[0-9a-f]{32,}")
-ALLOWED_LABELS = {"family", "route", "status", "model", "kind", "reason", "source", "le"} | {
+ALLOWED_LABELS = {"family", "route", "method", "status", "model", "kind", "reason", "source"} | {
+    "le",
+    "deployment",
     "backend",
     "version",
     "origin",
@@ -33,19 +35,20 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def scrape(hub: Hub, token: str | None = None) -> tuple[str, Samples]:
+    """The exposition text and its samples, parsed by prometheus_client's own parser."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     response = httpx.get(hub.url + "/metrics", headers=headers, timeout=10)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     samples: Samples = {}
-    for line in response.text.splitlines():
-        if line.startswith("#") or not line:
-            continue
-        match = LINE.match(line)
-        assert match, f"not an exposition line: {line!r}"
-        name, labels, value = match.groups()
-        samples[(name, frozenset(LABEL.findall(labels or "")))] = float(value)
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[_series(sample)] = sample.value
     return response.text, samples
+
+
+def _series(sample: Sample) -> tuple[str, frozenset[tuple[str, str]]]:
+    return sample.name, frozenset(sample.labels.items())
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -97,15 +100,17 @@ def test_counters_move_with_traffic(hub: Hub, api: httpx.Client) -> None:
     def grew(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
-    ok = {"family": "v1", "route": CHAT, "status": "200"}
+    ok = {"family": "v1", "route": CHAT, "method": "POST", "status": "200"}
     assert grew("modelport_http_requests_total", **ok) >= 2
-    assert grew("modelport_http_requests_total", family="v1", route=CHAT, status="429") >= 2
+    assert grew("modelport_http_requests_total", **{**ok, "status": "429"}) >= 2
     one_key = {"family": "v2", "route": KEYS + "/{api_key_uuid}", "status": "200"}
-    assert grew("modelport_http_requests_total", **one_key) >= 2  # the delete and the get
-    v1 = {"family": "v1", "route": CHAT}
+    assert grew("modelport_http_requests_total", **one_key, method="DELETE") >= 1
+    assert grew("modelport_http_requests_total", **one_key, method="GET") >= 1
+    v1 = {"family": "v1", "route": CHAT, "method": "POST"}
     assert grew("modelport_http_request_duration_seconds_count", **v1) >= 9
     assert grew("modelport_http_request_duration_seconds_bucket", **v1, le="+Inf") >= 9
-    assert grew("modelport_upstream_errors_total", model="test-500", kind="http_500") >= 1
+    failed = {"model": "test-500", "deployment": "test-500#1", "kind": "http_500"}
+    assert grew("modelport_upstream_errors_total", **failed) >= 1
     assert grew("modelport_tokens_total", model="test-chat", kind="prompt") >= 2 * PROMPT_TOKENS
     assert grew("modelport_tokens_total", model="test-chat", kind="completion") > 0
     assert grew("modelport_cost_usd_total", model="test-chat") > 0
