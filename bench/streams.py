@@ -1,12 +1,13 @@
 """Upstream client: 2,000 concurrent streams of 10 s through one hub.
 
-    .venv/bin/python bench/streams.py [--streams N] [--seconds S] [--events E] [--src DIR]
+    .venv/bin/python bench/streams.py [--streams N] [--seconds S] [--events E] [--src DIR] [--cold]
 
 A slow fake upstream (this file with `--upstream`, raw asyncio on uvloop) answers each
 streamed chat completion with E content events spread evenly over S seconds, then the usage
 and `[DONE]`. One `modelport serve` (bench/gateway.py's `started`: SQLite, a real key) proxies
 N streaming `/v1/chat/completions` requests, all opened at once by one aiohttp session in this
-process. Reported: the requests that failed (not a 200, or a stream without `[DONE]`), each
+process, after one plain call (a hub in service has its key verified and cached; `--cold`
+skips it). Reported: the requests that failed (not a 200, or a stream without `[DONE]`), each
 stream's duration against the upstream's S seconds (median, p99, worst), the time to its
 first event (how long the burst of requests queued in the hub), the CPU time of the hub and
 of the rest (this client and the upstream), and the hub's peak RSS, sampled every 0.2 s.
@@ -31,10 +32,10 @@ import aiohttp
 import orjson
 import uvloop
 
-from chat import ENTRY, MODEL
+from chat import API_PATHS, ENTRY, MODEL
 from gateway import started
 from harness import free_port, load, machine, markdown_table
-from processes import Process
+from processes import Process, request
 
 HERE = Path(__file__).resolve().parent
 BODY = orjson.dumps(
@@ -64,6 +65,23 @@ def _chunk(delta: dict[str, str], finish: str | None = None) -> dict[str, object
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
 PIECE = _event(_chunk({"content": "tok "}))
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+_ANSWER = orjson.dumps(
+    {
+        "id": "chatcmpl-slow",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "slow",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 1, "total_tokens": 13},
+    }
+)
+PLAIN = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+    len(_ANSWER),
+    _ANSWER,
+)
+"""The answer to a request that does not stream: the warm-up's."""
 
 
 def _ending(events: int) -> bytes:
@@ -92,8 +110,11 @@ async def _serve_slow(port: int, seconds: float, events: int) -> None:
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":")[1])
                 body = await reader.readexactly(length)
-                if not head.startswith(b"POST /v1/chat/completions ") or b'"stream"' not in body:
+                if not head.startswith(b"POST /v1/chat/completions "):
                     writer.write(NOT_FOUND)
+                    continue
+                if b'"stream":true' not in body:
+                    writer.write(PLAIN)
                     continue
                 writer.write(HEAD)
                 started = time.monotonic()
@@ -168,13 +189,20 @@ def _raise_file_limit(needed: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(needed, hard), hard))
 
 
-def run(streams: int, seconds: float, events: int, src: Path | None) -> dict[str, object]:
+def run(
+    streams: int, seconds: float, events: int, src: Path | None, *, warm: bool
+) -> dict[str, object]:
     _raise_file_limit(2 * streams + 256)  # the children (hub, upstream) inherit it
     hub_env = {"PYTHONPATH": str(src)} if src else {}
     with (
         tempfile.TemporaryDirectory(prefix="mp-streams-") as folder,
         started(Path(folder), start_slow_upstream(seconds, events), hub_env) as bench,
     ):
+        if warm:  # one call first, as a hub in service has: the key is verified and cached
+            plain = orjson.dumps({"model": MODEL, "messages": [{"role": "user", "content": "hi"}]})
+            status, answer, _ = request(bench.hub_port, "POST", API_PATHS["chat"], plain, bench.key)
+            if status != 200:
+                raise RuntimeError(f"warm-up: HTTP {status} {answer[:300]!r}")
         peak = [bench.hub.rss_bytes()]
         idle_rss = peak[0]
         stop = threading.Event()
@@ -225,6 +253,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--events", type=int, default=50, help="content events per stream")
     parser.add_argument("--src", type=Path, help="run the hub from this source tree")
+    parser.add_argument(
+        "--cold", action="store_true", help="no warm-up call: the burst finds the key uncached"
+    )
     parser.add_argument("--upstream", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -233,11 +264,12 @@ def main() -> None:
         uvloop.run(_serve_slow(args.port, args.seconds, args.events))
         return
     before = load()
-    found = run(args.streams, args.seconds, args.events, args.src)
+    found = run(args.streams, args.seconds, args.events, args.src, warm=not args.cold)
     print("\n".join(f"- {name}: {value}" for name, value in machine().items()))
     print(f"- load (1, 5, 15 min): before {before}; after {load()}")
     command = ["bench/streams.py", *sys.argv[1:]]
     spread = f"{args.events} events per stream over {args.seconds:g} s"
+    spread += "; the key uncached (no warm-up)" if args.cold else "; after one warm-up call"
     print(f"- command: {' '.join(command)}; {spread}")
     if found["failure_kinds"]:
         print(f"- failures, first kinds: {found['failure_kinds']}")

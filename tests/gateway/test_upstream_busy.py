@@ -45,10 +45,15 @@ def test_a_request_past_the_limit_is_a_503_to_retry(
     with hub.client(hub.new_team().token) as api:
         secret = create_key(api)["secret_key"]
 
+    outcome: list[BaseException] = []
+
     def stall() -> None:
         """Holds the one connection until the SDK gives up on it."""
-        with sdk(hub, secret, timeout=2.5) as slow, pytest.raises(openai.APITimeoutError):
-            slow.chat.completions.create(model="test-slow", messages=MESSAGES)
+        with sdk(hub, secret, timeout=2.5) as slow:
+            try:
+                slow.chat.completions.create(model="test-slow", messages=MESSAGES)
+            except openai.APITimeoutError as exc:
+                outcome.append(exc)
 
     holder = threading.Thread(target=stall)
     holder.start()
@@ -61,6 +66,7 @@ def test_a_request_past_the_limit_is_a_503_to_retry(
             client.chat.completions.create(model="test-chat", messages=MESSAGES)
     finally:
         holder.join()
+    assert len(outcome) == 1, "the slow call held its connection until it gave up"
     assert caught.value.status_code == 503
     assert caught.value.code == "upstream_busy"
     assert caught.value.message.endswith(

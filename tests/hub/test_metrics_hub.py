@@ -19,6 +19,7 @@ from tests.support.fake_server import PACE_SECONDS
 from tests.support.hub import Hub
 from tests.support.loop import BackgroundLoop
 from tests.support.servers import PrivateRedis
+from tests.support.upstream import FakeUpstream
 from tests.support.usage import UsageRows, wait_until
 
 CHAT = "/v1/chat/completions"
@@ -110,9 +111,10 @@ def test_types_and_labels_read_by_prometheus_parser(own: Hub, api: httpx.Client)
 
 
 def test_a_paced_stream_observes_time_to_first_token_and_per_output_token(
-    own: Hub, api: httpx.Client
+    own: Hub, api: httpx.Client, upstream: FakeUpstream
 ) -> None:
     """While it streams, it is in flight and holds an upstream connection; then neither."""
+    in_use = {"origin": upstream.root}  # the gauge is per origin: scheme://host:port
     key = create_key(api)
     model = {"model": "test-paced"}
     ttft_before = sample(own, "modelport_time_to_first_token_seconds_count", **model)
@@ -132,12 +134,12 @@ def test_a_paced_stream_observes_time_to_first_token_and_per_output_token(
         lines = response.iter_lines()
         assert next(lines).startswith("data: ")
         assert sample(own, "modelport_http_requests_in_flight", family="v1") == 1
-        assert sample(own, "modelport_upstream_connections_in_use") == 1
+        assert sample(own, "modelport_upstream_connections_in_use", **in_use) == 1
         assert [line for line in lines if line][-1] == "data: [DONE]"
     wait_until(
         lambda: sample(own, "modelport_http_requests_in_flight", family="v1") == 0, "v1 done"
     )
-    assert sample(own, "modelport_upstream_connections_in_use") == 0
+    assert sample(own, "modelport_upstream_connections_in_use", **in_use) == 0
     count = "modelport_time_to_first_token_seconds_count"
     assert sample(own, count, **model) == ttft_before + 1
     per_token = "modelport_time_per_output_token_seconds"

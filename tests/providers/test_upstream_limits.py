@@ -8,6 +8,10 @@ instead of waiting without a word. Waits and refusals are counted for /metrics.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import resource
+import socket
 import time
 from contextlib import AsyncExitStack
 
@@ -127,3 +131,25 @@ async def test_the_response_headers_reach_the_caller() -> None:
         assert reply.header("x-missing") is None
         assert ("retry-after", "3") in reply.headers
         assert await reply.read() == b"{}"
+
+
+async def test_a_hub_out_of_file_descriptors_is_busy_not_unreachable() -> None:
+    """The first limit 2,000 streams meet on a default system (`ulimit -n` 1024): a 503 to
+    retry, not "cannot be reached". The soft limit is lowered for a moment, to what is open."""
+    async with server(SIZED) as scripted, client() as c:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 8, hard))
+        filler: list[socket.socket] = []
+        try:
+            with contextlib.suppress(OSError):
+                while True:  # take every descriptor left
+                    filler.append(socket.socket())
+            async with AsyncExitStack() as stack:
+                with pytest.raises(UpstreamBusy, match="Too many requests"):
+                    await _hold(stack, c, Target(scripted.url))
+        finally:
+            for sock in filler:
+                sock.close()
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        async with c.post(Target(scripted.url), "/x", b"{}") as reply:
+            assert await reply.read() == b'{"ok":true}'

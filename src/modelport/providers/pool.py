@@ -15,6 +15,7 @@ from modelport import metrics
 from modelport.errors import UpstreamBusy
 from modelport.providers.http1 import Connection
 
+BUSY = "Too many requests to the upstream provider at once; retry."
 IDLE_SECONDS = 15.0
 """A pooled connection idle longer than this is not reused: the server may be closing it."""
 
@@ -50,9 +51,7 @@ class OriginPool:
                 waiter.cancel()
             if isinstance(exc, TimeoutError):
                 metrics.UPSTREAM_CONNECTION_REFUSALS.labels(self.name).inc()
-                raise UpstreamBusy(
-                    "Too many requests to the upstream provider at once; retry."
-                ) from None
+                raise UpstreamBusy(BUSY) from None
             raise
 
     def release(self) -> None:

@@ -110,8 +110,8 @@ class ProxyRules:
         Raises ValueError if a proxy URL is unusable."""
         entries = [e.strip().lower() for e in (no_proxy or "").split(",") if e.strip()]
         return cls(
-            Proxy.of(http) if http else None,
-            Proxy.of(https) if https else None,
+            _proxy("HTTP_PROXY", http),
+            _proxy("HTTPS_PROXY", https),
             "*" in entries,
             tuple(_Exception.of(e) for e in entries if e != "*"),
         )
@@ -129,6 +129,13 @@ class ProxyRules:
         if any(e.matches(name, address, port) for e in self.exceptions):
             return None
         return proxy
+
+
+def _proxy(variable: str, url: str | None) -> Proxy | None:
+    try:
+        return Proxy.of(url) if url else None
+    except ValueError as exc:
+        raise ValueError(f"{variable}: {exc}") from None
 
 
 class _Tunnel(asyncio.Protocol):
@@ -167,12 +174,9 @@ async def open_tunnel(
     loop: asyncio.AbstractEventLoop, proxy: Proxy, host_port: str
 ) -> asyncio.Transport:
     """Connect to the proxy and ask it for a tunnel to `host_port`; the transport once it is
-    open. Raises UpstreamError if the proxy cannot be reached, refuses (naming its status) or
-    breaks off; the caller bounds the wait."""
-    try:
-        transport, tunnel = await dial(loop, lambda: _Tunnel(loop), proxy.host, proxy.port)
-    except OSError as exc:
-        raise UpstreamError(UNREACHABLE) from exc
+    open. Raises OSError if the proxy cannot be reached, UpstreamError if it refuses (naming
+    its status) or breaks off; the caller bounds the wait."""
+    transport, tunnel = await dial(loop, lambda: _Tunnel(loop), proxy.host, proxy.port)
     try:
         transport.write(
             f"CONNECT {host_port} HTTP/1.1\r\nHost: {host_port}\r\n{proxy.head}\r\n".encode(

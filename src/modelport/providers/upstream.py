@@ -15,6 +15,7 @@ aiohttp.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelport import tracing
-from modelport.errors import UpstreamError, UpstreamTimeout
+from modelport.errors import UpstreamBusy, UpstreamError, UpstreamTimeout
 from modelport.providers.dial import dial
 from modelport.providers.http1 import (
     Broken,
@@ -33,7 +34,7 @@ from modelport.providers.http1 import (
     request_bytes,
     size_text,
 )
-from modelport.providers.pool import OriginPool
+from modelport.providers.pool import BUSY, OriginPool
 from modelport.providers.proxy import UNREACHABLE, ProxyRules, open_tunnel
 from modelport.providers.sse import EventTooLarge, ServerSentEvent, SseDecoder
 
@@ -290,13 +291,13 @@ class UpstreamClient:
                         server_hostname=hostname,
                     )
                     return connection
-                if tls is None:
-                    try:
+                try:
+                    if tls is None:
                         await dial(loop, lambda: connection, proxy.host, proxy.port)
-                    except OSError as exc:
-                        raise UpstreamError(UNREACHABLE) from exc
-                    return connection
-                raw = await open_tunnel(loop, proxy, origin.name.split("://", 1)[1])
+                        return connection
+                    raw = await open_tunnel(loop, proxy, origin.name.split("://", 1)[1])
+                except OSError as exc:
+                    raise _no_connection(exc, UNREACHABLE) from exc
                 try:
                     secured = await loop.start_tls(raw, connection, tls, server_hostname=hostname)
                 except BaseException:
@@ -316,9 +317,17 @@ class UpstreamClient:
                 "The upstream provider cannot be reached: the TLS handshake failed."
             ) from exc
         except OSError as exc:
-            raise UpstreamError(
-                "The upstream provider cannot be reached: connection refused or unreachable."
+            raise _no_connection(
+                exc, "The upstream provider cannot be reached: connection refused or unreachable."
             ) from exc
+
+
+def _no_connection(exc: OSError, message: str) -> UpstreamError:
+    """`message`, unless the hub itself is out of file descriptors: then it is busy, and a
+    retry (or another replica) may succeed."""
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        return UpstreamBusy(BUSY)
+    return UpstreamError(message)
 
 
 def _too_large(reason: str) -> UpstreamError:
