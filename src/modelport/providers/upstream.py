@@ -2,14 +2,14 @@
 
 A lean client on asyncio and httptools (the parser uvicorn serves with; the connection is in
 `http1`), not aiohttp: it costs a fraction of aiohttp's CPU per proxied request (the figures:
-docs/benchmarks.md, "Design decisions and their measurements"). It does what the data plane needs and no more: POST a JSON body over keep-alive
-connections pooled per origin, at most so many in use per origin (`pool`), TLS for https,
-happy eyeballs for names with IPv6 and IPv4 addresses (`dial`), through a forward proxy when
-the environment names one (`proxy`); read the answer whole (up to a cap) or as it arrives,
-with connect and read timeouts. Its failures become ours here, and the upstream credential
-goes nowhere but the headers of the requests it sends (which ones, the dialect says).
-docs/design/upstream-client.md says what it deliberately leaves out, and how to go back to
-aiohttp.
+docs/benchmarks.md, "Design decisions and their measurements"). It does what the data plane
+needs and no more: POST a JSON body over keep-alive connections pooled per origin, at most so
+many in use per origin (`pool`), TLS for https, happy eyeballs for names with IPv6 and IPv4
+addresses (`dial`), through a forward proxy when the environment names one (`proxy`); read
+the answer whole (up to a cap) or as it arrives, with connect and read timeouts. Its failures
+become ours here, and the upstream credential goes nowhere but the headers of the requests it
+sends (which ones, the dialect says). docs/design/upstream-client.md says what it
+deliberately leaves out, and how to go back to aiohttp.
 """
 
 from __future__ import annotations
