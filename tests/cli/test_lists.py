@@ -4,6 +4,9 @@ columns, `--no-header`, `-o json`; and shell completion. One backend: paging is 
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -70,9 +73,15 @@ def test_shell_completion(tmp_path: Path) -> None:
         extra = {"_MODELPORT_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}
         return modelport(None, env={**env, **extra})
 
-    script = modelport(None, "--show-completion", "bash", env=env)
-    assert "complete -o default -F _modelport_completion modelport" in script.out
-    assert "_MODELPORT_COMPLETE=complete_bash" in script.out
+    # Typer asks the shell it runs under which script to print: run it from bash, as a user
+    # would (under make or CI the nearest shell is sh, which Typer has no script for).
+    # (A second command keeps bash from exec-ing into the first and leaving sh its parent.)
+    command = f"{shlex.quote(sys.executable)} -m modelport --show-completion; exit $?"
+    script = subprocess.run(
+        ["bash", "-c", command], env=env, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "complete -o default -F _modelport_completion modelport" in script.stdout
+    assert "_MODELPORT_COMPLETE=complete_bash" in script.stdout
     assert complete("modelport ke").lines == ["keys"]
     assert complete("modelport keys list --no").lines == ["--no-header"]
     assert set(complete("modelport db ").lines) == {"upgrade", "current", "history"}
