@@ -63,14 +63,20 @@ def body(mode: str, api: str = "chat", model: str = MODEL) -> bytes:
     return orjson.dumps(payload)
 
 
-def start_upstream(root: Path, env: dict[str, str]) -> tuple[Process, int]:
-    """bench/fast_upstream.py on a free port, and a catalog naming it in `root/catalog.toml`."""
+def fast_upstream(root: Path, env: dict[str, str]) -> tuple[Process, int]:
+    """bench/fast_upstream.py on a free port."""
     port = free_port()
     upstream = Process(
         [sys.executable, str(HERE / "fast_upstream.py"), "--port", str(port)],
         env,
         root / "upstream.log",
     )
+    return upstream, port
+
+
+def start_upstream(root: Path, env: dict[str, str]) -> tuple[Process, int]:
+    """bench/fast_upstream.py on a free port, and a catalog naming it in `root/catalog.toml`."""
+    upstream, port = fast_upstream(root, env)
     base_url = f"http://127.0.0.1:{port}/v1"
     entries = [
         ENTRY.format(model=model, dialect=dialect, native=native, base_url=base_url)

@@ -22,7 +22,6 @@ import argparse
 import http.client
 import random
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -31,9 +30,9 @@ from pathlib import Path
 
 import orjson
 
-from chat import HERE, MESSAGES
+from chat import MESSAGES, fast_upstream
 from gateway import Bench, started
-from harness import free_port, load, machine, markdown_table
+from harness import load, machine, markdown_table
 from modelport.catalog.loader import parse_catalog
 from modelport.gateway.routing import Routing
 from modelport.infra.cooldown import CooldownPolicy, MemoryDeploymentHealth
@@ -96,12 +95,8 @@ def in_process() -> list[list[str]]:
 
 
 def failover_catalog(root: Path, env: dict[str, str]) -> tuple[Process, int]:
-    port = free_port()
-    upstream = Process(
-        [sys.executable, str(HERE / "fast_upstream.py"), "--port", str(port)],
-        env,
-        root / "upstream.log",
-    )
+    """The fast upstream, and a catalog of `ok` and `failover` on it."""
+    upstream, port = fast_upstream(root, env)
     ok, failing = f"http://127.0.0.1:{port}/v1", f"http://127.0.0.1:{port}/fail/v1"
     text = ENTRY.format(model="ok") + f'base_url = "{ok}"\n'
     text += ENTRY.format(model="failover") + deployment("failing", failing, 1)
