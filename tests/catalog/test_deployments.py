@@ -126,6 +126,16 @@ def test_an_azure_deployment_needs_its_api_version() -> None:
             "same name",
         ),
         ('[[models.deployments]]\nbase_url = "http://b"\nsecret = "x"\n', "secret"),
+        (
+            '[[models.deployments]]\nname = "2"\nbase_url = "http://b"\n'
+            '[[models.deployments]]\nbase_url = "http://c"\n',
+            "same name",
+        ),
+        ('[[models.deployments]]\nbase_url = "http://b"\nheaders = { api-key = "x" }\n', "header"),
+        (
+            '[[models.deployments]]\nbase_url = "http://b"\nheaders = { X-A = "a\\nb" }\n',
+            "not a valid header value",
+        ),
     ],
 )
 def test_a_bad_deployment_stops_the_server_naming_it(more: str, reason: str) -> None:
@@ -185,3 +195,56 @@ def test_the_readmes_catalog_example_is_a_valid_catalog() -> None:
     ]
     assert [d.name for d in model.serving("acme")] == ["acme-reserved"]
     assert catalog.router("chat-default") is not None
+
+
+def test_only_the_credential_and_header_values_from_the_environment_are_secrets() -> None:
+    text = MODEL + (
+        '[[models.deployments]]\nbase_url = "http://a.example/v1"\napi_key_env = "KEY_A"\n'
+        'headers = { "OpenAI-Organization" = { env = "ORG" }, "X-Version" = "2" }\n'
+    )
+    (deployment,) = parsed(text).servable("m").deployments
+    assert deployment.secrets == ("sk-a", "org-7")
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"KEY": "sk-a\r\nX-Evil: 1"}, "KEY is not a valid header value"),
+        ({"KEY": "sk-a", "ORG": "caf\u00e9\u2603"}, "a header value from the environment"),
+        ({"KEY": "sk-a", "ORG": "o", "URL": "a.example/v1"}, "URL is not an http"),
+    ],
+)
+def test_a_deployment_whose_environment_cannot_be_sent_is_not_configured(
+    env: dict[str, str], reason: str
+) -> None:
+    text = MODEL + (
+        '[[models.deployments]]\nbase_url_env = "URL"\napi_key_env = "KEY"\n'
+        'headers = { "X-Org" = { env = "ORG" } }\n'
+    )
+    values = {"URL": "http://a.example/v1", "ORG": "o", **env}
+    model = parse_catalog(text, "test", values.get).find("m")
+    assert model is not None
+    assert model.unavailable_reason is not None
+    assert reason in model.unavailable_reason
+
+
+def test_an_exclusive_team_never_falls_back_to_shared_deployments() -> None:
+    text = MODEL + (
+        '[[models.deployments]]\nname = "shared"\nbase_url = "http://a.example/v1"\n'
+        '[[models.deployments]]\nname = "vault"\nbase_url = "http://b.example/v1"\n'
+        'api_key_env = "UNSET"\nteams = ["bank"]\nexclusive = true\n'
+    )
+    model = parsed(text).servable("m")
+    assert model.serving("bank") == []
+    assert model.reaches("bank")
+    assert [d.name for d in model.serving("other")] == ["shared"]
+
+
+def test_a_dedicated_deployments_settings_are_never_named_to_others() -> None:
+    text = MODEL + (
+        '[[models.deployments]]\nbase_url = "http://b.example/v1"\napi_key_env = "ACME_KEY"\n'
+        'teams = ["acme"]\n'
+    )
+    model = parse_catalog(text, "test", lambda _name: None).find("m")
+    assert model is not None
+    assert model.unavailable_reason == "not configured"

@@ -87,6 +87,9 @@ def test_the_catalog_shows_a_team_its_dedicated_deployments_only(
     assert theirs["test-dedicated"]["available"] is True
     assert theirs["test-exclusive"]["dedicated_deployments"] == []
     assert theirs["test-exclusive"]["available"] is False
-    assert theirs["test-exclusive"]["unavailable_reason"] == "no deployment serves this team"
+    assert (
+        theirs["test-exclusive"]["unavailable_reason"]
+        == "no configured deployment serves this team"
+    )
     assert "vault" not in str(theirs)
     assert "reserved" not in str(theirs)

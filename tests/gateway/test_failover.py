@@ -18,6 +18,7 @@ import openai
 import pytest
 
 from tests.support.catalog import CHAT_INPUT_PRICE, CHAT_OUTPUT_PRICE, CREDENTIAL_ENV
+from tests.support.databases import sqlite_url
 from tests.support.dataplane import MESSAGES, create_key, sdk
 from tests.support.hub import Hub, free_port
 from tests.support.loop import BackgroundLoop
@@ -86,7 +87,12 @@ def catalog(fake: FakeUpstream, scripted: ScriptedUpstream) -> str:
         + model("exhausted", [scripted_one("limited-soon"), scripted_one("unavailable")])
         + model("only-broken", [on_fake("fake-500")])
         + model("both-broken", [on_fake("fake-500"), on_fake("fake-500")])
-        + model("cheap", [on_fake("fake-chat")], (CHEAP_INPUT, CHEAP_OUTPUT))
+        # A literal header value is no secret: "1" must not be scrubbed out of the answer.
+        + model(
+            "cheap",
+            [on_fake("fake-chat", 'headers = { "X-Version" = "1" }\n')],
+            (CHEAP_INPUT, CHEAP_OUTPUT),
+        )
         + model("azure", [on_azure("fake-500"), 'name = "azure-ok"\n' + on_azure("fake-chat")])
         + '[[routers]]\nid = "router"\nname = "Router"\nmodels = ["only-broken", "cheap"]\n'
     )
@@ -304,3 +310,40 @@ def test_azure_deployments_serve_and_fail_over_like_any_other(
     assert [(r.deployment, r.status, r.estimated) for r in recorded] == [
         ("azure#azure-ok", "ok", False)
     ] * 2
+
+
+@pytest.fixture(scope="module")
+def late_hub(
+    loop: BackgroundLoop, upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Hub]:
+    """A hub whose requests may not start another attempt after 0.3 s."""
+    folder = tmp_path_factory.mktemp("deadline")
+    slow = (
+        f'base_url = "{upstream.url}"\napi_key_env = "{CREDENTIAL_ENV}"\n'
+        'upstream_model = "fake-slow"\ntimeout_seconds = 0.5\n'
+    )
+    healthy = f'base_url = "{upstream.url}"\napi_key_env = "{CREDENTIAL_ENV}"\n'
+    (folder / "catalog.toml").write_text(model("late", [slow, healthy]))
+    env = {
+        "MODELPORT_CATALOG": str(folder / "catalog.toml"),
+        CREDENTIAL_ENV: CREDENTIAL,
+        "MODELPORT_REQUEST_DEADLINE_SECONDS": "0.3",
+    }
+    hub = Hub(sqlite_url(folder), folder / "hub", loop, env)
+    hub.start()
+    yield hub
+    hub.stop()
+
+
+def test_no_attempt_starts_after_the_requests_deadline(late_hub: Hub, loop: BackgroundLoop) -> None:
+    with late_hub.client(late_hub.new_team().token) as api:
+        key = create_key(api)
+    with pytest.raises(openai.APIStatusError) as failure:
+        sdk(late_hub, key["secret_key"]).chat.completions.create(model="late", messages=MESSAGES)
+    assert failure.value.status_code == 504
+    reader = UsageRows(late_hub.database_url, loop)
+    try:
+        [row] = reader.wait_for(key["uuid"], 1)
+    finally:
+        reader.close()
+    assert (row.deployment, row.status, row.cost_picousd) == ("late#1", "upstream_timeout", 0)

@@ -44,6 +44,11 @@ CATALOG = (
     + model("first", ["f1", "f2"])
     + model("second", ["s1"])
     + model("unset", ['u;api_key_env = "UNSET_KEY"'])
+    + model(
+        "locked",
+        ["open", 'safe;teams = ["acme"];exclusive = true;api_key_env = "UNSET_KEY"'],
+    )
+    + model("theirs", ['only;teams = ["bank"]'])
     + model("embed", ["e"], kind="embedding")
     + '[[routers]]\nid = "fallback"\nname = "F"\nmodels = ["unset", "first", "second"]\n'
     + '[[routers]]\nid = "weighted"\nname = "W"\nstrategy = "weighted"\n'
@@ -169,3 +174,14 @@ def test_the_key_must_be_allowed_the_name_it_calls(health: MemoryDeploymentHealt
         router.plan("r", identity(), "embed", "chat")
     with pytest.raises(ModelUnavailable, match="UNSET_KEY"):
         router.plan("r", identity(), "unset", "chat")
+
+
+def test_a_team_whose_exclusive_deployment_is_down_is_refused_not_sent_elsewhere(
+    health: MemoryDeploymentHealth,
+) -> None:
+    router = routing(health)
+    with pytest.raises(ModelUnavailable, match="no configured deployment serves"):
+        router.plan("r", identity("acme"), "locked", "chat")
+    assert tried(router.plan("r", identity("other"), "locked", "chat")) == ["locked#open"]
+    with pytest.raises(NotFound):
+        router.plan("r", identity("acme"), "theirs", "chat")

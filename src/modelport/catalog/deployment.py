@@ -24,8 +24,19 @@ OpenAI (the deployment name in the path, `api-version`, an `api-key` header)."""
 Header = tuple[str, str]
 HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 RESERVED_HEADERS = frozenset(
-    {"host", "content-length", "content-type", "transfer-encoding", "connection"}
+    {
+        "host",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "connection",
+        "accept-encoding",
+        "authorization",
+        "api-key",
+        "x-api-key",
+    }
 )
+"""Headers the hub writes itself: the request's framing and the upstream's credential."""
 
 
 class FromEnv(BaseModel):
@@ -76,9 +87,11 @@ class DeploymentEntry(BaseModel):
     @field_validator("headers")
     @classmethod
     def _header_names(cls, value: dict[str, str | FromEnv]) -> dict[str, str | FromEnv]:
-        for name in value:
+        for name, written in value.items():
             if not HEADER_NAME.match(name) or name.lower() in RESERVED_HEADERS:
                 raise ValueError(f"{name!r} cannot be an extra header")
+            if isinstance(written, str) and not _header_value(written):
+                raise ValueError(f"the value of {name!r} is not a valid header value")
         return value
 
     @model_validator(mode="after")
@@ -108,6 +121,9 @@ class Deployment:
     api_key: str | None = field(repr=False)
     """The upstream credential. Never logged, never shown."""
     headers: tuple[Header, ...] = field(repr=False)
+    secrets: tuple[str, ...] = field(repr=False)
+    """The credential and the header values read from the environment: what the hub takes
+    out of whatever this upstream sends back (a literal header value is no secret)."""
     upstream_model: str
     dialect: DialectName
     native_responses: bool
@@ -148,14 +164,20 @@ class Deployment:
             base_url = env(entry.base_url_env)
             base_url = base_url.rstrip("/") if base_url else None
         api_key = env(entry.api_key_env) if entry.api_key_env else None
-        headers, missing = _headers(entry.headers, env)
+        headers, from_env, missing = _headers(entry.headers, env)
         reason = None
         if base_url is None:
             reason = f"not configured: set {entry.base_url_env} to its server's /v1 URL"
+        elif not base_url.startswith(("http://", "https://")):
+            reason = f"not configured: {entry.base_url_env} is not an http:// or https:// URL"
         elif entry.api_key_env and not api_key:
             reason = f"not configured: set {entry.api_key_env} to the provider's API key"
+        elif api_key is not None and not _header_value(api_key):
+            reason = f"not configured: {entry.api_key_env} is not a valid header value"
         elif missing:
             reason = f"not configured: set {missing} for its headers"
+        elif not all(_header_value(value) for value in from_env):
+            reason = "not configured: a header value from the environment is not a valid one"
         name = entry.name or str(position)
         return cls(
             id=f"{model_id}#{name}",
@@ -163,6 +185,7 @@ class Deployment:
             base_url=base_url,
             api_key=api_key,
             headers=headers,
+            secrets=tuple(value for value in (api_key, *from_env) if value),
             upstream_model=entry.upstream_model or defaults.upstream_model,
             dialect=entry.dialect or defaults.dialect,
             native_responses=(
@@ -193,14 +216,30 @@ class DeploymentDefaults:
 
 def _headers(
     written: dict[str, str | FromEnv], env: Callable[[str], str | None]
-) -> tuple[tuple[Header, ...], str | None]:
-    """The headers with their values looked up, and the first variable that is unset."""
+) -> tuple[tuple[Header, ...], list[str], str | None]:
+    """The headers with their values looked up, the values that came from the environment,
+    and the first variable that is unset."""
     headers: list[Header] = []
+    from_env: list[str] = []
     for name, value in written.items():
         if isinstance(value, FromEnv):
             found = env(value.env)
             if not found:
-                return (), value.env
+                return (), [], value.env
+            from_env.append(found)
             value = found
         headers.append((name, value))
-    return tuple(headers), None
+    return tuple(headers), from_env, None
+
+
+def _header_value(value: str) -> bool:
+    """Whether `value` can go in an HTTP header as it is (no line break, Latin-1)."""
+    return "\r" not in value and "\n" not in value and value.isprintable() and _latin1(value)
+
+
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True

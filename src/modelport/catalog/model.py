@@ -109,9 +109,11 @@ class CatalogEntry(BaseModel):
                     "give base_url, base_url_env and api_key_env in each deployment, "
                     "not beside deployments"
                 )
-            names = [d.name for d in self.deployments if d.name is not None]
+            names = [d.name or str(n) for n, d in enumerate(self.deployments, start=1)]
             if len(names) != len(set(names)):
-                raise ValueError("two deployments have the same name")
+                raise ValueError(
+                    "two deployments have the same name (an unnamed one is named by its place)"
+                )
         elif (self.base_url is None) == (self.base_url_env is None):
             raise ValueError("give exactly one of base_url and base_url_env")
         elif self.dialect == "azure":
@@ -184,18 +186,25 @@ class CatalogModel:
 
     @property
     def unavailable_reason(self) -> str | None:
-        """Why no deployment can serve it (the first one's reason), or None."""
+        """Why no deployment can serve it, or None. Only a shared deployment's reason is
+        given: a dedicated one's would name another team's settings."""
         if any(deployment.available for deployment in self.deployments):
             return None
-        return self.deployments[0].unavailable_reason
+        shared = [d for d in self.deployments if not d.teams]
+        return shared[0].unavailable_reason if shared else "not configured"
 
     def serving(self, team: str) -> list[Deployment]:
         """The configured deployments `team`'s keys may reach: its dedicated ones (only those
-        when one is exclusive), then the shared ones."""
-        mine = [d for d in self.deployments if d.available and team in d.teams]
-        if any(d.exclusive for d in mine):
+        when one is exclusive, configured or not), then the shared ones."""
+        dedicated = [d for d in self.deployments if team in d.teams]
+        mine = [d for d in dedicated if d.available]
+        if any(d.exclusive for d in dedicated):
             return mine
         return mine + [d for d in self.deployments if d.available and not d.teams]
+
+    def reaches(self, team: str) -> bool:
+        """Whether any deployment, configured or not, is for `team`'s keys (shared or its own)."""
+        return any(d.serves(team) for d in self.deployments)
 
     def dedicated_to(self, team: str) -> list[Deployment]:
         """The deployments dedicated to `team` (configured or not)."""

@@ -94,7 +94,7 @@ class ModelPublic(BaseModel):
         entry = model.entry
         reason = model.unavailable_reason
         if reason is None and not model.serving(team):
-            reason = "no deployment serves this team"
+            reason = "no configured deployment serves this team"
         dedicated = [
             DedicatedDeployment(
                 name=d.name, region=d.region, exclusive=d.exclusive, available=d.available

@@ -37,6 +37,8 @@ class Call:
     admission: Admission | None = None
     deployment: Deployment | None = None
     """The deployment being tried, and once recorded, the one that served."""
+    attempting: bool = False
+    """Whether an upstream is being asked right now (not between failed attempts)."""
     first_sent: float | None = None
     """When the stream's first piece was sent on (perf_counter), once it was."""
 

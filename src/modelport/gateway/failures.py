@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 from modelport import metrics
@@ -15,6 +16,7 @@ from modelport.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
+from modelport.infra.cooldown import MAX_RETRY_AFTER
 from modelport.providers.dialects import Dialect
 from modelport.providers.scrub import Scrubber
 from modelport.providers.upstream import UpstreamResponse
@@ -62,12 +64,9 @@ def retryable(status: int) -> bool:
     return status == 429 or status >= 500
 
 
-MAX_RETRY_AFTER = 3600.0
-
-
 def retry_after_seconds(response: UpstreamResponse) -> float | None:
-    """The upstream's `Retry-After` in seconds (delta-seconds or an HTTP date), capped at an
-    hour; None when it sent none or none that parses."""
+    """The upstream's `Retry-After` in seconds (delta-seconds or an HTTP date), capped as
+    cooldowns are; None when it sent none or none that parses."""
     value = response.header("retry-after")
     if value is None:
         return None
@@ -78,6 +77,8 @@ def retry_after_seconds(response: UpstreamResponse) -> float | None:
             at = parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
+        if at.tzinfo is None:  # "-0000": a date in UTC, says RFC 5322
+            at = at.replace(tzinfo=UTC)
         seconds = at.timestamp() - time.time()
     if seconds != seconds or seconds < 0:  # NaN or in the past
         return None

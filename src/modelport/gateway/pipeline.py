@@ -18,7 +18,6 @@ failure is, uncharged, and its error (with the soonest `Retry-After`) goes to th
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -70,7 +69,6 @@ from modelport.usage.admission import KeyLimiter
 from modelport.usage.recorder import UsageRecorder
 from modelport.usage.row import Status
 
-log = logging.getLogger("modelport.gateway")
 STOPPING = "The server is shutting down; retry the request."
 
 
@@ -185,8 +183,7 @@ class Pipeline:
     def _scrubber(self, deployment: Deployment) -> Scrubber:
         scrubber = self._scrubbers.get(deployment.id)
         if scrubber is None:
-            secrets = [deployment.api_key, *(value for _, value in deployment.headers)]
-            scrubber = self._scrubbers[deployment.id] = Scrubber(*secrets)
+            scrubber = self._scrubbers[deployment.id] = Scrubber(*deployment.secrets)
         return scrubber
 
     async def _admit(
@@ -216,35 +213,48 @@ class Pipeline:
         work: Work,
     ) -> None:
         """Try the plan's routes in turn until one serves the request (see the module's
-        docstring); the last failure, when none does, is recorded and raised."""
+        docstring); when none does, the last failure is recorded, uncharged, and raised."""
+        failure: AttemptFailed | None = None
         waits: list[float] = []
         for position, route in enumerate(plan.routes):
             if position:
-                exchange = await api.exchange(inbound, route)
+                if time.perf_counter() - call.started >= self._deadline:
+                    break
+                try:
+                    exchange = await api.exchange(inbound, route)
+                except ModelportError:
+                    continue  # this route cannot take the request (its context, say)
                 call.retarget(route.model, route.deployment, exchange.prompt_chars)
-            last = (
-                position == len(plan.routes) - 1
-                or time.perf_counter() - call.started >= self._deadline
-            )
             outbound = self._outbound(route, exchange.wire, exchange.payload, inbound.forwarded)
+            call.attempting = True
             try:
                 await work(call, route, exchange, outbound, send)
                 return
             except AttemptFailed as failed:
-                # A model's only deployment is not benched for failures alone: with nothing
-                # to fail over to, a cooldown would only turn its errors into refusals. Its
-                # upstream's Retry-After still benches it.
-                if failed.retry_after is not None or len(route.model.deployments) > 1:
-                    await self._health.failed(route.deployment.id, failed.retry_after)
+                call.attempting = False
+                failure = failed
+                count_failure(call.request_id, route.model.id, route.deployment.id, failed.kind)
                 if failed.retry_after is not None:
                     waits.append(failed.retry_after)
-                if not last:
-                    count_failure(call.request_id, route.model.id, route.deployment.id, failed.kind)
-                    continue
-                await self._failed(call, failed.kind, failure_status(failed.error))
-                if waits:  # the upstreams said when to come back: the soonest of them
-                    failed.error.retry_after = max(1, math.ceil(min(waits)))
-                raise failed.error from None
+                if self._benches(route, failed):
+                    await self._health.failed(route.deployment.id, failed.retry_after)
+        assert failure is not None  # the first route is always tried
+        await self._record(call, failure_status(failure.error), charge=False)
+        if waits:  # the upstreams said when to come back: the soonest of them
+            failure.error.retry_after = max(1, math.ceil(min(waits)))
+        raise failure.error from None
+
+    @staticmethod
+    def _benches(route: Route, failed: AttemptFailed) -> bool:
+        """Whether a failed attempt counts against its deployment's health. Not when the hub
+        itself had no connection to spare (busy), and not for a deployment the team cannot
+        fail over from (benching it would only turn its errors into refusals), unless its
+        upstream asked to be left alone (Retry-After)."""
+        if failed.kind == "busy":
+            return False
+        if failed.retry_after is not None:
+            return True
+        return len(route.model.serving(route.identity.team_name)) > 1
 
     async def _guarded(
         self,
@@ -266,7 +276,8 @@ class Pipeline:
             if watch.reason == SERVER_SHUTDOWN:
                 await self._cut(call, send, errors)
             elif call.usage_row is None:
-                call.usage_row = call.row("client_disconnect")
+                # Between failed attempts no upstream is working on it: nothing to charge.
+                call.usage_row = call.row("client_disconnect", charge=call.attempting)
                 self._recorder.submit(call.usage_row)
         finally:
             watch.stop()

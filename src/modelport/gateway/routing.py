@@ -113,6 +113,11 @@ class Routing:
             raise refusal
         if cooling:
             raise self._cooling(requested, cooling, now)
+        if any(model.reaches(identity.team_name) for model in models):
+            raise ModelUnavailable(
+                f"The model {requested!r} is unavailable: no configured deployment serves "
+                "this key's team."
+            )
         # Every deployment is another team's: to this key, as if the model were not there.
         raise NotFound(
             f"The model {requested!r} does not exist or this key may not use it.",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -69,7 +69,8 @@ class Origin:
     name: str
     """`scheme://host:port`: the pool's and the metrics' name for it; no credential."""
     proxy: Proxy | None = None
-    proxy_head: str = ""
+    proxy_head: str = field(default="", repr=False)
+    """`Proxy-Authorization` for the proxy, when its URL carries a credential."""
 
     @classmethod
     def of(cls, base_url: str, proxy: Proxy | None = None) -> Origin:

@@ -71,6 +71,7 @@ async def model_page(
     context = {
         "model": model,
         "dedicated": model.dedicated_to(member.team_name),
+        "team": member.team_name,
         "curl": examples.curl(base, model),
         "python": examples.python(base, model),
     }
