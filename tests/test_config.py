@@ -76,6 +76,17 @@ def test_both_or_an_unreadable_file_is_a_clear_error(folder: Path) -> None:
     )
     binary = settings_error(MODELPORT_DATABASE_URL_FILE=str(folder / "latin1"))
     assert binary.endswith("cannot read " + str(folder / "latin1") + ": not UTF-8 text")
+    (folder / "empty").write_text("\n")
+    empty = settings_error(MODELPORT_METRICS_TOKEN_FILE=str(folder / "empty"))
+    assert empty == f"MODELPORT_METRICS_TOKEN_FILE: {folder / 'empty'} is empty"
+
+
+def test_a_bad_setting_is_named_as_it_is_read(folder: Path) -> None:
+    assert settings_error(OTEL_SDK_DISABLED="maybe").startswith("OTEL_SDK_DISABLED: ")
+    assert settings_error(MODELPORT_PORT="x").startswith("MODELPORT_PORT: ")
+    url = settings_error(MODELPORT_DATABASE_URL="postgresql:/u:hunter2@h/db")
+    assert url == "MODELPORT_DATABASE_URL: is not a database URL (sqlite:///path, postgresql://...)"
+    assert "hunter2" not in url
 
 
 def test_serve_refuses_a_bad_secret_file_in_one_line(tmp_path: Path) -> None:

@@ -155,6 +155,8 @@ def test_a_chat_request_is_traced_to_the_upstream_with_genai_attributes(
     assert attributes["gen_ai.usage.input_tokens"] == PROMPT_TOKENS
     assert attributes["gen_ai.usage.output_tokens"] == 5
     assert attributes["http.response.status_code"] == 200
+    assert attributes["http.route"] == "/v1/chat/completions"
+    assert "url.path" not in attributes, "a path may hold a key's id or a pasted secret"
     (client,) = [s for s in _finished(spans, server.context.trace_id) if s.kind == SpanKind.CLIENT]
     assert client.parent is not None
     assert client.parent.span_id == server.context.span_id

@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 SECRET_FILE = "server-secret"  # noqa: S105 (a file name)
 MIN_SECRET_LENGTH = 32
@@ -137,10 +139,15 @@ class Settings(BaseSettings):
             if values.get(name) not in (None, ""):
                 raise ValueError(f"give {variable} or {variable}_FILE, not both")
             try:
-                values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+                value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
             except (OSError, UnicodeDecodeError) as exc:
                 why = getattr(exc, "strerror", None) or "not UTF-8 text"
                 raise ValueError(f"{variable}_FILE: cannot read {path}: {why}") from None
+            if not value:
+                # A secret mounted wrong must not quietly unset the setting (an open /metrics,
+                # a database of its own, no Redis).
+                raise ValueError(f"{variable}_FILE: {path} is empty")
+            values[name] = value
         return values
 
     @field_validator("database_url")
@@ -150,6 +157,10 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("sqlite", "postgres")):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL (sqlite:///path, postgresql://...)") from None
         return value
 
     @field_validator(
@@ -207,8 +218,21 @@ def describe(error: ValidationError) -> str:
     for item in error.errors():
         message = item["msg"].removeprefix("Value error, ")
         names = [str(part) for part in item["loc"]]
-        problems.append(f"MODELPORT_{'_'.join(names).upper()}: {message}" if names else message)
+        problems.append(f"{_variable('_'.join(names))}: {message}" if names else message)
     return "; ".join(problems)
+
+
+def _variable(field: str) -> str:
+    """The environment variable a setting is read from (a standard one keeps its own name)."""
+    info = Settings.model_fields.get(field)
+    if info is None:  # pydantic names a field read by its alias by that alias
+        return field.upper()
+    alias = info.validation_alias
+    if isinstance(alias, str):
+        return alias
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return f"MODELPORT_{field.upper()}"
 
 
 def environment_value(name: str) -> str | None:

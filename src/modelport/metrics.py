@@ -6,7 +6,7 @@ the library's global one, so nothing another library registers leaks into /metri
 test can scrape a registry it made). Each replica exports its own numbers (scrape every
 replica, not the load balancer). An update is about a microsecond (prometheus_client locks
 per series); the hub's state (Redis, caches, connections) is read at scrape time instead,
-by `api/metrics.py`'s collector, so it costs nothing per request.
+by `hub/metrics.py`'s collector, so it costs nothing per request.
 
 Labels are drawn from small fixed sets only: API family, route template (never a raw path),
 HTTP method (known ones, else "other"), status code, catalog model id, and short reason
@@ -23,7 +23,7 @@ code written against it converts one for one):
     X.inc(v1, v2, amount=n)        -> X.labels(v1, v2).inc(n)
     X.observe(seconds, v1)         -> X.labels(v1).observe(seconds)
     X.inc() (no labels)            -> X.inc()
-    metrics.gauge(...) at scrape   -> a GaugeMetricFamily yielded by api/metrics.py's HubState
+    metrics.gauge(...) at scrape   -> a GaugeMetricFamily yielded by hub/metrics.py's HubState
 """
 
 from __future__ import annotations

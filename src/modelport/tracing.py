@@ -98,9 +98,17 @@ def install(environment: Environment) -> TracerProvider | None:
     except ImportError:
         log.warning("OTEL_* is set but OpenTelemetry is not installed: no tracing")
         return None
-    exporter: SpanExporter = (
-        ConsoleSpanExporter() if exporter_name == "console" else _otlp(environment.protocol)
-    )
+    try:
+        exporter: SpanExporter = (
+            ConsoleSpanExporter()
+            if exporter_name == "console"
+            else _otlp(environment.protocol, environment.endpoint)
+        )
+    except ImportError:
+        raise ValueError(
+            "OTEL_* asks for the OTLP exporter, which is not installed: "
+            "pip install 'modelport[otel]'"
+        ) from None
     resource = Resource.create()  # OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
     if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
         resource = resource.merge(Resource({"service.name": "modelport"}))
@@ -110,22 +118,26 @@ def install(environment: Environment) -> TracerProvider | None:
     return provider
 
 
-def _otlp(protocol: str | None) -> SpanExporter:
-    """The OTLP exporter for `protocol` (http/protobuf unless grpc is asked for)."""
+def _otlp(protocol: str | None, endpoint: str | None) -> SpanExporter:
+    """The OTLP exporter for `protocol` (http/protobuf unless grpc is asked for), sending to
+    `endpoint` as the settings read it (a `.env` file included, which the exporter's own
+    reading of the environment would miss). Over http, traces go to `<endpoint>/v1/traces`,
+    as the specification says of OTEL_EXPORTER_OTLP_ENDPOINT."""
     wire = (protocol or "http/protobuf").strip().lower()
     if wire == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter as GrpcExporter,
         )
 
-        return GrpcExporter()
+        return GrpcExporter(endpoint=endpoint)
     if wire != "http/protobuf":
         raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL={wire} is not grpc or http/protobuf")
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
         OTLPSpanExporter as HttpExporter,
     )
 
-    return HttpExporter()
+    traces = None if endpoint is None else endpoint.rstrip("/") + "/v1/traces"
+    return HttpExporter(endpoint=traces)
 
 
 def shutdown(provider: TracerProvider) -> None:
@@ -164,7 +176,8 @@ def server_span(scope: Any) -> ServerSpan | None:
     parent = propagate.extract(headers)  # the client's traceparent, if it sent one
     span = _tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
     span.set_attribute("http.request.method", method)
-    span.set_attribute("url.path", path)
+    # No `url.path`: a path may carry a key's id, or a secret pasted into it; the span gets
+    # the route template (`http.route`) when the request is routed.
     operation = GENAI_OPERATIONS.get(path.rstrip("/"))
     if operation is not None:
         span.set_attribute("gen_ai.operation.name", operation)

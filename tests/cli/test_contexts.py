@@ -46,7 +46,7 @@ def test_contexts_choose_the_hub_and_token(hub: Hub, team: Team, tmp_path: Path)
     with hub.client(team.token) as api:
         ours = api.post(KEYS, json={"name": "ours"}).json()["api_key_info"]["uuid"]
     ids = ("--format", "id", "--no-header")
-    contexts, current, before, after, variable, env_wins, elsewhere, gone, refused = side_by_side(
+    contexts, current, before, after, variable, named_wins, elsewhere, gone, refused = side_by_side(
         lambda: cli("auth", "list", "--no-header"),
         lambda: cli("keys", "list", *ids),
         lambda: cli("--context", "other", "keys", "list", *ids),
@@ -61,7 +61,8 @@ def test_contexts_choose_the_hub_and_token(hub: Hub, team: Team, tmp_path: Path)
     assert ok(contexts).lines == [f"default  {hub.url}  yes", f"other    {hub.url}  no"]
     assert ok(current).lines == [ours]
     assert ok(before).lines == ok(after).lines == ok(variable).lines == []
-    assert ok(env_wins).lines == [ours]  # the variable wins over the context
+    # A context named on the command line beats MODELPORT_TOKEN: its own token, to its own URL.
+    assert ok(named_wins).lines == []
     assert_clean_failure(elsewhere, "no API token")
     assert_clean_failure(gone, "no context named 'gone'")
     assert_clean_failure(refused, "unauthorized", "401")

@@ -29,5 +29,5 @@ def audit(
 ) -> None:
     """Show who did what to which key, newest first."""
     api = Api(url, token, context)
-    data, events, _ = api.list("/v2/gen-ai/audit_events", "audit_events", page, per_page)
-    show(View(output, fields, not no_header), data, events, COLUMNS)
+    data, events, count = api.list("/v2/gen-ai/audit_events", "audit_events", page, per_page)
+    show(View(output, fields, not no_header), data, events, COLUMNS, count)

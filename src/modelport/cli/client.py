@@ -61,7 +61,7 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        fail(f"bad setting: {describe(exc)}")
+        fail(f"bad setting: {describe(exc)}", code=2)
 
 
 _given_before_the_command: dict[str, str] = {}
@@ -84,16 +84,22 @@ class Api:
 
     def __init__(self, url: str | None, token: str | None, context: str | None = None) -> None:
         settings = load_settings()
-        url = url or (settings.url if "url" in settings.model_fields_set else None)
-        token = token or (settings.token.get_secret_value() if settings.token else None)
+        named = context or _given_before_the_command.get("context")
+        if named is None:
+            url = url or (settings.url if "url" in settings.model_fields_set else None)
+            token = token or (settings.token.get_secret_value() if settings.token else None)
+        # A context named on the command line beats MODELPORT_URL and MODELPORT_TOKEN, and
+        # its token goes to its own URL only: never the environment's token to its URL.
         if url is None or token is None:
-            url, token = _from_context(url, token, chosen_context(context, settings))
+            url, token = _from_context(url, token, named or settings.context)
         if not token:
             fail(
                 "no API token: pass --token, set MODELPORT_TOKEN, or store one with "
                 "`modelport auth init`"
             )
         base_url = url.rstrip("/")
+        if not token.isascii() or not token.isprintable():
+            fail("the API token holds characters a token cannot have: paste it again")
         try:
             self._client = httpx.Client(
                 base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0

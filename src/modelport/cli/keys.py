@@ -51,9 +51,7 @@ def list_keys(
 ) -> None:
     """List keys, newest first."""
     data, infos, count = Api(url, token, context).list(BASE, "api_key_infos", page, per_page)
-    show(View(output, fields, not no_header), data, _rows(infos), COLUMNS)
-    if output is not Output.json:
-        typer.echo(count, err=True)
+    show(View(output, fields, not no_header), data, _rows(infos), COLUMNS, count)
 
 
 @app.command("create")

@@ -30,8 +30,19 @@ def settings_with(**overrides: Any) -> Settings:
 def admin_settings(data_dir: Path | None) -> Settings:
     """The settings of a command on the database, which logs only warnings."""
     settings = settings_with(data_dir=data_dir)
-    configure_logging("warning", settings.log_file, settings.log_format)
+    logging_to(settings, "warning")
     return settings
+
+
+def logging_to(settings: Settings, level: str) -> None:
+    """Logging as the settings say; a log file that cannot be opened stops the command."""
+    try:
+        configure_logging(level, settings.log_file, settings.log_format)
+    except OSError as exc:
+        typer.echo(
+            f"modelport: cannot open the log file {settings.log_file}: {exc.strerror}", err=True
+        )
+        raise typer.Exit(2) from None
 
 
 def serve(
@@ -55,7 +66,7 @@ def serve(
     from modelport.cli.server import CLEANUP_SECONDS, DrainingServer
 
     private_folder(settings.data_dir)
-    configure_logging(settings.log_level, settings.log_file, settings.log_format)
+    logging_to(settings, settings.log_level)
     if not migrate:
         from modelport.cli import database
 

@@ -48,8 +48,8 @@ def list_models(
     A cache price shown as `-` is the input price."""
     api = Api(url, token, context)
     params = {"usecases": usecase or []}
-    data, models, _ = api.list("/v2/gen-ai/models", "models", None, None, params)
-    show(View(output, fields, not no_header), data, [_row(m) for m in models], COLUMNS)
+    data, models, count = api.list("/v2/gen-ai/models", "models", None, None, params)
+    show(View(output, fields, not no_header), data, [_row(m) for m in models], COLUMNS, count)
 
 
 def _row(model: dict[str, Any]) -> dict[str, Any]:

@@ -42,16 +42,21 @@ class View:
     header: bool = True
 
 
-def fail(message: str) -> NoReturn:
-    """Print `Error: message` on stderr and exit with status 1."""
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print `Error: message` on stderr and exit with status `code` (1; 2 for bad usage)."""
     typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 def show(
-    output: Output | View, data: Any, rows: Sequence[dict[str, Any]], columns: Sequence[str]
+    output: Output | View,
+    data: Any,
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    count: str | None = None,
 ) -> None:
-    """Print `data` as JSON, or `rows` as an aligned table of `columns` (or those picked)."""
+    """Print `data` as JSON, or `rows` as an aligned table of `columns` (or those picked)
+    and `count` (a list's "N in all") on standard error, out of a script's way."""
     view = output if isinstance(output, View) else View(output)
     if view.output is Output.json:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
@@ -68,6 +73,8 @@ def show(
         typer.echo(header.rstrip())
     for row in cells:
         typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    if count is not None:
+        typer.echo(count, err=True)
 
 
 def pick(wanted: str, columns: Sequence[str]) -> list[str]:
