@@ -22,6 +22,7 @@ from modelport.components import Components, build_components
 from modelport.config import Settings
 from modelport.db.migrate import upgrade_to_head
 from modelport.gateway.access import Access
+from modelport.gateway.apis.key import KeyApi
 from modelport.gateway.apis.responses_store import ResponseStore
 from modelport.gateway.dataplane import DataPlaneMiddleware
 from modelport.gateway.openapi import describe_v1
@@ -121,8 +122,10 @@ def create_app(
         deadline=settings.request_deadline_seconds,
     )
     store = ResponseStore(hub.database, timedelta(days=settings.responses_retention_days))
+    key = KeyApi(access, hub.database, hub.key_limiter)
     app.add_middleware(
-        DataPlaneMiddleware, data_plane=data_plane(access, pipeline, hub.catalog, hub.drain, store)
+        DataPlaneMiddleware,
+        data_plane=data_plane(access, pipeline, hub.catalog, hub.drain, store, key),
     )
     app.add_middleware(DrainMiddleware, drain=hub.drain)
     app.add_middleware(RequestContextMiddleware)

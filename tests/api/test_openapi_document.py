@@ -58,7 +58,7 @@ def test_v1_operations_name_the_model_access_key(document: dict[str, Any]) -> No
             continue
         for method, operation in operations.items():
             schemes = {name for entry in operation["security"] for name in entry}
-            anthropic = path.startswith("/v1/messages")
+            anthropic = path.startswith("/v1/messages") or path == "/v1/key"
             assert schemes == (V1_SCHEMES if anthropic else {"model_access_key"}), (path, method)
 
 
@@ -83,6 +83,8 @@ def test_what_the_hub_answers_matches_the_document(
     calls: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]] = [
         ("/v1/models", "get", None, key),
         ("/v1/models", "get", None, {}),
+        ("/v1/key", "get", None, key),
+        ("/v1/key", "get", None, {}),
         ("/v1/chat/completions", "post", {"model": "test-chat", "messages": messages}, key),
         ("/v1/chat/completions", "post", {"model": "test-chat"}, key),
         ("/v1/embeddings", "post", {"model": "test-embed", "input": "Hi"}, key),
@@ -115,4 +117,4 @@ def test_what_the_hub_answers_matches_the_document(
             answer = client.request(method, path.format(response_id=response_id), headers=key)
             statuses.append(answer.status_code)
             _check(document, path, method, answer)
-    assert statuses == [200, 401, 200, 400, 200, 200, 200, 401, 200, 200, 200, 200, 404]
+    assert statuses == [200, 401, 200, 401, 200, 400, 200, 200, 200, 401, 200, 200, 200, 200, 404]

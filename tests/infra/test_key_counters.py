@@ -25,6 +25,7 @@ from modelport.infra.key_counters import (
     KeyLimitStore,
     LimitCheck,
     MemoryKeyLimitStore,
+    MinuteCounts,
     RedisKeyLimitStore,
     SpendHold,
     Verdict,
@@ -187,6 +188,25 @@ async def test_a_first_request_loads_the_spend_and_counts_once(
     assert books.reads == 1
 
 
+async def test_the_minute_is_read_without_counting_anything(store: KeyLimitStore) -> None:
+    key = uuid.uuid4()
+    await _whole_window()
+    fresh = await store.minute(key)
+    assert (fresh.requests, fresh.tokens) == (0, 0)
+    checks = [_check(key, rpm=5, tpm=100) for _ in range(3)]
+    for check in checks:
+        await store.admit(check)
+    await store.settle(checks[0], 40, 0)
+    counts = await store.minute(key)
+    assert (counts.requests, counts.tokens) == (3, 40)
+    now = time.time()
+    assert now < counts.reset_at <= now + WINDOW
+    assert await store.minute(key) == counts, "reading counted something"
+    assert _left((await store.admit(_check(key, rpm=5, tpm=100))).requests) == 1
+    other = await store.minute(uuid.uuid4())
+    assert (other.requests, other.tokens) == (0, 0), "another key's counters showed"
+
+
 async def test_concurrent_requests_hold_exactly_up_to_the_limit(store: KeyLimitStore) -> None:
     key = uuid.uuid4()
     verdicts = await asyncio.gather(
@@ -251,6 +271,19 @@ async def test_round_trips_of_refusals_and_partial_limits(
     none = _check(key)
     nothing = [redis_store.admit(none), redis_store.settle(none, 18, 5)]
     assert await _round_trips(private_redis, *nothing) == []
+
+
+async def test_reading_the_minute_is_one_round_trip(
+    redis_store: RedisKeyLimitStore, private_redis: PrivateRedis
+) -> None:
+    key = uuid.uuid4()
+    await _whole_window()
+    await redis_store.admit(_check(key, rpm=5))
+    with RoundTrips(private_redis.port) as seen:
+        counts = await redis_store.minute(key)
+    assert seen.sent() == ["MGET"]
+    assert isinstance(counts, MinuteCounts)
+    assert (counts.requests, counts.tokens) == (1, 0)
 
 
 async def test_a_settlement_redis_missed_is_repaired_once_redis_answers_again(

@@ -21,7 +21,9 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "type": "apiKey",
         "in": "header",
         "name": "x-api-key",
-        "description": "A model access key, as Anthropic's SDK sends it (Messages API only).",
+        "description": (
+            "A model access key, as Anthropic's SDK sends it (Messages API and `GET /v1/key`)."
+        ),
     },
 }
 OPENAI_KEY: list[dict[str, list[str]]] = [{BEARER: []}]
@@ -49,6 +51,21 @@ _STOP: Schema = {"oneOf": [_STRING, _STRINGS]}
 _NULL: Schema = {"type": "null"}
 _NULLABLE_STRING: Schema = {"type": ["string", "null"]}
 _NULLABLE_OBJECT: Schema = {"type": ["object", "null"]}
+_NULLABLE_INTEGER: Schema = {"type": ["integer", "null"]}
+_USD: Schema = {"type": "string", "description": "USD as an exact decimal string: `0.0000015`."}
+_NULLABLE_USD: Schema = {**_USD, "type": ["string", "null"]}
+_WINDOW: Schema = {
+    "oneOf": [
+        _object(
+            ["limit", "remaining", "reset_seconds"],
+            limit=_INTEGER,
+            remaining=_INTEGER,
+            reset_seconds={**_INTEGER, "description": "Seconds until the window resets."},
+        ),
+        _NULL,
+    ],
+    "description": "This minute's window (fixed, UTC); null: the key has no such limit.",
+}
 
 SCHEMAS: dict[str, Schema] = {
     "OpenAIError": _object(
@@ -247,6 +264,46 @@ SCHEMAS: dict[str, Schema] = {
         tools=_OBJECTS,
     ),
     "AnthropicTokenCount": _object(["input_tokens"], input_tokens=_INTEGER),
+    # `gateway/apis/key.py` builds it: a field added to keys goes there and here.
+    "ModelportKey": _object(
+        [
+            "object",
+            "uuid",
+            "name",
+            "hint",
+            "created_at",
+            "expires_at",
+            "models",
+            "limits",
+            "spend",
+            "credit",
+            "rate_limits",
+        ],
+        object={"type": "string", "enum": ["key"]},
+        uuid={"type": "string", "format": "uuid"},
+        name=_STRING,
+        hint={**_STRING, "description": "The secret's last four characters, never more."},
+        created_at={"type": "string", "format": "date-time"},
+        expires_at={"type": ["string", "null"], "format": "date-time"},
+        models={"type": ["array", "null"], "items": _STRING, "description": "null: every model."},
+        limits=_object(
+            ["monthly_spend_usd", "rpm", "tpm"],
+            monthly_spend_usd=_NULLABLE_USD,
+            rpm=_NULLABLE_INTEGER,
+            tpm=_NULLABLE_INTEGER,
+        ),
+        spend=_object(
+            ["month", "this_month_usd", "remaining_usd"],
+            month={**_STRING, "description": "The calendar month (UTC), `2026-12`."},
+            this_month_usd={**_USD, "description": "The cost of the key's requests this month."},
+            remaining_usd={
+                **_NULLABLE_USD,
+                "description": "What the monthly spend limit leaves; null: no limit.",
+            },
+        ),
+        credit={**_NULL, "description": "Prepaid credit left: not yet, always null."},
+        rate_limits=_object(["requests", "tokens"], requests=_WINDOW, tokens=_WINDOW),
+    ),
 }
 
 _OPENAI_ERRORS = {
@@ -349,6 +406,23 @@ PATHS: dict[str, dict[str, Any]] = {
             "responses": {
                 "200": _json("The model.", "OpenAIModel"),
                 **_errors("OpenAIError", ("401", "404", "500", "503")),
+            },
+        }
+    },
+    "/v1/key": {
+        "get": {
+            "tags": ["Inference"],
+            "summary": "Retrieve this key",
+            "description": (
+                "The calling key's own state: name, hint, models, limits, this month's spend "
+                "and what remains, requests and tokens this minute. Never another key's, "
+                "never a secret. Not metered, and counted against none of the key's limits."
+            ),
+            "operationId": "v1_retrieve_key",
+            "security": ANTHROPIC_KEY,
+            "responses": {
+                "200": _json("The key's state.", "ModelportKey"),
+                **_errors("OpenAIError", ("401", "500", "503")),
             },
         }
     },

@@ -9,6 +9,7 @@ from modelport.gateway.apis.anthropic_errors import AnthropicErrors
 from modelport.gateway.apis.chat import ChatApi
 from modelport.gateway.apis.count_tokens import CountTokens
 from modelport.gateway.apis.embeddings import EmbeddingsApi
+from modelport.gateway.apis.key import KeyApi
 from modelport.gateway.apis.messages import MessagesApi
 from modelport.gateway.apis.models import ModelsApi
 from modelport.gateway.apis.responses import ResponsesApi
@@ -19,7 +20,12 @@ from modelport.gateway.pipeline import Pipeline
 
 
 def data_plane(
-    access: Access, pipeline: Pipeline, catalog: Catalog, drain: Drain, store: ResponseStore
+    access: Access,
+    pipeline: Pipeline,
+    catalog: Catalog,
+    drain: Drain,
+    store: ResponseStore,
+    key: KeyApi,
 ) -> DataPlane:
     models = ModelsApi(access, catalog)
     stored = StoredResponses(access, store)
@@ -28,6 +34,7 @@ def data_plane(
         drain,
         [
             Endpoint("/v1/models", {"GET": models.list}, OPENAI),
+            Endpoint("/v1/key", {"GET": key.get}, OPENAI),
             metered(pipeline, ChatApi(), "/v1/chat/completions"),
             metered(pipeline, EmbeddingsApi(), "/v1/embeddings"),
             metered(pipeline, ResponsesApi(store), "/v1/responses"),

@@ -70,6 +70,19 @@ class Verdict:
     refused: Refusal | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class MinuteCounts:
+    """What a key's per-minute counters hold in the current window (`GET /v1/key`).
+
+    Each is counted only while the key has that limit (admission counts nothing else).
+    """
+
+    requests: int
+    tokens: int
+    reset_at: int
+    """Unix time at which the window resets."""
+
+
 class KeyLimitStore(Protocol):
     async def admit(self, check: LimitCheck) -> Verdict:
         """Count the request and reserve its spend, in the order of the module's docstring.
@@ -82,6 +95,10 @@ class KeyLimitStore(Protocol):
     async def settle(self, check: LimitCheck, tokens: int, cost: int) -> None:
         """Count `tokens` against the tokens a minute (with a `tpm_limit`) and replace the
         spend hold (if any) by the real `cost`. Only for an admitted check; once."""
+
+    async def minute(self, key_id: uuid.UUID) -> MinuteCounts:
+        """The key's requests and tokens in the current window; counts nothing. Never
+        raises: a store that cannot reach its backend answers from this process's counters."""
 
 
 class MemoryKeyLimitStore:
@@ -115,6 +132,12 @@ class MemoryKeyLimitStore:
         hold = check.spend
         if hold is not None:
             await self._spend.settle(check.key_id, hold.month, hold.request_id, hold.amount, cost)
+
+    async def minute(self, key_id: uuid.UUID) -> MinuteCounts:
+        _, reset_at = window_bounds(WINDOW, time.time())
+        requests = self._counters.count(f"rpm:{key_id.hex}", WINDOW)
+        tokens = self._counters.count(f"tpm:{key_id.hex}", WINDOW)
+        return MinuteCounts(requests, tokens, reset_at)
 
 
 # KEYS: requests counter, tokens counter, settled spend, reservations (member request:amount).
@@ -224,6 +247,18 @@ class RedisKeyLimitStore:
         except (RedisError, OSError):
             self._breaker.trip()
             await self._missed_settlement(check, tokens, cost)
+
+    async def minute(self, key_id: uuid.UUID) -> MinuteCounts:
+        if self._breaker.open:
+            return await self._fallback.minute(key_id)
+        start, reset_at = window_bounds(WINDOW, time.time())
+        names = [counter_name(f"{kind}:{key_id.hex}", start) for kind in ("rpm", "tpm")]
+        try:
+            requests, tokens = await self._client.mget(names)
+        except (RedisError, OSError):
+            self._breaker.trip()
+            return await self._fallback.minute(key_id)
+        return MinuteCounts(int(requests or 0), int(tokens or 0), reset_at)
 
     async def _missed_settlement(self, check: LimitCheck, tokens: int, cost: int) -> None:
         """Settle in this process's counters, and note what Redis missed, for `_repair`."""

@@ -59,6 +59,11 @@ class MemoryRateLimiter:
         self._counts[(bucket, start)] = count
         return Allowance(limit, limit - count, reset_at)
 
+    def count(self, bucket: str, window: int) -> int:
+        """What `bucket` has counted in the current window, without counting anything."""
+        start, _ = window_bounds(window, time.time())
+        return self._counts.get((bucket, start), 0)
+
 
 class RedisRateLimiter:
     """Counters shared by every replica; falls back to this process's counters if Redis fails."""

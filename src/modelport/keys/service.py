@@ -194,3 +194,12 @@ def _valid_name(raw: object) -> str:
         return normalize_name(raw)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="name") from None
+
+
+async def live_key(unit: UnitOfWork, team_id: uuid.UUID, key_id: uuid.UUID) -> ModelKey:
+    """A live key of this team, for readers that need none of KeyService's parts (the data
+    plane's `GET /v1/key`); NotFound for unknown, deleted and other teams' keys."""
+    key = await KeyRepository(unit.session).live(team_id, key_id)
+    if key is None:
+        raise NotFound(KEY_NOT_FOUND)
+    return key

@@ -20,6 +20,7 @@ from modelport.errors import RateLimited
 from modelport.infra.key_counters import KeyLimitStore, LimitCheck, SpendHold, Verdict
 from modelport.infra.ratelimit import Allowance
 from modelport.infra.spend import SettledLoader
+from modelport.keys.limits import KeyLimits
 from modelport.keys.verifier import KeyIdentity
 from modelport.usage.repository import UsageRepository
 
@@ -33,6 +34,14 @@ class Admission:
 
     check: LimitCheck
     settled: bool = field(default=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Minute:
+    """A key's per-minute allowances now; None where the key has no such limit."""
+
+    requests: Allowance | None
+    tokens: Allowance | None
 
 
 class KeyLimiter:
@@ -67,6 +76,15 @@ class KeyLimiter:
         admission.settled = True
         await self._store.settle(admission.check, tokens, cost)
 
+    async def minute(self, key_id: uuid.UUID, limits: KeyLimits) -> Minute:
+        """The key's requests and tokens a minute as the next admission would find them;
+        counts nothing (`GET /v1/key`)."""
+        counts = await self._store.minute(key_id)
+        return Minute(
+            _allowance(limits.rpm_limit, counts.requests, counts.reset_at),
+            _allowance(limits.tpm_limit, counts.tokens, counts.reset_at),
+        )
+
 
 def settled_loader(database: Database) -> SettledLoader:
     """Reads a key's spend in a month from the usage rows: the truth the counters start from."""
@@ -78,6 +96,10 @@ def settled_loader(database: Database) -> SettledLoader:
             return await UsageRepository(unit.session).key_spend(key_id, start, end)
 
     return load
+
+
+def _allowance(limit: int | None, counted: int, reset_at: int) -> Allowance | None:
+    return None if limit is None else Allowance(limit, limit - counted, reset_at)
 
 
 def _headers(kind: str, allowance: Allowance) -> Headers:

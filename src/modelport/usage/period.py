@@ -12,6 +12,12 @@ def month_start(now: datetime) -> datetime:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+def month_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of the calendar month (UTC) holding `now`: what a spend limit counts."""
+    start = month_start(now)
+    return start, (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 def parse_period(start: str | None, end: str | None) -> tuple[datetime, datetime]:
     """[start, end) in UTC; InvalidInput naming the bad parameter.
 

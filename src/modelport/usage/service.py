@@ -34,6 +34,11 @@ class UsageService:
         buckets = await self._usage.buckets(team_id, start, end, group_by, key_id)
         return UsageReport(buckets, Bucket.total("total", buckets))
 
+    async def key_spend(self, key_id: uuid.UUID, start: datetime, end: datetime) -> int:
+        """Picodollars one key spent in [start, end): the sum of its usage rows' cost, the
+        figure its monthly spend limit is counted from (`usage/admission.py`)."""
+        return await self._usage.key_spend(key_id, start, end)
+
     async def spend_by_key(self, team_id: uuid.UUID, since: datetime) -> dict[uuid.UUID, int]:
         """Picodollars spent per key since `since` (keys without use are absent)."""
         return await self._usage.spend_by_key(team_id, since)
