@@ -132,6 +132,6 @@ def create_app(
     )
     app.add_middleware(DrainMiddleware, drain=hub.drain)
     app.add_middleware(RequestContextMiddleware)
-    if settings.trusted_proxies:  # outermost: every layer sees the client behind the proxy
-        app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxy_networks)
+    # Outermost: every layer sees the client and scheme behind a trusted proxy.
+    app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxy_networks)
     return app

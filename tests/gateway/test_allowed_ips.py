@@ -12,8 +12,8 @@ import openai
 import pytest
 
 from tests.hub.test_metrics import scrape, value
-from tests.support.dataplane import MESSAGES, sdk
 from tests.support.databases import sqlite_url
+from tests.support.dataplane import MESSAGES, sdk
 from tests.support.hub import Hub
 from tests.support.loop import BackgroundLoop
 from tests.support.usage import UsageRows, wait_until
@@ -81,7 +81,8 @@ def test_bad_allowed_ips_are_400_naming_the_field(
         assert response.status_code == 400, response.text
         body = response.json()
         assert body["id"] == "bad_request"
-        assert "allowed_ips" in body["message"] and says in body["message"], body["message"]
+        assert "allowed_ips" in body["message"]
+        assert says in body["message"]
     assert api.get(f"{KEYS}/{key['uuid']}").json()["api_key_info"]["allowed_ips"] is None
 
 
@@ -105,11 +106,11 @@ def test_an_unlisted_address_is_403_counted_audited_and_not_charged(
             assert "127.0.0.1" in refused.value.message
         with pytest.raises(openai.PermissionDeniedError):
             client.models.list()
-    with anthropic.Anthropic(base_url=hub.url, api_key=key["secret_key"], max_retries=0) as claude:
-        with pytest.raises(anthropic.PermissionDeniedError):
-            claude.messages.create(
-                model="test-claude-chat", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
-            )
+    claude = anthropic.Anthropic(base_url=hub.url, api_key=key["secret_key"], max_retries=0)
+    with claude, pytest.raises(anthropic.PermissionDeniedError):
+        claude.messages.create(
+            model="test-claude-chat", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
+        )
     _, after = scrape(hub)
     refusals = value(after, REFUSALS, reason="address_not_allowed") - value(
         before, REFUSALS, reason="address_not_allowed"
@@ -142,9 +143,11 @@ def test_x_forwarded_for_is_ignored_from_an_untrusted_peer(hub: Hub, api: httpx.
     spoofed = {"X-Forwarded-For": "203.0.113.9"}
     with sdk(hub, allowed["secret_key"], default_headers=spoofed) as client:
         assert _chat(client)
-    with sdk(hub, fenced["secret_key"], default_headers=spoofed) as client:
-        with pytest.raises(openai.PermissionDeniedError):
-            _chat(client)
+    with (
+        sdk(hub, fenced["secret_key"], default_headers=spoofed) as client,
+        pytest.raises(openai.PermissionDeniedError),
+    ):
+        _chat(client)
 
 
 @pytest.fixture(scope="module")
@@ -195,9 +198,11 @@ def test_the_audit_log_names_the_client_behind_the_proxy(proxied: Hub) -> None:
     with proxied.client(team.token) as api:
         key = _key(api, allowed_ips=["10.0.0.0/8"])
         headers = {"X-Forwarded-For": "198.51.100.23"}
-        with sdk(proxied, key["secret_key"], default_headers=headers) as client:
-            with pytest.raises(openai.PermissionDeniedError) as refused:
-                _chat(client)
+        with (
+            sdk(proxied, key["secret_key"], default_headers=headers) as client,
+            pytest.raises(openai.PermissionDeniedError) as refused,
+        ):
+            _chat(client)
         assert "198.51.100.23" in refused.value.message
 
         def addresses() -> list[str]:
