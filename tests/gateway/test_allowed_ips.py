@@ -36,7 +36,7 @@ def _chat(client: openai.OpenAI) -> str | None:
 
 
 def test_allowed_ips_are_set_changed_and_cleared(api: httpx.Client) -> None:
-    key = _key(api, allowed_ips=["10.0.0.0/8", " 192.168.1.7 ", "2001:DB8::/32", "10.0.0.0/8"])
+    key = _key(api, allowed_ips=["10.0.0.0/8", "192.168.1.7", "2001:DB8::/32", "10.0.0.0/8"])
     assert key["allowed_ips"] == ["10.0.0.0/8", "192.168.1.7/32", "2001:db8::/32"]
     assert api.get(f"{KEYS}/{key['uuid']}").json()["api_key_info"]["allowed_ips"] == [
         "10.0.0.0/8",
@@ -64,6 +64,8 @@ def test_allowed_ips_are_set_changed_and_cleared(api: httpx.Client) -> None:
         (["10.0.0.1/8"], "did you mean 10.0.0.0/8"),
         (["2001:db8::/129"], "is not an IP address"),
         (["example.com"], "is not an IP address"),
+        ([" 10.0.0.0/8"], "is not an IP address"),
+        (["fe80::1%eth0"], "is not an IP address"),
         ([], "non-empty list"),
         ("10.0.0.0/8", "allowed_ips"),
         ([10], "allowed_ips"),

@@ -7,6 +7,7 @@ starts), so that the check per request is a few `in` tests on parsed networks.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -15,6 +16,9 @@ Networks = tuple[Network, ...]
 
 MAX_NETWORKS = 100
 """Addresses and ranges one list may hold: far more than an office or a cluster needs."""
+NETWORK_PATTERN = r"^[0-9A-Fa-f:.]+(/[0-9.]+)?(?!\n)$"
+"""What an entry looks like (every address or range `parse_networks` takes matches it; not
+every match is one: 10.0.0.300, 10.0.0.1/8). No zone (`fe80::1%eth0`), no spaces."""
 
 
 def parse_networks(values: Iterable[object], *, what: str) -> Networks:
@@ -22,26 +26,26 @@ def parse_networks(values: Iterable[object], *, what: str) -> Networks:
     duplicates dropped. ValueError naming `what` and the bad value: not an address or range,
     or a range with host bits set (10.0.0.1/8 for 10.0.0.0/8), or too many."""
     networks: list[Network] = []
-    for value in values:
-        if not isinstance(value, str):
+    given = list(values)
+    if len(given) > MAX_NETWORKS:
+        raise ValueError(f"{what} may hold at most {MAX_NETWORKS} addresses or ranges")
+    for text in given:
+        if not isinstance(text, str):
             raise ValueError(f"{what} must hold addresses or CIDR ranges as strings")
-        text = value.strip()
+        try:
+            if not re.fullmatch(NETWORK_PATTERN, text):
+                raise ValueError(text)
+            loose = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise ValueError(f"{what}: {text[:60]!r} is not an IP address or CIDR range") from None
         try:
             network = ipaddress.ip_network(text)
         except ValueError:
-            try:
-                loose = ipaddress.ip_network(text, strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"{what}: {text[:60]!r} is not an IP address or CIDR range"
-                ) from None
             raise ValueError(
                 f"{what}: {text!r} has host bits set; did you mean {loose.with_prefixlen}?"
             ) from None
         if network not in networks:
             networks.append(network)
-    if len(networks) > MAX_NETWORKS:
-        raise ValueError(f"{what} may hold at most {MAX_NETWORKS} addresses or ranges")
     return tuple(networks)
 
 

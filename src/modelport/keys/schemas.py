@@ -11,7 +11,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from modelport.api.paging import Paged
 from modelport.api.wire import Omitted
-from modelport.core.addresses import MAX_NETWORKS
+from modelport.core.addresses import MAX_NETWORKS, NETWORK_PATTERN
 from modelport.core.money import usd
 from modelport.core.names import NAME_PATTERN, NOT_BLANK_PATTERN
 from modelport.core.secrets import PlainSecret
@@ -109,7 +109,7 @@ PerMinute = Annotated[
 ]
 
 AllowedIps = Annotated[
-    list[Annotated[str, Field(json_schema_extra={"maxLength": 64})]],
+    list[Annotated[str, Field(json_schema_extra={"pattern": NETWORK_PATTERN, "maxLength": 64})]],
     Field(json_schema_extra={"minItems": 1, "maxItems": MAX_NETWORKS}),
 ]
 """Documented bounds; `keys.limits` checks each entry, with a message naming the bad one."""
