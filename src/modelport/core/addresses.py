@@ -6,6 +6,7 @@ starts), so that the check per request is a few `in` tests on parsed networks.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
@@ -54,10 +55,12 @@ def texts(networks: Networks) -> list[str]:
     return [network.with_prefixlen for network in networks]
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_address(text: str) -> Address | None:
     """An address as a peer or `X-Forwarded-For` gives it (a port or brackets allowed), or
     None. An IPv4 address mapped into IPv6 (`::ffff:10.0.0.1`, from a dual-stack socket) is
-    the IPv4 address it maps."""
+    the IPv4 address it maps. Cached: the same clients come back, and parsing costs several
+    microseconds where a cache hit costs a tenth of one."""
     text = text.strip()
     if text.startswith("["):  # [2001:db8::1]:443
         text = text[1:].partition("]")[0]
