@@ -10,7 +10,9 @@ import anthropic
 import httpx
 import openai
 import pytest
+from pydantic import ValidationError
 
+from modelport.config import Settings, describe
 from tests.hub.test_metrics import scrape, value
 from tests.support.databases import sqlite_url
 from tests.support.dataplane import MESSAGES, sdk
@@ -216,3 +218,12 @@ def test_the_audit_log_names_the_client_behind_the_proxy(proxied: Hub) -> None:
         # The control plane sees the same client: the key's creation was audited from 127.0.0.1.
         created = [e for e in api.get(AUDIT).json()["audit_events"] if e["action"] == "key.create"]
         assert created[0]["client_addr"] == "127.0.0.1"
+
+
+def test_a_malformed_trusted_proxy_stops_the_hub_at_start() -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(trusted_proxies="127.0.0.1, 10.0.0.1/8")
+    assert describe(refused.value) == (
+        "MODELPORT_TRUSTED_PROXIES: trusted proxies: '10.0.0.1/8' has host bits set; "
+        "did you mean 10.0.0.0/8?"
+    )
