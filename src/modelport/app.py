@@ -12,10 +12,12 @@ from modelport import __version__, tracing
 from modelport.api import docs
 from modelport.api.context import RequestContextMiddleware
 from modelport.api.drain import DrainMiddleware
+from modelport.api.forwarded import TrustedProxyMiddleware
 from modelport.api.openapi import openapi_builder
 from modelport.api.v2_errors import install_error_handlers
 from modelport.api.v2_guards import ApiRateLimitMiddleware, BodyLimitMiddleware
 from modelport.audit import routes as audit_routes
+from modelport.audit.refusals import RefusalAudit
 from modelport.auth.passwords import Passwords
 from modelport.catalog import routes as catalog_routes
 from modelport.components import Components, build_components
@@ -76,6 +78,7 @@ def create_app(
         try:
             yield
         finally:
+            await refusals.close()
             await hub.close()
             if traces is not None:
                 tracing.shutdown(traces)
@@ -109,7 +112,10 @@ def create_app(
         digester=hub.digester,
         per_minute=settings.api_rate_limit_per_minute,
     )
-    access = Access(hub.verifier, hub.recorder, max_body=settings.max_inference_request_bytes)
+    refusals = RefusalAudit(hub.database)
+    access = Access(
+        hub.verifier, hub.recorder, refusals, max_body=settings.max_inference_request_bytes
+    )
     routing = Routing(hub.catalog, hub.health, max_attempts=settings.max_attempts)
     pipeline = Pipeline(
         access,
@@ -129,4 +135,6 @@ def create_app(
     )
     app.add_middleware(DrainMiddleware, drain=hub.drain)
     app.add_middleware(RequestContextMiddleware)
+    # Outermost: every layer sees the client and scheme behind a trusted proxy.
+    app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxy_networks)
     return app

@@ -20,6 +20,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from modelport.core.addresses import Networks, parse_networks
+
 SECRET_FILE = "server-secret"  # noqa: S105 (a file name)
 MIN_SECRET_LENGTH = 32
 ENV_FILE = ".env"
@@ -103,6 +105,10 @@ class Settings(BaseSettings):
     """How long a control panel sign-in lasts (`MODELPORT_SESSION_HOURS`)."""
     metrics_token: SecretStr | None = None
     """When set, `GET /metrics` needs it as a bearer token (`MODELPORT_METRICS_TOKEN`)."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses and CIDR ranges of the proxies in front of the hub
+    (`MODELPORT_TRUSTED_PROXIES`): from those peers only, `X-Forwarded-For` names the client
+    and `X-Forwarded-Proto` the scheme. Empty: no proxy is trusted, the peer is the client."""
     responses_retention_days: int = Field(30, ge=1, le=3650)
     """How long a stored `/v1/responses` response and its input items are kept, counted from
     when it was created (`MODELPORT_RESPONSES_RETENTION_DAYS`); then it is purged."""
@@ -178,6 +184,16 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        parse_networks(_items(value), what="trusted proxies")  # refuses a bad one at start
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> Networks:
+        return parse_networks(_items(self.trusted_proxies), what="trusted proxies")
+
     @property
     def sqlalchemy_url(self) -> str:
         """The database URL with the async driver SQLAlchemy needs."""
@@ -246,6 +262,10 @@ def cli_config_file() -> Path:
     default `~/.config/modelport/config.toml`."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "modelport" / "config.toml"
+
+
+def _items(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def _load_or_create_secret(path: Path) -> bytes:

@@ -5,6 +5,7 @@
     ├── Unauthenticated       no credential, or one that does not verify (401)
     │   └── KeyExpired        a model access key past its expiry (401)
     ├── Forbidden             a valid credential without the right to do this (403)
+    │   └── AddressNotAllowed a model access key used from outside its allowed_ips (403)
     ├── NotFound              no such thing for this caller, including other teams' (404)
     ├── RateLimited           over a request, token or spend limit (429)
     ├── StorageUnavailable    the database cannot be reached (503)
@@ -53,6 +54,10 @@ class KeyExpired(Unauthenticated):
 
 class Forbidden(ModelportError):
     """The caller is known but may not do this."""
+
+
+class AddressNotAllowed(Forbidden):
+    """A model access key used from an address outside its `allowed_ips`."""
 
 
 class NotFound(ModelportError):

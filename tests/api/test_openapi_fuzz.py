@@ -37,11 +37,13 @@ SEMANTIC_REFUSALS = (
     "expires_at must be in the future",
     "monthly_spend_limit must have at most 12 decimal places",
     "monthly_spend_limit must be at most",
+    "allowed_ips: ",
 )
 """400s for schema-valid requests that no schema can express: a body uuid must equal the
 path's, a model id must be in the hub's catalog, a period must not end before it starts, an
-expiry must lie ahead, and an amount (text, or a binary JSON number) is exact to the
-picodollar and at most the ceiling."""
+expiry must lie ahead, an amount (text, or a binary JSON number) is exact to the
+picodollar and at most the ceiling, and an allowed_ips entry that looks like an address
+(its pattern) is one, in range, with its host bits clear."""
 
 
 @schemathesis.check

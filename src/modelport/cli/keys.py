@@ -36,6 +36,10 @@ ConfirmOption = Annotated[
 ]
 ExpiresHelp = "When the key stops working: ISO 8601 (without a zone: UTC)"
 SpendHelp = "USD a calendar month (UTC) may cost, e.g. 25 or 12.50"
+AllowedIpsHelp = (
+    "Accept requests only from these addresses and CIDR ranges, comma-separated "
+    "(e.g. 10.0.0.0/8,2001:db8::/32)"
+)
 
 
 @app.command("list")
@@ -64,6 +68,9 @@ def create_key(
     monthly_spend_limit: Annotated[str | None, typer.Option(help=SpendHelp + ".")] = None,
     rpm_limit: Annotated[int | None, typer.Option(min=1, help="Requests per minute.")] = None,
     tpm_limit: Annotated[int | None, typer.Option(min=1, help="Tokens per minute.")] = None,
+    allowed_ips: Annotated[
+        str | None, typer.Option(metavar="CIDR,...", help=AllowedIpsHelp + ".")
+    ] = None,
     url: UrlOption = None,
     token: TokenOption = None,
     context: ContextOption = None,
@@ -78,6 +85,7 @@ def create_key(
         "monthly_spend_limit": monthly_spend_limit,
         "rpm_limit": rpm_limit,
         "tpm_limit": tpm_limit,
+        "allowed_ips": None if allowed_ips is None else _addresses(allowed_ips),
     }
     body.update({field: value for field, value in given.items() if value is not None})
     info = Api(url, token, context).call("POST", BASE, json=body)["api_key_info"]
@@ -128,6 +136,10 @@ def update_key(
     tpm_limit: Annotated[
         str | None, typer.Option(metavar="N|none", help="Tokens per minute; none: no limit.")
     ] = None,
+    allowed_ips: Annotated[
+        str | None,
+        typer.Option(metavar="CIDR,...|none", help=AllowedIpsHelp + "; none: from anywhere."),
+    ] = None,
     url: UrlOption = None,
     token: TokenOption = None,
     context: ContextOption = None,
@@ -140,6 +152,7 @@ def update_key(
         ("monthly_spend_limit", monthly_spend_limit, str.strip),
         ("rpm_limit", rpm_limit, _per_minute("--rpm-limit")),
         ("tpm_limit", tpm_limit, _per_minute("--tpm-limit")),
+        ("allowed_ips", allowed_ips, _addresses),
     ):
         if text is not None:
             changes[field] = None if text.strip().lower() == CLEAR else parse(text)
@@ -223,6 +236,8 @@ def _limits(info: dict[str, Any]) -> str | None:
     for field, unit in (("rpm_limit", "rpm"), ("tpm_limit", "tpm")):
         if info.get(field) is not None:
             words.append(f"{info[field]} {unit}")
+    if info.get("allowed_ips") is not None:
+        words.append("from " + " ".join(info["allowed_ips"]))
     return ", ".join(words) or None
 
 
@@ -233,6 +248,13 @@ def _expiry(text: str) -> str:
     except ValueError:
         fail(f"--expires-at: {text!r} is not an ISO 8601 date-time (e.g. 2027-01-31T00:00:00Z)")
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _addresses(text: str) -> list[str] | None:
+    """A comma-separated list as the API takes it (the hub checks each entry); none: None."""
+    if text.strip().lower() == CLEAR:
+        return None
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def _per_minute(option: str) -> Callable[[str], int]:

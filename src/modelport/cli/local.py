@@ -84,6 +84,7 @@ def serve(
         http="httptools",
         log_config=None,
         access_log=False,
+        proxy_headers=False,  # MODELPORT_TRUSTED_PROXIES decides (api/forwarded.py)
         # The drain has already waited for requests; this is for connections still closing.
         timeout_graceful_shutdown=int(CLEANUP_SECONDS),
     )

@@ -71,6 +71,8 @@ class ModelKey(Base):
     monthly_spend_limit_picousd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     rpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     tpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    allowed_ips: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    """Addresses and CIDR ranges the key may be used from; NULL: anywhere."""
 
     __table_args__ = (
         Index("ix_model_keys_team_live", "team_id", "deleted_at", "created_at", "id"),

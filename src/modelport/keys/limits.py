@@ -1,4 +1,5 @@
-"""Per-key limits: when a key expires, what it may spend a month, how fast it may go.
+"""Per-key limits: when a key expires, what it may spend a month, how fast it may go, and
+from which addresses it may be used.
 
 `KeyLimits` is what a key has; `KeyLimitsUpdate` a checked change to it, where each limit is
 a value, None (no limit) or UNCHANGED. The /v2 routes and the panel build the update with
@@ -16,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Final, TypeVar
 
+from modelport.core.addresses import Networks, parse_networks
 from modelport.core.clock import utcnow
 from modelport.core.money import parse_usd
 from modelport.db.tables import ModelKey
@@ -48,10 +50,18 @@ class KeyLimits:
     monthly_spend_picousd: int | None = None
     rpm_limit: int | None = None
     tpm_limit: int | None = None
+    allowed_ips: Networks | None = None
+    """The networks requests may come from, parsed once; None: anywhere."""
 
     @classmethod
     def of(cls, key: ModelKey) -> KeyLimits:
-        return cls(key.expires_at, key.monthly_spend_limit_picousd, key.rpm_limit, key.tpm_limit)
+        return cls(
+            key.expires_at,
+            key.monthly_spend_limit_picousd,
+            key.rpm_limit,
+            key.tpm_limit,
+            allowed_ips=stored_networks(key.allowed_ips),
+        )
 
 
 NO_LIMITS: Final = KeyLimits()
@@ -68,6 +78,7 @@ class KeyLimitsUpdate:
     monthly_spend_picousd: int | Unchanged | None = UNCHANGED
     rpm_limit: int | Unchanged | None = UNCHANGED
     tpm_limit: int | Unchanged | None = UNCHANGED
+    allowed_ips: Networks | Unchanged | None = UNCHANGED
 
     @classmethod
     def given(
@@ -77,6 +88,7 @@ class KeyLimitsUpdate:
         monthly_spend_limit: object = UNCHANGED,
         rpm_limit: object = UNCHANGED,
         tpm_limit: object = UNCHANGED,
+        allowed_ips: object = UNCHANGED,
     ) -> KeyLimitsUpdate:
         """The change a caller asks for (`monthly_spend_limit` in USD); InvalidInput naming
         the first bad limit, in this order."""
@@ -85,6 +97,7 @@ class KeyLimitsUpdate:
             _keep(monthly_spend_limit, _spend),
             _keep(rpm_limit, lambda value: _per_minute("rpm_limit", value)),
             _keep(tpm_limit, lambda value: _per_minute("tpm_limit", value)),
+            _keep(allowed_ips, _networks),
         )
 
     @property
@@ -99,6 +112,7 @@ class KeyLimitsUpdate:
             _pick(self.monthly_spend_picousd, limits.monthly_spend_picousd),
             _pick(self.rpm_limit, limits.rpm_limit),
             _pick(self.tpm_limit, limits.tpm_limit),
+            _pick(self.allowed_ips, limits.allowed_ips),
         )
 
 
@@ -147,3 +161,23 @@ def _per_minute(name: str, value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PER_MINUTE:
         raise InvalidInput(f"{name} must be a whole number from 1 to {MAX_PER_MINUTE}", field=name)
     return value
+
+
+def _networks(value: object) -> Networks | None:
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not value:
+        raise InvalidInput(
+            "allowed_ips must be a non-empty list of IP addresses and CIDR ranges, "
+            "or null for any address",
+            field="allowed_ips",
+        )
+    try:
+        return parse_networks(value, what="allowed_ips")
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="allowed_ips") from None
+
+
+def stored_networks(value: list[str] | None) -> Networks | None:
+    """A key's `allowed_ips` column as networks (it holds only what `_networks` accepted)."""
+    return None if value is None else parse_networks(value, what="allowed_ips")

@@ -15,9 +15,16 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelport.core.addresses import Networks, texts
 from modelport.core.digest import Digest
 from modelport.db.tables import ModelKey, Team
-from modelport.keys.limits import UNCHANGED, KeyLimits, KeyLimitsUpdate, Unchanged
+from modelport.keys.limits import (
+    UNCHANGED,
+    KeyLimits,
+    KeyLimitsUpdate,
+    Unchanged,
+    stored_networks,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +127,7 @@ class KeyRepository:
             ModelKey.monthly_spend_limit_picousd: limits.monthly_spend_picousd,
             ModelKey.rpm_limit: limits.rpm_limit,
             ModelKey.tpm_limit: limits.tpm_limit,
+            ModelKey.allowed_ips: _texts(limits.allowed_ips),
         }
         changed = {column: value for column, value in given.items() if value is not UNCHANGED}
         return await self._set(team_id, key_id, changed)
@@ -151,6 +159,7 @@ class KeyRepository:
                 ModelKey.monthly_spend_limit_picousd,
                 ModelKey.rpm_limit,
                 ModelKey.tpm_limit,
+                ModelKey.allowed_ips,
             )
             .join(Team, Team.id == ModelKey.team_id)
             .where(ModelKey.digest == digest, ModelKey.deleted_at.is_(None))
@@ -158,8 +167,8 @@ class KeyRepository:
         row = result.one_or_none()
         if row is None:
             return None
-        key_id, team_id, team_name, models, expires_at, spend, rpm, tpm = row
-        limits = KeyLimits(expires_at, spend, rpm, tpm)
+        key_id, team_id, team_name, models, expires_at, spend, rpm, tpm, allowed_ips = row
+        limits = KeyLimits(expires_at, spend, rpm, tpm, allowed_ips=stored_networks(allowed_ips))
         return VerifiedKeyRow(key_id, team_id, team_name, models, limits)
 
     async def touch(self, used: dict[uuid.UUID, datetime]) -> None:
@@ -171,3 +180,8 @@ class KeyRepository:
                 .where((ModelKey.last_used_at.is_(None)) | (ModelKey.last_used_at < at))
                 .values(last_used_at=at)
             )
+
+
+def _texts(networks: Networks | Unchanged | None) -> list[str] | Unchanged | None:
+    """An allow-list as its column holds it."""
+    return networks if networks is None or isinstance(networks, Unchanged) else texts(networks)

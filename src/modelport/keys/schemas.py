@@ -11,6 +11,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from modelport.api.paging import Paged
 from modelport.api.wire import Omitted
+from modelport.core.addresses import MAX_NETWORKS, NETWORK_PATTERN
 from modelport.core.money import usd
 from modelport.core.names import NAME_PATTERN, NOT_BLANK_PATTERN
 from modelport.core.secrets import PlainSecret
@@ -48,6 +49,10 @@ class ApiKeyInfo(BaseModel):
     )
     rpm_limit: int | None = Field(description="Requests per minute; null: no limit.")
     tpm_limit: int | None = Field(description="Tokens per minute; null: no limit.")
+    allowed_ips: list[str] | None = Field(
+        description="The IPv4 and IPv6 addresses and CIDR ranges the key may be used from "
+        "(a single address as /32 or /128); null: anywhere.",
+    )
 
     @classmethod
     def of(cls, key: ModelKey) -> ApiKeyInfo:
@@ -66,6 +71,7 @@ class ApiKeyInfo(BaseModel):
             else usd(key.monthly_spend_limit_picousd),
             rpm_limit=key.rpm_limit,
             tpm_limit=key.tpm_limit,
+            allowed_ips=key.allowed_ips,
         )
 
 
@@ -102,6 +108,12 @@ PerMinute = Annotated[
     Field(json_schema_extra={"minimum": 1, "maximum": MAX_PER_MINUTE}),
 ]
 
+AllowedIps = Annotated[
+    list[Annotated[str, Field(json_schema_extra={"pattern": NETWORK_PATTERN, "maxLength": 64})]],
+    Field(json_schema_extra={"minItems": 1, "maxItems": MAX_NETWORKS}),
+]
+"""Documented bounds; `keys.limits` checks each entry, with a message naming the bad one."""
+
 
 class KeyLimitsBody(BaseModel):
     """Per-key limits; give a field to set it, null to clear it, leave it out to keep it."""
@@ -113,6 +125,11 @@ class KeyLimitsBody(BaseModel):
     )
     rpm_limit: PerMinute | None = Field(default=None, description="Requests per minute.")
     tpm_limit: PerMinute | None = Field(default=None, description="Tokens per minute.")
+    allowed_ips: AllowedIps | None = Field(
+        default=None,
+        description="Accept requests only from these IPv4/IPv6 addresses and CIDR ranges, "
+        'e.g. ["10.0.0.0/8", "2001:db8::/32"]; null: from anywhere.',
+    )
 
     def limits(self) -> KeyLimitsUpdate:
         """The limits the caller gave, checked (InvalidInput); absent ones stay as they are."""
@@ -121,6 +138,7 @@ class KeyLimitsBody(BaseModel):
             monthly_spend_limit=self._given("monthly_spend_limit"),
             rpm_limit=self._given("rpm_limit"),
             tpm_limit=self._given("tpm_limit"),
+            allowed_ips=self._given("allowed_ips"),
         )
 
     def _given(self, name: str) -> object:

@@ -9,6 +9,7 @@ from modelport.audit.service import AuditService
 from modelport.auth.principal import Caller
 from modelport.auth.repository import TeamRepository
 from modelport.core import secrets as secret_format
+from modelport.core.addresses import texts
 from modelport.core.clock import utcnow
 from modelport.core.digest import Digest, Digester
 from modelport.core.names import normalize_name
@@ -72,6 +73,7 @@ class KeyService:
             monthly_spend_limit_picousd=given.monthly_spend_picousd,
             rpm_limit=given.rpm_limit,
             tpm_limit=given.tpm_limit,
+            allowed_ips=None if given.allowed_ips is None else texts(given.allowed_ips),
         )
         await self._keys.add(key)
         await self._teams.adjust_key_count(caller.team_id, +1)

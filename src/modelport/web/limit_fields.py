@@ -24,6 +24,7 @@ SUBJECTS = {
     "monthly_spend_limit": "The monthly spend limit",
     "rpm_limit": "Requests per minute",
     "tpm_limit": "Tokens per minute",
+    "allowed_ips": "Allowed addresses",
 }
 """How the panel names each limit when the service's message names its field."""
 NOT_A_TIME = "The expiry must be a date and time, e.g. 2027-01-31T18:00."
@@ -40,6 +41,8 @@ class LimitTexts:
     monthly_spend_limit: str = ""
     rpm_limit: str = ""
     tpm_limit: str = ""
+    allowed_ips: str = ""
+    """Addresses and CIDR ranges, separated by commas or spaces."""
 
 
 def summary(key: ModelKey, spent: int, now: datetime) -> list[str]:
@@ -54,6 +57,8 @@ def summary(key: ModelKey, spent: int, now: datetime) -> list[str]:
         lines.append(f"{number(key.rpm_limit)} requests/min")
     if key.tpm_limit is not None:
         lines.append(f"{number(key.tpm_limit)} tokens/min")
+    if key.allowed_ips is not None:
+        lines.append("From " + ", ".join(key.allowed_ips))
     return lines
 
 
@@ -68,6 +73,7 @@ def shown(key: ModelKey | None) -> LimitTexts:
         "" if spend is None else money(spend).removeprefix("$"),
         "" if limits.rpm_limit is None else str(limits.rpm_limit),
         "" if limits.tpm_limit is None else str(limits.tpm_limit),
+        "" if key.allowed_ips is None else ", ".join(key.allowed_ips),
     )
 
 
@@ -83,6 +89,7 @@ def typed(form: FormData) -> LimitTexts:
         posted("monthly_spend_limit"),
         posted("rpm_limit"),
         posted("tpm_limit"),
+        posted("allowed_ips"),
     )
 
 
@@ -100,13 +107,14 @@ def changed_limits(key: ModelKey | None, entered: LimitTexts) -> KeyLimitsUpdate
         monthly_spend_limit=read(entered.monthly_spend_limit, was.monthly_spend_limit, _amount),
         rpm_limit=read(entered.rpm_limit, was.rpm_limit, _count),
         tpm_limit=read(entered.tpm_limit, was.tpm_limit, _count),
+        allowed_ips=read(entered.allowed_ips, was.allowed_ips, _addresses),
     )
 
 
 def in_panel_words(exc: InvalidInput) -> InvalidInput:
     """The service's error, naming the field by its panel label rather than its API name."""
     field = exc.field or ""
-    if field in SUBJECTS and exc.message.startswith(field + " "):
+    if field in SUBJECTS and exc.message.startswith((field + " ", field + ":")):
         message = SUBJECTS[field] + exc.message.removeprefix(field)
         return InvalidInput(message, field=field, code=exc.code)
     return exc
@@ -114,6 +122,10 @@ def in_panel_words(exc: InvalidInput) -> InvalidInput:
 
 def _amount(text: str) -> str:
     return text.removeprefix("$").strip()
+
+
+def _addresses(text: str) -> list[str]:
+    return text.replace(",", " ").split()
 
 
 def _count(text: str) -> int | str:

@@ -15,6 +15,7 @@ from modelport import errors
 _ERRORS: list[tuple[type[errors.ModelportError], int, str, str]] = [
     (errors.KeyExpired, 401, "invalid_request_error", "key_expired"),
     (errors.Unauthenticated, 401, "invalid_request_error", "invalid_api_key"),
+    (errors.AddressNotAllowed, 403, "permission_error", "address_not_allowed"),
     (errors.Forbidden, 403, "permission_error", "model_not_allowed"),
     (errors.NotFound, 404, "invalid_request_error", "not_found"),
     (errors.InvalidInput, 400, "invalid_request_error", "invalid_request"),
