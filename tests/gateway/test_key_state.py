@@ -55,6 +55,7 @@ def test_a_key_reads_its_limits_spend_and_minute(
         monthly_spend_limit="2.5",
         rpm_limit=10,
         tpm_limit=tpm,
+        allowed_ips=["127.0.0.0/8", "::1"],
     )
     secret = key["secret_key"]
     whole_window()
@@ -63,6 +64,7 @@ def test_a_key_reads_its_limits_spend_and_minute(
 
     assert state["object"] == "key"
     assert (state["uuid"], state["name"], state["models"]) == (key["uuid"], "app", ["test-chat"])
+    assert state["allowed_ips"] == ["127.0.0.0/8", "::1/128"]
     assert state["hint"] == "…" + secret[-4:] == key["hint"]
     assert datetime.fromisoformat(state["created_at"]) == datetime.fromisoformat(key["created_at"])
     assert datetime.fromisoformat(state["expires_at"]) == expiry
@@ -99,7 +101,7 @@ def test_the_key_goes_as_bearer_or_x_api_key_and_unlimited_shows_nulls(
     assert by_header.status_code == 200, by_header.text
     state = by_header.json()
     assert state["uuid"] == key["uuid"]
-    assert (state["models"], state["expires_at"]) == (None, None)
+    assert (state["models"], state["allowed_ips"], state["expires_at"]) == (None, None, None)
     assert state["limits"] == {"monthly_spend_usd": None, "rpm": None, "tpm": None}
     assert state["spend"]["remaining_usd"] is None
     assert Decimal(state["spend"]["this_month_usd"]) == 0

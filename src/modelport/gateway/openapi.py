@@ -274,6 +274,7 @@ SCHEMAS: dict[str, Schema] = {
             "created_at",
             "expires_at",
             "models",
+            "allowed_ips",
             "limits",
             "spend",
             "credit",
@@ -286,6 +287,11 @@ SCHEMAS: dict[str, Schema] = {
         created_at={"type": "string", "format": "date-time"},
         expires_at={"type": ["string", "null"], "format": "date-time"},
         models={"type": ["array", "null"], "items": _STRING, "description": "null: every model."},
+        allowed_ips={
+            "type": ["array", "null"],
+            "items": _STRING,
+            "description": "The addresses and CIDR ranges it may be used from; null: anywhere.",
+        },
         limits=_object(
             ["monthly_spend_usd", "rpm", "tpm"],
             monthly_spend_usd=_NULLABLE_USD,

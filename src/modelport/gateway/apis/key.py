@@ -49,8 +49,7 @@ class KeyState:
 
 def described(state: KeyState) -> dict[str, Any]:
     """The answer's body (schema `ModelportKey` in `gateway/openapi.py`). A field added to
-    keys goes here and in that schema: allowed addresses beside `models`, prepaid credit in
-    `credit`."""
+    keys goes here and in that schema (prepaid credit in `credit`)."""
     key, limits = state.key, KeyLimits.of(state.key)
     limit = limits.monthly_spend_picousd
     return {
@@ -61,6 +60,7 @@ def described(state: KeyState) -> dict[str, Any]:
         "created_at": _moment(key.created_at),
         "expires_at": None if limits.expires_at is None else _moment(limits.expires_at),
         "models": key.models,
+        "allowed_ips": key.allowed_ips,
         "limits": {
             "monthly_spend_usd": None if limit is None else usd(limit),
             "rpm": limits.rpm_limit,
