@@ -71,9 +71,13 @@ class ModelKey(Base):
     monthly_spend_limit_picousd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     rpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     tpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # During a rotation with an overlap: the old secret's digest, accepted until its expiry.
+    previous_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    previous_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         Index("ix_model_keys_team_live", "team_id", "deleted_at", "created_at", "id"),
+        Index("ux_model_keys_previous_digest", "previous_digest", unique=True),
     )
 
 

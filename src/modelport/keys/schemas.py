@@ -11,6 +11,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from modelport.api.paging import Paged
 from modelport.api.wire import Omitted
+from modelport.core.clock import utcnow
 from modelport.core.money import usd
 from modelport.core.names import NAME_PATTERN, NOT_BLANK_PATTERN
 from modelport.core.secrets import PlainSecret
@@ -23,6 +24,7 @@ from modelport.keys.limits import (
     KeyLimitsUpdate,
     Unchanged,
 )
+from modelport.keys.overlap import MAX_OVERLAP_SECONDS, old_secret_expires_at
 
 
 class ApiKeyInfo(BaseModel):
@@ -48,6 +50,11 @@ class ApiKeyInfo(BaseModel):
     )
     rpm_limit: int | None = Field(description="Requests per minute; null: no limit.")
     tpm_limit: int | None = Field(description="Tokens per minute; null: no limit.")
+    old_secret_expires_at: Omitted[datetime] = Field(
+        default=None,
+        description="While a regenerate's overlap runs: when the old secret stops working. "
+        "Absent otherwise. Not in DigitalOcean's schema.",
+    )
 
     @classmethod
     def of(cls, key: ModelKey) -> ApiKeyInfo:
@@ -66,6 +73,7 @@ class ApiKeyInfo(BaseModel):
             else usd(key.monthly_spend_limit_picousd),
             rpm_limit=key.rpm_limit,
             tpm_limit=key.tpm_limit,
+            old_secret_expires_at=old_secret_expires_at(key, utcnow()),
         )
 
 
@@ -166,6 +174,20 @@ class UpdateKeyBody(KeyLimitsBody):
     def new_name(self) -> str | Unchanged | None:
         """The name the caller gave (None is refused by the service), or UNCHANGED."""
         return self.name if "name" in self.model_fields_set else UNCHANGED
+
+
+class RegenerateKeyBody(BaseModel):
+    """Optional: DigitalOcean's regenerate sends no body, and is immediate."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    # The bounds are documented here and checked by `keys.overlap`, with a message that says so.
+    overlap_seconds: Annotated[StrictInt, BeforeValidator(_whole)] = Field(
+        default=0,
+        description="Keep the old secret working this many seconds more (at most a day); "
+        "0, the default, stops it at once.",
+        json_schema_extra={"minimum": 0, "maximum": MAX_OVERLAP_SECONDS},
+    )
 
 
 class ApiKeyResponse(BaseModel):
