@@ -166,17 +166,27 @@ def update_key(
 @app.command("regenerate")
 def regenerate_key(
     key_id: Annotated[str, typer.Argument(metavar="ID")],
+    overlap: Annotated[
+        int,
+        typer.Option(
+            metavar="SECONDS",
+            help="Keep the old secret working this many seconds more (at most 86400).",
+        ),
+    ] = 0,
     confirm: ConfirmOption = None,
     url: UrlOption = None,
     token: TokenOption = None,
     context: ContextOption = None,
     output: OutputOption = Output.text,
 ) -> None:
-    """Give a key a new secret. The old secret stops working at once."""
+    """Give a key a new secret. The old secret stops working at once, or after --overlap."""
     api = Api(url, token, context)
     _confirm(api, key_id, confirm, "regenerate")
-    info = api.call("PUT", f"{BASE}/{key_id}/regenerate")["api_key_info"]
+    body = {"overlap_seconds": overlap} if overlap else None
+    info = api.call("PUT", f"{BASE}/{key_id}/regenerate", json=body)["api_key_info"]
     _show_secret(output, info)
+    if info.get("old_secret_expires_at") is not None:
+        typer.echo(f"The old secret works until {info['old_secret_expires_at']}.", err=True)
 
 
 @app.command("delete")
@@ -238,6 +248,8 @@ def _limits(info: dict[str, Any]) -> str | None:
             words.append(f"{info[field]} {unit}")
     if info.get("allowed_ips") is not None:
         words.append("from " + " ".join(info["allowed_ips"]))
+    if info.get("old_secret_expires_at") is not None:
+        words.append(f"old secret expires at {info['old_secret_expires_at']}")
     return ", ".join(words) or None
 
 

@@ -73,9 +73,13 @@ class ModelKey(Base):
     tpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     allowed_ips: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     """Addresses and CIDR ranges the key may be used from; NULL: anywhere."""
+    # During a rotation with an overlap: the old secret's digest, accepted until its expiry.
+    previous_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    previous_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         Index("ix_model_keys_team_live", "team_id", "deleted_at", "created_at", "id"),
+        Index("ux_model_keys_previous_digest", "previous_digest", unique=True),
     )
 
 

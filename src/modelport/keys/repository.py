@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelport.core.addresses import Networks, texts
@@ -36,6 +36,8 @@ class VerifiedKeyRow:
     team_name: str
     models: list[str] | None
     limits: KeyLimits
+    secret_expires_at: datetime | None = None
+    """Set when the digest is the key's previous one: the end of its overlap."""
 
 
 class KeyRepository:
@@ -148,7 +150,23 @@ class KeyRepository:
         value = result.scalar_one_or_none()
         return None if value is None else Digest(value)
 
-    async def verify_by_digest(self, digest: Digest) -> VerifiedKeyRow | None:
+    async def previous_digest(self, team_id: uuid.UUID, key_id: uuid.UUID) -> Digest | None:
+        """The live key's previous digest (`keys/overlap.py`), expired or not; None if none."""
+        result = await self._session.execute(
+            select(ModelKey.previous_digest).where(
+                ModelKey.id == key_id, ModelKey.team_id == team_id, ModelKey.deleted_at.is_(None)
+            )
+        )
+        value = result.scalar_one_or_none()
+        return None if value is None else Digest(value)
+
+    async def verify_by_digest(self, digest: Digest, now: datetime) -> VerifiedKeyRow | None:
+        """The live key whose current digest is `digest`, or whose previous one is and was
+        still accepted at `now`; None if there is none."""
+        presented = or_(
+            ModelKey.digest == digest,
+            and_(ModelKey.previous_digest == digest, ModelKey.previous_expires_at > now),
+        )
         result = await self._session.execute(
             select(
                 ModelKey.id,
@@ -160,16 +178,31 @@ class KeyRepository:
                 ModelKey.rpm_limit,
                 ModelKey.tpm_limit,
                 ModelKey.allowed_ips,
+                ModelKey.digest,
+                ModelKey.previous_expires_at,
             )
             .join(Team, Team.id == ModelKey.team_id)
-            .where(ModelKey.digest == digest, ModelKey.deleted_at.is_(None))
+            .where(presented, ModelKey.deleted_at.is_(None))
         )
         row = result.one_or_none()
         if row is None:
             return None
-        key_id, team_id, team_name, models, expires_at, spend, rpm, tpm, allowed_ips = row
+        (
+            key_id,
+            team_id,
+            team_name,
+            models,
+            expires_at,
+            spend,
+            rpm,
+            tpm,
+            allowed_ips,
+            current,
+            until,
+        ) = row
         limits = KeyLimits(expires_at, spend, rpm, tpm, allowed_ips=stored_networks(allowed_ips))
-        return VerifiedKeyRow(key_id, team_id, team_name, models, limits)
+        secret_until = None if current == digest else until
+        return VerifiedKeyRow(key_id, team_id, team_name, models, limits, secret_until)
 
     async def touch(self, used: dict[uuid.UUID, datetime]) -> None:
         """Record last use for several keys at once; never moves a time backwards."""

@@ -19,6 +19,7 @@ from modelport.keys.schemas import (
     ApiKeyResponse,
     ApiKeyWithSecretResponse,
     CreateKeyBody,
+    RegenerateKeyBody,
     UpdateKeyBody,
 )
 from modelport.keys.service import KeyService
@@ -110,13 +111,17 @@ async def rename_key(
 @router.put(
     "/{api_key_uuid}/regenerate",
     operation_id="genai_regenerate_model_api_key",
-    summary="Give a key a new secret; the old one stops working at once",
+    summary="Give a key a new secret; the old one stops working at once, or after an overlap",
     responses=ERROR_RESPONSES,
 )
 async def regenerate_key(
-    api_key_uuid: KeyId, caller: KeysWriter, keys: WriteKeys
+    api_key_uuid: KeyId,
+    caller: KeysWriter,
+    keys: WriteKeys,
+    body: RegenerateKeyBody | None = None,
 ) -> ApiKeyWithSecretResponse:
-    key, secret = await keys.regenerate(caller, api_key_uuid)
+    overlap = 0 if body is None else body.overlap_seconds
+    key, secret = await keys.regenerate(caller, api_key_uuid, overlap)
     return ApiKeyWithSecretResponse(api_key_info=ApiKeyInfoWithSecret.issued(key, secret))
 
 

@@ -12,6 +12,7 @@ from pydantic.json_schema import SkipJsonSchema
 from modelport.api.paging import Paged
 from modelport.api.wire import Omitted
 from modelport.core.addresses import MAX_NETWORKS, NETWORK_PATTERN
+from modelport.core.clock import utcnow
 from modelport.core.money import usd
 from modelport.core.names import NAME_PATTERN, NOT_BLANK_PATTERN
 from modelport.core.secrets import PlainSecret
@@ -24,6 +25,7 @@ from modelport.keys.limits import (
     KeyLimitsUpdate,
     Unchanged,
 )
+from modelport.keys.overlap import MAX_OVERLAP_SECONDS, old_secret_expires_at
 
 
 class ApiKeyInfo(BaseModel):
@@ -53,6 +55,11 @@ class ApiKeyInfo(BaseModel):
         description="The IPv4 and IPv6 addresses and CIDR ranges the key may be used from "
         "(a single address as /32 or /128); null: anywhere.",
     )
+    old_secret_expires_at: Omitted[datetime] = Field(
+        default=None,
+        description="While a regenerate's overlap runs: when the old secret stops working. "
+        "Absent otherwise. Not in DigitalOcean's schema.",
+    )
 
     @classmethod
     def of(cls, key: ModelKey) -> ApiKeyInfo:
@@ -72,6 +79,7 @@ class ApiKeyInfo(BaseModel):
             rpm_limit=key.rpm_limit,
             tpm_limit=key.tpm_limit,
             allowed_ips=key.allowed_ips,
+            old_secret_expires_at=old_secret_expires_at(key, utcnow()),
         )
 
 
@@ -184,6 +192,20 @@ class UpdateKeyBody(KeyLimitsBody):
     def new_name(self) -> str | Unchanged | None:
         """The name the caller gave (None is refused by the service), or UNCHANGED."""
         return self.name if "name" in self.model_fields_set else UNCHANGED
+
+
+class RegenerateKeyBody(BaseModel):
+    """Optional: DigitalOcean's regenerate sends no body, and is immediate."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    # The bounds are documented here and checked by `keys.overlap`, with a message that says so.
+    overlap_seconds: Annotated[StrictInt, BeforeValidator(_whole)] = Field(
+        default=0,
+        description="Keep the old secret working this many seconds more (at most a day); "
+        "0, the default, stops it at once.",
+        json_schema_extra={"minimum": 0, "maximum": MAX_OVERLAP_SECONDS},
+    )
 
 
 class ApiKeyResponse(BaseModel):

@@ -19,6 +19,7 @@ from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput, NotFound
 from modelport.infra.revocations import RevocationLedger
 from modelport.keys.limits import NO_CHANGE, NO_LIMITS, UNCHANGED, KeyLimitsUpdate, Unchanged
+from modelport.keys.overlap import IMMEDIATE, checked_seconds, overlap
 from modelport.keys.repository import KeyRepository
 from modelport.keys.verifier import KeyVerifier
 
@@ -136,16 +137,20 @@ class KeyService:
         return key
 
     async def regenerate(
-        self, caller: Caller, key_id: uuid.UUID
+        self, caller: Caller, key_id: uuid.UUID, overlap_seconds: int = 0
     ) -> tuple[ModelKey, secret_format.PlainSecret]:
-        """The key with a new secret; the old one is refused once this commits. NotFound."""
-        await self._distrust_cached(caller.team_id, key_id)
+        """The key with a new secret. The old one is refused once this commits or, given
+        `overlap_seconds`, from that many seconds later; the old secret of an earlier overlap
+        is refused at once either way. InvalidInput for a bad overlap, NotFound."""
+        seconds = checked_seconds(overlap_seconds)
+        old = await self._distrust_cached(caller.team_id, key_id)
         secret = secret_format.generate(secret_format.MODEL_KEY_PREFIX)
         key = await self._keys.change(
             caller.team_id,
             key_id,
             digest=self._digester.digest(secret),
             hint=secret_format.hint(secret),
+            **overlap(old, seconds, utcnow()).columns(),
         )
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
@@ -155,7 +160,9 @@ class KeyService:
     async def delete(self, caller: Caller, key_id: uuid.UUID) -> ModelKey:
         """The deleted key, `deleted_at` set; its secret is refused once this commits."""
         await self._distrust_cached(caller.team_id, key_id)
-        key = await self._keys.change(caller.team_id, key_id, deleted_at=utcnow(), digest=None)
+        key = await self._keys.change(
+            caller.team_id, key_id, deleted_at=utcnow(), digest=None, **IMMEDIATE.columns()
+        )
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
         await self._teams.adjust_key_count(caller.team_id, -1)
@@ -186,7 +193,16 @@ class KeyService:
             raise NotFound(KEY_NOT_FOUND)
         await self._ledger.mark(digest)
         self._unit.after_commit(lambda: self._verifier.forget(digest))
+        await self._distrust_previous(team_id, key_id)
         return digest
+
+    async def _distrust_previous(self, team_id: uuid.UUID, key_id: uuid.UUID) -> None:
+        """Mark the old secret of an overlap as well (`keys/overlap.py`): a regenerate or a
+        delete then refuses it on every replica at once, and new limits reach it too."""
+        previous = await self._keys.previous_digest(team_id, key_id)
+        if previous is not None:
+            await self._ledger.mark(previous)
+            self._unit.after_commit(lambda: self._verifier.forget(previous))
 
 
 def _valid_name(raw: object) -> str:

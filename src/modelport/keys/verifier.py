@@ -2,7 +2,9 @@
 
 The data plane calls it on every request, so a verified key is cached by digest (never by
 secret). A cache hit is trusted only when the revocation ledger says the digest is clear;
-otherwise the database decides. A wrong checksum is refused before any I/O.
+otherwise the database decides. A wrong checksum is refused before any I/O. The old secret
+of a rotation with an overlap (`keys/overlap.py`) is cached with the end of its overlap, and
+refused from then on, cache hit or not.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from modelport import metrics
 from modelport.core import secrets as secret_format
@@ -42,6 +45,8 @@ class _Entry:
     identity: KeyIdentity
     expires: float
     epoch: int
+    secret_until: datetime | None = None
+    """The end of the overlap, when the digest is a key's old secret."""
 
 
 class KeyVerifier:
@@ -79,6 +84,7 @@ class KeyVerifier:
             and entry.expires > time.monotonic()
             and await self._ledger.is_marked(digest) is False
             and entry.epoch == self._ledger.epoch
+            and (entry.secret_until is None or entry.secret_until > utcnow())
         ):
             return _accepted(entry.identity, "cache")
         return _accepted(await self._from_database(digest), "database")
@@ -90,7 +96,7 @@ class KeyVerifier:
         started = time.monotonic()
         epoch = self._ledger.epoch
         async with self._database.read() as unit:
-            row = await KeyRepository(unit.session).verify_by_digest(digest)
+            row = await KeyRepository(unit.session).verify_by_digest(digest, utcnow())
         if row is None:
             self._cache.pop(digest, None)
             metrics.KEY_REFUSALS.labels("revoked_or_unknown").inc()
@@ -105,7 +111,8 @@ class KeyVerifier:
         if self._ttl > 0:
             if len(self._cache) >= self._size:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[digest] = _Entry(identity, started + self._ttl, epoch)
+            until = row.secret_expires_at
+            self._cache[digest] = _Entry(identity, started + self._ttl, epoch, until)
         return identity
 
     def forget(self, digest: Digest) -> None:

@@ -22,6 +22,7 @@ from modelport.db.tables import ModelKey
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput
 from modelport.hub.deps import ReadUnit, WriteUnit
+from modelport.keys.overlap import old_secret_expires_at
 from modelport.usage.period import month_start
 from modelport.web.deps import CheckedForm, KeyEditor, PanelDep, SignedIn, caller_of, text
 from modelport.web.limit_fields import (
@@ -68,6 +69,7 @@ async def _section(
         "keys": listing.items,
         "spend": spend,
         "limits": {key.id: summary(key, spend.get(key.id, 0), now) for key in listing.items},
+        "old_secrets": {key.id: old_secret_expires_at(key, now) for key in listing.items},
         "page": wanted.page,
         "pages": page_count(listing.total, wanted.per_page),
         "can_edit": member.principal.can("keys:write"),
