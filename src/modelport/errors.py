@@ -7,6 +7,7 @@
     ├── Forbidden             a valid credential without the right to do this (403)
     ├── NotFound              no such thing for this caller, including other teams' (404)
     ├── RateLimited           over a request, token or spend limit (429)
+    ├── OutOfCredit           a key's prepaid credit is spent (402)
     ├── StorageUnavailable    the database cannot be reached (503)
     ├── ShuttingDown          the server is draining before it stops (503)
     ├── ModelUnavailable      the model exists but cannot be served now (503)
@@ -74,6 +75,10 @@ class RateLimited(ModelportError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class OutOfCredit(ModelportError):
+    """A key with prepaid credit has spent it; a top-up lets it continue."""
 
 
 class StorageUnavailable(ModelportError):

@@ -143,11 +143,12 @@ REFUSAL_REASONS = (
     "expired",
     "rate_limited",
     "spend_limited",
+    "out_of_credit",
 )
 KEY_REFUSALS = Counter(
     "modelport_key_refusals_total",
     "/v1 requests refused for their key: missing, invalid, revoked_or_unknown, expired, "
-    "rate_limited, spend_limited.",
+    "rate_limited, spend_limited, out_of_credit.",
     ("reason",),
     registry=REGISTRY,
 )

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelport.core.digest import Digest
-from modelport.db.tables import ModelKey, Team
+from modelport.db.tables import KeyCreditTopUp, ModelKey, Team, UsageRecord
 from modelport.keys.limits import UNCHANGED, KeyLimits, KeyLimitsUpdate, Unchanged
 
 
@@ -151,6 +151,7 @@ class KeyRepository:
                 ModelKey.monthly_spend_limit_picousd,
                 ModelKey.rpm_limit,
                 ModelKey.tpm_limit,
+                ModelKey.credit_picousd,
             )
             .join(Team, Team.id == ModelKey.team_id)
             .where(ModelKey.digest == digest, ModelKey.deleted_at.is_(None))
@@ -158,8 +159,8 @@ class KeyRepository:
         row = result.one_or_none()
         if row is None:
             return None
-        key_id, team_id, team_name, models, expires_at, spend, rpm, tpm = row
-        limits = KeyLimits(expires_at, spend, rpm, tpm)
+        key_id, team_id, team_name, models, expires_at, spend, rpm, tpm, credit = row
+        limits = KeyLimits(expires_at, spend, rpm, tpm, credit)
         return VerifiedKeyRow(key_id, team_id, team_name, models, limits)
 
     async def touch(self, used: dict[uuid.UUID, datetime]) -> None:
@@ -171,3 +172,31 @@ class KeyRepository:
                 .where((ModelKey.last_used_at.is_(None)) | (ModelKey.last_used_at < at))
                 .values(last_used_at=at)
             )
+
+    async def add_credit(
+        self, team_id: uuid.UUID, key_id: uuid.UUID, top_up: KeyCreditTopUp
+    ) -> ModelKey | None:
+        """Write the top-up and add it to the live key's granted credit in one UPDATE; the
+        key, or None if there is no such key (and nothing is written)."""
+        key = await self._set(
+            team_id,
+            key_id,
+            {ModelKey.credit_picousd: func.coalesce(ModelKey.credit_picousd, 0) + top_up.amount_picousd},
+        )
+        if key is not None:
+            self._session.add(top_up)
+        return key
+
+    async def credit_spent(self, key_id: uuid.UUID) -> int:
+        """Picodollars the key's usage rows cost since its first top-up; 0 without one."""
+        first = (
+            select(func.min(KeyCreditTopUp.at))
+            .where(KeyCreditTopUp.key_id == key_id)
+            .scalar_subquery()
+        )
+        result = await self._session.execute(
+            select(func.coalesce(func.sum(UsageRecord.cost_picousd), 0)).where(
+                UsageRecord.key_id == key_id, UsageRecord.created_at >= first
+            )
+        )
+        return int(result.scalar_one())
