@@ -19,7 +19,7 @@ class AuditEventInfo(BaseModel):
     target_name: str | None
     client_addr: str | None
     request_id: str | None
-    detail: str | None = None
+    detail: str | None
     """What changed, where the action alone does not say (`key.credit_topped_up`: the amount)."""
 
     @classmethod

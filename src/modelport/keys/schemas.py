@@ -52,7 +52,6 @@ class ApiKeyInfo(BaseModel):
     rpm_limit: int | None = Field(description="Requests per minute; null: no limit.")
     tpm_limit: int | None = Field(description="Tokens per minute; null: no limit.")
     credit: str | None = Field(
-        default=None,
         description="Prepaid USD granted by top-ups in all, as a decimal string; it never "
         "resets. null: not limited by credit. What is left: GET .../{uuid}/credit.",
     )
