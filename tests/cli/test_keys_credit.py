@@ -22,7 +22,8 @@ def test_credit_is_shown_topped_up_and_refused_when_bad(cli: Cli) -> None:
     topped = json.loads(cli.ok("keys", "credit", key, "--add", "10.50", "--output", "json"))
     assert topped["credit"]["granted"] == topped["api_key_info"]["credit"] == "10.5"
     table = cli.ok("keys", "credit", key, "--add", "2")
-    assert "12.5" in table and "REMAINING" in table
+    assert "12.5" in table
+    assert "REMAINING" in table
     assert "$12.5 credit" in cli.ok("keys", "get", key)
 
     for bad in ("-1", "1.0000001"):

@@ -101,11 +101,15 @@ def test_credit_overshoot_stays_within_the_bound_and_a_top_up_reaches_every_repl
 
     with v1_client() as client:
         for replica in cluster.replicas:
-            refused = client.post(replica.url + CHAT, json=_body(), headers=bearer(key["secret_key"]))
+            refused = client.post(
+                replica.url + CHAT, json=_body(), headers=bearer(key["secret_key"])
+            )
             assert refused.status_code == 402
         _top_up(cluster.api(team, 2), key["uuid"], 16 * COST)
         for replica in cluster.replicas:
-            served = client.post(replica.url + CHAT, json=_body(), headers=bearer(key["secret_key"]))
+            served = client.post(
+                replica.url + CHAT, json=_body(), headers=bearer(key["secret_key"])
+            )
             assert served.status_code == 200, served.text
     remaining = api.get(f"/v2/gen-ai/models/api_keys/{key['uuid']}/credit").json()["credit"]
     evidence = Evidence(cluster.database_url, loop)

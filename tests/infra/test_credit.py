@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
+from modelport.infra.breaker import PAUSE_AFTER_FAILURE
 from modelport.infra.credit import CreditLedger, MemoryCreditLedger, RedisCreditLedger
 from tests.support.hub import free_port
 from tests.support.servers import PrivateRedis
@@ -122,3 +123,23 @@ async def test_two_processes_share_one_redis_counter_rebuilt_from_the_database(
     assert books.reads == 2
     await one.aclose()
     await two.aclose()
+
+
+async def test_a_settlement_redis_missed_is_repaired_once_redis_answers_again(
+    books: Books, private_redis: PrivateRedis
+) -> None:
+    client = aioredis.Redis.from_url(private_redis.url, socket_timeout=0.2)
+    ledger = RedisCreditLedger(client, books, MemoryCreditLedger(books))
+    key, granted, rid = uuid.uuid4(), 10 * AMOUNT, _rid()
+    try:
+        assert await ledger.reserve(key, granted, AMOUNT, rid)
+        with private_redis.frozen():
+            await ledger.settle(key, rid, AMOUNT, 9 * AMOUNT)  # Redis never hears of it
+        books.spent = 9 * AMOUNT  # the request's usage row has it
+        await asyncio.sleep(PAUSE_AFTER_FAILURE + 0.1)
+        # Rebuilt from the database, the stale hold gone: one more request fits, no more.
+        answers = [await ledger.reserve(key, granted, AMOUNT, _rid()) for _ in range(3)]
+        assert answers == [True, False, False]
+        assert books.reads == 2
+    finally:
+        await client.aclose()

@@ -121,13 +121,14 @@ class RedisCreditLedger:
         member = f"{request_id}:{amount}"
         if not self._breaker.open:
             try:
-                await self._settle(keys=_names(key_id), args=[member, cost])
+                await self._settle(keys=list(_names(key_id)), args=[member, cost])
                 return
             except (RedisError, OSError):
                 self._breaker.trip()
         await self._fallback.settle(key_id, request_id, amount, cost)
         if len(self._missed) < MISSED_AT_MOST:
-            self._missed.append((*_names(key_id), member))
+            spent, reservations = _names(key_id)
+            self._missed.append((spent, reservations, member))
 
     async def _reserve_once(
         self, key_id: uuid.UUID, hold: list[str | int], spent: int | None
@@ -140,7 +141,7 @@ class RedisCreditLedger:
             "" if spent is None else spent,
             COUNTER_SECONDS,
         ]
-        return int(await self._reserve(keys=_names(key_id), args=args))
+        return int(await self._reserve(keys=list(_names(key_id)), args=args))
 
     async def _repair(self) -> None:
         """Drop what missed settlements left wrong: the counter (rebuilt from the database on
@@ -157,6 +158,6 @@ class RedisCreditLedger:
             raise
 
 
-def _names(key_id: uuid.UUID) -> list[str]:
+def _names(key_id: uuid.UUID) -> tuple[str, str]:
     """The spent counter and the reservations of a key's credit."""
-    return [f"mp:credit:{key_id}", f"mp:credit-held:{key_id}"]
+    return f"mp:credit:{key_id}", f"mp:credit-held:{key_id}"

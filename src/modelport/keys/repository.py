@@ -181,7 +181,10 @@ class KeyRepository:
         key = await self._set(
             team_id,
             key_id,
-            {ModelKey.credit_picousd: func.coalesce(ModelKey.credit_picousd, 0) + top_up.amount_picousd},
+            {
+                ModelKey.credit_picousd: func.coalesce(ModelKey.credit_picousd, 0)
+                + top_up.amount_picousd
+            },
         )
         if key is not None:
             self._session.add(top_up)

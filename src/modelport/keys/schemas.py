@@ -17,9 +17,9 @@ from modelport.core.secrets import PlainSecret
 from modelport.db.tables import ModelKey
 from modelport.keys.limits import (
     AMOUNT_PATTERN,
-    MAX_TOP_UP_USD,
     MAX_MONTHLY_SPEND_USD,
     MAX_PER_MINUTE,
+    MAX_TOP_UP_USD,
     UNCHANGED,
     KeyLimitsUpdate,
     Unchanged,

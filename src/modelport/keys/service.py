@@ -11,8 +11,8 @@ from modelport.auth.principal import Caller
 from modelport.auth.repository import TeamRepository
 from modelport.core import secrets as secret_format
 from modelport.core.clock import utcnow
-from modelport.core.money import usd
 from modelport.core.digest import Digest, Digester
+from modelport.core.money import usd
 from modelport.core.names import normalize_name
 from modelport.core.paging import Page, PageRequest, window
 from modelport.db.tables import KeyCreditTopUp, ModelKey

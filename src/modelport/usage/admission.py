@@ -2,9 +2,9 @@
 monthly spend, and prepaid credit.
 
 The counters live behind `KeyLimitStore` (`infra/key_counters.py`: Redis for several
-replicas, memory for one), the credit behind `CreditLedger` (`infra/credit.py`, the same
-way; checked last, and only for a key with credit). A request is admitted before any upstream call and settled after it, with
-its real cost: one store call each, one Redis round trip each.
+replicas, memory for one). A request is admitted before any upstream call and settled after
+it, with its real cost: one store call each, one Redis round trip each. A key with prepaid
+credit takes one more each, last, from `CreditLedger` (`infra/credit.py`, the same way).
 """
 
 from __future__ import annotations
