@@ -45,4 +45,4 @@ def test_credit_window_refuses_a_bad_amount_then_tops_up(
     assert credit["granted"] == "15.5"
     events = api.get("/v2/gen-ai/audit_events").json()["audit_events"]
     topped = [e["detail"] for e in events if e["action"] == "key.credit_topped_up"]
-    assert topped == ["+10.5 USD", "+5 USD"]
+    assert topped == ["+10.5 USD", "+5.0 USD"]
