@@ -23,6 +23,7 @@ from modelport.infra.cooldown import (
     MemoryDeploymentHealth,
     RedisDeploymentHealth,
 )
+from modelport.infra.credit import CreditLedger, MemoryCreditLedger, RedisCreditLedger
 from modelport.infra.key_counters import KeyLimitStore, MemoryKeyLimitStore, RedisKeyLimitStore
 from modelport.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from modelport.infra.revocations import (
@@ -33,7 +34,7 @@ from modelport.infra.revocations import (
 from modelport.keys.verifier import KeyVerifier
 from modelport.providers.proxy import ProxyRules
 from modelport.providers.upstream import UpstreamClient
-from modelport.usage.admission import KeyLimiter, settled_loader
+from modelport.usage.admission import KeyLimiter, credit_loader, settled_loader
 from modelport.usage.recorder import UsageRecorder
 
 KEY_CACHE_SECONDS = 300.0
@@ -148,6 +149,10 @@ def build_components(settings: Settings) -> Components:
     key_limits: KeyLimitStore = MemoryKeyLimitStore(load)
     if redis is not None:
         key_limits = RedisKeyLimitStore(redis, load, MemoryKeyLimitStore(load))
+    load_credit = credit_loader(database)
+    credit: CreditLedger = MemoryCreditLedger(load_credit)
+    if redis is not None:
+        credit = RedisCreditLedger(redis, load_credit, MemoryCreditLedger(load_credit))
     policy = CooldownPolicy(
         settings.cooldown_failures, settings.cooldown_window_seconds, settings.cooldown_seconds
     )
@@ -165,7 +170,7 @@ def build_components(settings: Settings) -> Components:
         catalog,
         upstream,
         recorder,
-        KeyLimiter(key_limits),
+        KeyLimiter(key_limits, credit),
         Drain(settings.shutdown_grace_seconds),
         ResponsePurger(database),
         health,

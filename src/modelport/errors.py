@@ -8,6 +8,7 @@
     │   └── AddressNotAllowed a model access key used from outside its allowed_ips (403)
     ├── NotFound              no such thing for this caller, including other teams' (404)
     ├── RateLimited           over a request, token or spend limit (429)
+    ├── OutOfCredit           a key's prepaid credit is spent (402)
     ├── StorageUnavailable    the database cannot be reached (503)
     ├── ShuttingDown          the server is draining before it stops (503)
     ├── ModelUnavailable      the model exists but cannot be served now (503)
@@ -79,6 +80,10 @@ class RateLimited(ModelportError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class OutOfCredit(ModelportError):
+    """A key with prepaid credit has spent it; a top-up lets it continue."""
 
 
 class StorageUnavailable(ModelportError):

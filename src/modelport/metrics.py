@@ -144,11 +144,12 @@ REFUSAL_REASONS = (
     "rate_limited",
     "spend_limited",
     "address_not_allowed",
+    "out_of_credit",
 )
 KEY_REFUSALS = Counter(
     "modelport_key_refusals_total",
     "/v1 requests refused for their key: missing, invalid, revoked_or_unknown, expired, "
-    "rate_limited, spend_limited, address_not_allowed.",
+    "rate_limited, spend_limited, address_not_allowed, out_of_credit.",
     ("reason",),
     registry=REGISTRY,
 )

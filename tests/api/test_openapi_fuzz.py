@@ -38,12 +38,16 @@ SEMANTIC_REFUSALS = (
     "monthly_spend_limit must have at most 12 decimal places",
     "monthly_spend_limit must be at most",
     "allowed_ips: ",
+    "amount_usd must have at most 6 decimal places",
+    "amount_usd must be at most",
+    "amount_usd must be more than 0",
 )
 """400s for schema-valid requests that no schema can express: a body uuid must equal the
 path's, a model id must be in the hub's catalog, a period must not end before it starts, an
 expiry must lie ahead, an amount (text, or a binary JSON number) is exact to the
-picodollar and at most the ceiling, and an allowed_ips entry that looks like an address
-(its pattern) is one, in range, with its host bits clear."""
+picodollar and at most the ceiling, a top-up is more than 0, in whole micro-dollars, and an
+allowed_ips entry that looks like an address (its pattern) is one, in range, with its host
+bits clear."""
 
 
 @schemathesis.check

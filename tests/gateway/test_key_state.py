@@ -158,3 +158,19 @@ def test_no_key_or_a_wrong_one_gets_401_in_openai_shape(hub: Hub) -> None:
     posted = httpx.post(hub.url + "/v1/key", timeout=30)
     assert posted.status_code == 405
     assert posted.headers["allow"] == "GET"
+
+
+def test_a_key_with_prepaid_credit_reads_what_is_left(
+    hub: Hub, api: httpx.Client, usage_rows: UsageRows
+) -> None:
+    key = _key(api)
+    topped = api.post(f"{KEYS}/{key['uuid']}/credit", json={"amount_usd": "1.5"})
+    assert topped.status_code == 200, topped.text
+    _chat(hub, key["secret_key"], 2)
+    spent = sum(row.cost_picousd for row in usage_rows.wait_for(key["uuid"], 2))
+    credit = _state(hub, key["secret_key"])["credit"]
+    assert credit == {
+        "granted_usd": "1.5",
+        "spent_usd": str(Decimal(spent) / 10**12),
+        "remaining_usd": str(Decimal(1_500_000_000_000 - spent) / 10**12),
+    }

@@ -32,6 +32,7 @@ _STATUS: list[tuple[type[errors.ModelportError], int]] = [
     (errors.Forbidden, 403),
     (errors.NotFound, 404),
     (errors.RateLimited, 429),
+    (errors.OutOfCredit, 402),
     (errors.StorageUnavailable, 503),
     (errors.ShuttingDown, 503),
     (errors.ModelUnavailable, 503),
@@ -43,6 +44,7 @@ _STATUS: list[tuple[type[errors.ModelportError], int]] = [
 ERROR_IDS = {
     400: "bad_request",
     401: "unauthorized",
+    402: "payment_required",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",

@@ -163,6 +163,33 @@ def update_key(
     show(output, data, _rows([data["api_key_info"]]), COLUMNS)
 
 
+@app.command("credit")
+def credit(
+    key_id: Annotated[str, typer.Argument(metavar="ID")],
+    add: Annotated[
+        str | None,
+        typer.Option(metavar="USD", help="Top the credit up by this much, e.g. 10.50."),
+    ] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    context: ContextOption = None,
+    output: OutputOption = Output.text,
+) -> None:
+    """Show a key's prepaid credit (granted, spent, remaining), or top it up with --add.
+
+    A key with credit gets 402 once it is spent; it never resets. Each top-up is audited.
+    """
+    api, path = Api(url, token, context), f"{BASE}/{key_id}/credit"
+    data = (
+        api.call("GET", path)
+        if add is None
+        else api.call("POST", path, json={"amount_usd": add.strip()})
+    )
+    info = data["api_key_info"]
+    row = {"uuid": info["uuid"], "name": info["name"], **data["credit"]}
+    show(output, data, [row], ("uuid", "name", "granted", "spent", "remaining"))
+
+
 @app.command("regenerate")
 def regenerate_key(
     key_id: Annotated[str, typer.Argument(metavar="ID")],
@@ -243,6 +270,8 @@ def _limits(info: dict[str, Any]) -> str | None:
         words.append(f"expires {info['expires_at']}")
     if info.get("monthly_spend_limit") is not None:
         words.append(f"${info['monthly_spend_limit']}/month")
+    if info.get("credit") is not None:
+        words.append(f"${info['credit']} credit")
     for field, unit in (("rpm_limit", "rpm"), ("tpm_limit", "tpm")):
         if info.get(field) is not None:
             words.append(f"{info[field]} {unit}")

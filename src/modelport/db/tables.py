@@ -76,6 +76,9 @@ class ModelKey(Base):
     # During a rotation with an overlap: the old secret's digest, accepted until its expiry.
     previous_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
     previous_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    credit_picousd: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """Prepaid credit granted in all (the sum of its `key_credit_topups`); null: no credit
+    limit. What is left is this minus the key's usage since its first top-up."""
 
     __table_args__ = (
         Index("ix_model_keys_team_live", "team_id", "deleted_at", "created_at", "id"),
@@ -97,8 +100,27 @@ class AuditEvent(Base):
     target_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
     client_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """What changed, where the action alone does not say (a top-up's amount)."""
 
     __table_args__ = (Index("ix_audit_events_team_at", "team_id", "id"),)
+
+
+class KeyCreditTopUp(Base):
+    """One grant of prepaid credit to a key: the ledger its `credit_picousd` sums."""
+
+    __tablename__ = "key_credit_topups"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("model_keys.id"))
+    amount_picousd: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (Index("ix_key_credit_topups_key", "key_id", "id"),)
 
 
 class UsageRecord(Base):

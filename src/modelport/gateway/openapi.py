@@ -307,7 +307,22 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "What the monthly spend limit leaves; null: no limit.",
             },
         ),
-        credit={**_NULL, "description": "Prepaid credit left: not yet, always null."},
+        credit={
+            "oneOf": [
+                _NULL,
+                _object(
+                    ["granted_usd", "spent_usd", "remaining_usd"],
+                    granted_usd={**_USD, "description": "Every top-up together."},
+                    spent_usd={**_USD, "description": "Usage since the first top-up."},
+                    remaining_usd={
+                        **_USD,
+                        "description": "Granted less spent; below 0 by what requests in "
+                        "flight when it ran out cost.",
+                    },
+                ),
+            ],
+            "description": "Prepaid credit; null: the key is not limited by credit.",
+        },
         rate_limits=_object(["requests", "tokens"], requests=_WINDOW, tokens=_WINDOW),
     ),
 }

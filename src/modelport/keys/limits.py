@@ -34,6 +34,9 @@ UNCHANGED: Final = Unchanged.UNCHANGED
 T = TypeVar("T")
 
 MAX_PER_MINUTE = 1_000_000_000
+MAX_TOP_UP_USD = 1_000_000
+TOP_UP_DECIMALS = 6
+"""A top-up is whole micro-dollars: what a card or an invoice can carry, and then some."""
 MAX_MONTHLY_SPEND_USD = 1_000_000
 """Far above any real budget, and in picodollars well inside the database's 64-bit integers."""
 AMOUNT_PATTERN = r"^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?(?!\n)$"
@@ -52,6 +55,8 @@ class KeyLimits:
     tpm_limit: int | None = None
     allowed_ips: Networks | None = None
     """The networks requests may come from, parsed once; None: anywhere."""
+    credit_picousd: int | None = None
+    """Prepaid credit granted in all; it never resets (`parse_top_up`)."""
 
     @classmethod
     def of(cls, key: ModelKey) -> KeyLimits:
@@ -61,6 +66,7 @@ class KeyLimits:
             key.rpm_limit,
             key.tpm_limit,
             allowed_ips=stored_networks(key.allowed_ips),
+            credit_picousd=key.credit_picousd,
         )
 
 
@@ -181,3 +187,30 @@ def _networks(value: object) -> Networks | None:
 def stored_networks(value: list[str] | None) -> Networks | None:
     """A key's `allowed_ips` column as networks (it holds only what `_networks` accepted)."""
     return None if value is None else parse_networks(value, what="allowed_ips")
+
+
+def parse_top_up(value: object) -> int:
+    """A credit top-up (`amount_usd`, text or number) as picodollars; InvalidInput naming
+    `amount_usd` unless it is more than 0, at most MAX_TOP_UP_USD, with at most 6 decimals."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise InvalidInput("amount_usd must be an amount in USD, e.g. 10.50", field="amount_usd")
+    if isinstance(value, str) and not re.fullmatch(AMOUNT_PATTERN, value):
+        raise InvalidInput(
+            "amount_usd must be a positive amount in USD, e.g. 10.50", field="amount_usd"
+        )
+    try:
+        amount = parse_usd(value, at_most=MAX_TOP_UP_USD)
+    except ValueError as exc:
+        reason = str(exc)
+        if "decimal" in reason:
+            reason = f"must have at most {TOP_UP_DECIMALS} decimal places"
+        elif "e.g." in reason:  # it is a number (the pattern), with an exponent past Decimal's
+            reason = f"must be at most {MAX_TOP_UP_USD} USD"
+        raise InvalidInput(f"amount_usd {reason}", field="amount_usd") from None
+    if amount % 10 ** (12 - TOP_UP_DECIMALS):  # `parse_usd` allows 12
+        raise InvalidInput(
+            f"amount_usd must have at most {TOP_UP_DECIMALS} decimal places", field="amount_usd"
+        )
+    if amount == 0:
+        raise InvalidInput("amount_usd must be more than 0", field="amount_usd")
+    return amount

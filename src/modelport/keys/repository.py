@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelport.core.addresses import Networks, texts
 from modelport.core.digest import Digest
-from modelport.db.tables import ModelKey, Team
+from modelport.db.tables import KeyCreditTopUp, ModelKey, Team, UsageRecord
 from modelport.keys.limits import (
     UNCHANGED,
     KeyLimits,
@@ -180,6 +180,7 @@ class KeyRepository:
                 ModelKey.allowed_ips,
                 ModelKey.digest,
                 ModelKey.previous_expires_at,
+                ModelKey.credit_picousd,
             )
             .join(Team, Team.id == ModelKey.team_id)
             .where(presented, ModelKey.deleted_at.is_(None))
@@ -199,8 +200,16 @@ class KeyRepository:
             allowed_ips,
             current,
             until,
+            credit,
         ) = row
-        limits = KeyLimits(expires_at, spend, rpm, tpm, allowed_ips=stored_networks(allowed_ips))
+        limits = KeyLimits(
+            expires_at,
+            spend,
+            rpm,
+            tpm,
+            allowed_ips=stored_networks(allowed_ips),
+            credit_picousd=credit,
+        )
         secret_until = None if current == digest else until
         return VerifiedKeyRow(key_id, team_id, team_name, models, limits, secret_until)
 
@@ -213,6 +222,37 @@ class KeyRepository:
                 .where((ModelKey.last_used_at.is_(None)) | (ModelKey.last_used_at < at))
                 .values(last_used_at=at)
             )
+
+    async def add_credit(
+        self, team_id: uuid.UUID, key_id: uuid.UUID, top_up: KeyCreditTopUp
+    ) -> ModelKey | None:
+        """Write the top-up and add it to the live key's granted credit in one UPDATE; the
+        key, or None if there is no such key (and nothing is written)."""
+        key = await self._set(
+            team_id,
+            key_id,
+            {
+                ModelKey.credit_picousd: func.coalesce(ModelKey.credit_picousd, 0)
+                + top_up.amount_picousd
+            },
+        )
+        if key is not None:
+            self._session.add(top_up)
+        return key
+
+    async def credit_spent(self, key_id: uuid.UUID) -> int:
+        """Picodollars the key's usage rows cost since its first top-up; 0 without one."""
+        first = (
+            select(func.min(KeyCreditTopUp.at))
+            .where(KeyCreditTopUp.key_id == key_id)
+            .scalar_subquery()
+        )
+        result = await self._session.execute(
+            select(func.coalesce(func.sum(UsageRecord.cost_picousd), 0)).where(
+                UsageRecord.key_id == key_id, UsageRecord.created_at >= first
+            )
+        )
+        return int(result.scalar_one())
 
 
 def _texts(networks: Networks | Unchanged | None) -> list[str] | Unchanged | None:

@@ -13,13 +13,16 @@ from modelport.core.paging import PageRequest
 from modelport.errors import InvalidInput
 from modelport.hub.deps import KeysReader, KeysWriter, ReadUnit, ServicesDep, WriteUnit
 from modelport.keys.schemas import (
+    ApiKeyCreditResponse,
     ApiKeyInfo,
     ApiKeyInfoWithSecret,
     ApiKeyListResponse,
     ApiKeyResponse,
     ApiKeyWithSecretResponse,
     CreateKeyBody,
+    KeyCreditInfo,
     RegenerateKeyBody,
+    TopUpBody,
     UpdateKeyBody,
 )
 from modelport.keys.service import KeyService
@@ -133,6 +136,33 @@ async def regenerate_key(
 )
 async def delete_key(api_key_uuid: KeyId, caller: KeysWriter, keys: WriteKeys) -> ApiKeyResponse:
     return ApiKeyResponse(api_key_info=ApiKeyInfo.of(await keys.delete(caller, api_key_uuid)))
+
+
+@router.get(
+    "/{api_key_uuid}/credit",
+    operation_id="genai_get_model_api_key_credit",
+    summary="Get a key's prepaid credit: granted, spent and remaining",
+    responses=ERROR_RESPONSES,
+)
+async def get_credit(
+    api_key_uuid: KeyId, caller: KeysReader, keys: ReadKeys
+) -> ApiKeyCreditResponse:
+    key = await keys.get(caller.team_id, api_key_uuid)
+    credit = await keys.credit(key)
+    return ApiKeyCreditResponse(api_key_info=ApiKeyInfo.of(key), credit=KeyCreditInfo.of(credit))
+
+
+@router.post(
+    "/{api_key_uuid}/credit",
+    operation_id="genai_top_up_model_api_key_credit",
+    summary="Add prepaid credit to a key; a key out of credit gets 402 until topped up",
+    responses=ERROR_RESPONSES,
+)
+async def top_up_credit(
+    api_key_uuid: KeyId, body: TopUpBody, caller: KeysWriter, keys: WriteKeys
+) -> ApiKeyCreditResponse:
+    key, credit = await keys.top_up(caller, api_key_uuid, body.amount())
+    return ApiKeyCreditResponse(api_key_info=ApiKeyInfo.of(key), credit=KeyCreditInfo.of(credit))
 
 
 def _same_uuid(raw: str) -> uuid.UUID | None:

@@ -21,11 +21,14 @@ from modelport.keys.limits import (
     AMOUNT_PATTERN,
     MAX_MONTHLY_SPEND_USD,
     MAX_PER_MINUTE,
+    MAX_TOP_UP_USD,
     UNCHANGED,
     KeyLimitsUpdate,
     Unchanged,
+    parse_top_up,
 )
 from modelport.keys.overlap import MAX_OVERLAP_SECONDS, old_secret_expires_at
+from modelport.keys.service import KeyCredit
 
 
 class ApiKeyInfo(BaseModel):
@@ -60,6 +63,10 @@ class ApiKeyInfo(BaseModel):
         description="While a regenerate's overlap runs: when the old secret stops working. "
         "Absent otherwise. Not in DigitalOcean's schema.",
     )
+    credit: str | None = Field(
+        description="Prepaid USD granted by top-ups in all, as a decimal string; it never "
+        "resets. null: not limited by credit. What is left: GET .../{uuid}/credit.",
+    )
 
     @classmethod
     def of(cls, key: ModelKey) -> ApiKeyInfo:
@@ -80,6 +87,7 @@ class ApiKeyInfo(BaseModel):
             tpm_limit=key.tpm_limit,
             allowed_ips=key.allowed_ips,
             old_secret_expires_at=old_secret_expires_at(key, utcnow()),
+            credit=None if key.credit_picousd is None else usd(key.credit_picousd),
         )
 
 
@@ -218,3 +226,43 @@ class ApiKeyWithSecretResponse(BaseModel):
 
 class ApiKeyListResponse(Paged):
     api_key_infos: list[ApiKeyInfo]
+
+
+class TopUpBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    amount_usd: AmountText | Amount = Field(
+        description=f'USD to add, e.g. "10.50": more than 0, at most {MAX_TOP_UP_USD}, '
+        "at most 6 decimal places."
+    )
+
+    def amount(self) -> int:
+        """The amount in picodollars, checked (InvalidInput naming `amount_usd`)."""
+        return parse_top_up(self.amount_usd)
+
+
+class KeyCreditInfo(BaseModel):
+    """A key's prepaid credit, exact decimal strings in USD."""
+
+    granted: str = Field(description="Top-ups in all.")
+    spent: str = Field(description="What the key's requests cost since its first top-up.")
+    remaining: str = Field(
+        description="granted - spent; below 0 only by requests in flight when it ran out."
+    )
+
+    @classmethod
+    def of(cls, credit: KeyCredit) -> KeyCreditInfo:
+        return cls(
+            granted=usd(credit.granted),
+            spent=usd(credit.spent),
+            remaining=_signed_usd(credit.remaining),
+        )
+
+
+class ApiKeyCreditResponse(BaseModel):
+    api_key_info: ApiKeyInfo
+    credit: KeyCreditInfo
+
+
+def _signed_usd(picousd: int) -> str:
+    return usd(picousd) if picousd >= 0 else "-" + usd(-picousd)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from modelport.audit.service import AuditService
 from modelport.auth.principal import Caller
@@ -12,9 +13,10 @@ from modelport.core import secrets as secret_format
 from modelport.core.addresses import texts
 from modelport.core.clock import utcnow
 from modelport.core.digest import Digest, Digester
+from modelport.core.money import usd
 from modelport.core.names import normalize_name
 from modelport.core.paging import Page, PageRequest, window
-from modelport.db.tables import ModelKey
+from modelport.db.tables import KeyCreditTopUp, ModelKey
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput, NotFound
 from modelport.infra.revocations import RevocationLedger
@@ -24,6 +26,19 @@ from modelport.keys.repository import KeyRepository
 from modelport.keys.verifier import KeyVerifier
 
 KEY_NOT_FOUND = "The resource you requested could not be found."
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCredit:
+    """A key's prepaid credit: granted by top-ups, spent by usage since the first one."""
+
+    granted: int
+    spent: int
+
+    @property
+    def remaining(self) -> int:
+        """May be below 0 by what requests in flight when it ran out cost."""
+        return self.granted - self.spent
 
 
 class KeyService:
@@ -169,6 +184,38 @@ class KeyService:
         self._audit.record(caller, "key.delete", target_id=key.id, target_name=key.name)
         return key
 
+    async def top_up(
+        self, caller: Caller, key_id: uuid.UUID, amount: int
+    ) -> tuple[ModelKey, KeyCredit]:
+        """Add `amount` picodollars (checked: `limits.parse_top_up`) to the key's credit,
+        audited; the key and its credit after. NotFound for no such key.
+
+        Every process re-reads the key before trusting it again, as for a limit change.
+        """
+        await self._distrust_cached(caller.team_id, key_id)
+        top_up = KeyCreditTopUp(
+            key_id=key_id,
+            amount_picousd=amount,
+            at=utcnow(),
+            actor=caller.principal.actor,
+            request_id=caller.request_id,
+        )
+        key = await self._keys.add_credit(caller.team_id, key_id, top_up)
+        if key is None:
+            raise NotFound(KEY_NOT_FOUND)
+        self._audit.record(
+            caller,
+            "key.credit_topped_up",
+            target_id=key.id,
+            target_name=key.name,
+            detail=f"+{usd(amount)} USD",
+        )
+        return key, await self.credit(key)
+
+    async def credit(self, key: ModelKey) -> KeyCredit:
+        """The key's credit now; granted 0 if it has none (see `credit_picousd`)."""
+        return await _credit(self._keys, key)
+
     def _valid_models(self, models: Sequence[str] | None) -> list[str] | None:
         """The sorted, distinct model ids; InvalidInput if empty or not in the catalog."""
         if models is None:
@@ -212,6 +259,18 @@ def _valid_name(raw: object) -> str:
         return normalize_name(raw)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="name") from None
+
+
+async def _credit(keys: KeyRepository, key: ModelKey) -> KeyCredit:
+    spent = 0 if key.credit_picousd is None else await keys.credit_spent(key.id)
+    return KeyCredit(key.credit_picousd or 0, spent)
+
+
+async def key_credit(unit: UnitOfWork, key: ModelKey) -> KeyCredit | None:
+    """A key's prepaid credit, for `GET /v1/key`; None when it has none."""
+    if key.credit_picousd is None:
+        return None
+    return await _credit(KeyRepository(unit.session), key)
 
 
 async def live_key(unit: UnitOfWork, team_id: uuid.UUID, key_id: uuid.UUID) -> ModelKey:

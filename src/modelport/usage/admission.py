@@ -1,9 +1,10 @@
 """Admitting a data-plane request against its key's limits: requests and tokens a minute,
-and monthly spend.
+monthly spend, and prepaid credit.
 
 The counters live behind `KeyLimitStore` (`infra/key_counters.py`: Redis for several
-replicas, memory for one). A request is admitted before any upstream call and settled after it, with
-its real cost: one store call each, one Redis round trip each.
+replicas, memory for one). A request is admitted before any upstream call and settled after
+it, with its real cost: one store call each, one Redis round trip each. A key with prepaid
+credit takes one more each, last, from `CreditLedger` (`infra/credit.py`, the same way).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from modelport import metrics
 from modelport.core.clock import utcnow
 from modelport.core.money import usd
 from modelport.db.engine import Database
-from modelport.errors import RateLimited
+from modelport.errors import OutOfCredit, RateLimited
+from modelport.infra.credit import CreditLedger, CreditLoader
 from modelport.infra.key_counters import KeyLimitStore, LimitCheck, SpendHold, Verdict
 from modelport.infra.ratelimit import Allowance
 from modelport.infra.spend import SettledLoader
 from modelport.keys.limits import KeyLimits
+from modelport.keys.repository import KeyRepository
 from modelport.keys.verifier import KeyIdentity
 from modelport.usage.repository import UsageRepository
 
@@ -33,6 +36,9 @@ class Admission:
     """What an admitted request holds until it settles."""
 
     check: LimitCheck
+    request_id: str = ""
+    credit_hold: int | None = None
+    """The estimated cost reserved of the key's credit, if it has credit."""
     settled: bool = field(default=False)
 
 
@@ -45,8 +51,9 @@ class Minute:
 
 
 class KeyLimiter:
-    def __init__(self, store: KeyLimitStore) -> None:
+    def __init__(self, store: KeyLimitStore, credit: CreditLedger) -> None:
         self._store = store
+        self._credit = credit
 
     async def admit(
         self, identity: KeyIdentity, request_id: str, estimated_cost: int, headers: Headers
@@ -54,7 +61,8 @@ class KeyLimiter:
         """Admit a request, appending the `x-ratelimit-*` headers to `headers`.
 
         Raises RateLimited (429, with `retry_after`) past the key's requests or tokens a
-        minute, or once its spend this month has reached its limit.
+        minute, or once its spend this month has reached its limit; OutOfCredit (402) once
+        a key with credit has spent it.
         """
         limits, hold = identity.limits, None
         if limits.monthly_spend_picousd is not None:
@@ -67,7 +75,17 @@ class KeyLimiter:
                 headers.extend(_headers(kind, allowance))
         if verdict.refused is not None:
             raise _refusal(verdict, check)
-        return Admission(check)
+        granted = limits.credit_picousd
+        if granted is None:
+            return Admission(check)
+        if not await self._credit.reserve(identity.key_id, granted, estimated_cost, request_id):
+            await self._store.settle(check, 0, 0)  # frees the spend hold, if any
+            metrics.KEY_REFUSALS.labels("out_of_credit").inc()
+            raise OutOfCredit(
+                f"This key has no credit left of the ${usd(granted)} granted to it; "
+                "top it up to continue."
+            )
+        return Admission(check, request_id, estimated_cost)
 
     async def settle(self, admission: Admission, tokens: int, cost: int) -> None:
         """Count the request's real tokens and cost; once only."""
@@ -75,6 +93,9 @@ class KeyLimiter:
             return
         admission.settled = True
         await self._store.settle(admission.check, tokens, cost)
+        if admission.credit_hold is not None:
+            key_id, held = admission.check.key_id, admission.credit_hold
+            await self._credit.settle(key_id, admission.request_id, held, cost)
 
     async def minute(self, key_id: uuid.UUID, limits: KeyLimits) -> Minute:
         """The key's requests and tokens a minute as the next admission would find them;
@@ -100,6 +121,17 @@ def settled_loader(database: Database) -> SettledLoader:
 
 def _allowance(limit: int | None, counted: int, reset_at: int) -> Allowance | None:
     return None if limit is None else Allowance(limit, limit - counted, reset_at)
+
+
+def credit_loader(database: Database) -> CreditLoader:
+    """Reads what a key's usage cost since its first top-up: the truth the credit counters
+    start from."""
+
+    async def load(key_id: uuid.UUID) -> int:
+        async with database.read() as unit:
+            return await KeyRepository(unit.session).credit_spent(key_id)
+
+    return load
 
 
 def _headers(kind: str, allowance: Allowance) -> Headers:

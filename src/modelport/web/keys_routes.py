@@ -22,6 +22,7 @@ from modelport.db.tables import ModelKey
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput
 from modelport.hub.deps import ReadUnit, WriteUnit
+from modelport.keys.limits import parse_top_up
 from modelport.keys.overlap import old_secret_expires_at
 from modelport.usage.period import month_start
 from modelport.web.deps import CheckedForm, KeyEditor, PanelDep, SignedIn, caller_of, text
@@ -196,6 +197,43 @@ async def update_limits(
         context = await _limits_context(panel, unit, member, key, entered)
         raise refused(request, panel, "keys/limits.html", context, in_panel_words(exc)) from None
     notice = f"Limits of {key.name} {'unchanged' if changes.empty else 'updated'}."
+    context = await _section(panel, unit, member, notice=notice)
+    return changed(request, panel, "inference.html", "keys", context)
+
+
+async def _credit_context(
+    panel: Panel, unit: UnitOfWork, key: ModelKey, amount: str = ""
+) -> dict[str, Any]:
+    return {"key": key, "credit": await panel.services.keys(unit).credit(key), "amount": amount}
+
+
+@router.get(PAGE + "/keys/{key_id}/credit")
+async def credit_window(
+    request: Request, key_id: KeyId, member: KeyEditor, panel: PanelDep, unit: ReadUnit
+) -> Response:
+    key = await panel.services.keys(unit).get(member.team_id, key_id)
+    context = await _credit_context(panel, unit, key)
+    return window(request, panel, "keys/credit.html", context, PAGE)
+
+
+@router.post(PAGE + "/keys/{key_id}/credit")
+async def top_up_credit(
+    request: Request,
+    key_id: KeyId,
+    member: KeyEditor,
+    form: CheckedForm,
+    panel: PanelDep,
+    unit: WriteUnit,
+) -> Response:
+    """Adds the amount typed to the key's prepaid credit (audited, as through the API)."""
+    keys, amount = panel.services.keys(unit), text(form, "amount_usd").strip().removeprefix("$")
+    try:
+        key, _ = await keys.top_up(caller_of(request, member), key_id, parse_top_up(amount))
+    except InvalidInput as exc:
+        context = await _credit_context(panel, unit, await keys.get(member.team_id, key_id), amount)
+        said = InvalidInput(exc.message.replace("amount_usd", "The amount", 1), field="amount_usd")
+        raise refused(request, panel, "keys/credit.html", context, said) from None
+    notice = f"Credit of {key.name} topped up by ${amount}."
     context = await _section(panel, unit, member, notice=notice)
     return changed(request, panel, "inference.html", "keys", context)
 

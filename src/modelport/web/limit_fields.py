@@ -53,6 +53,8 @@ def summary(key: ModelKey, spent: int, now: datetime) -> list[str]:
         lines.append(f"{verb} {moment(key.expires_at)}")
     if key.monthly_spend_limit_picousd is not None:
         lines.append(f"{money(spent)} of {money(key.monthly_spend_limit_picousd)} this month")
+    if key.credit_picousd is not None:
+        lines.append(f"{money(key.credit_picousd)} prepaid credit")
     if key.rpm_limit is not None:
         lines.append(f"{number(key.rpm_limit)} requests/min")
     if key.tpm_limit is not None:

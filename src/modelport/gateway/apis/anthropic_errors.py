@@ -17,6 +17,7 @@ _ERRORS: list[tuple[type[errors.ModelportError], int, str]] = [
     (errors.NotFound, 404, "not_found_error"),
     (errors.InvalidInput, 400, "invalid_request_error"),
     (errors.RateLimited, 429, "rate_limit_error"),
+    (errors.OutOfCredit, 402, "billing_error"),
     (errors.ModelUnavailable, 503, "overloaded_error"),
     (errors.StorageUnavailable, 503, "overloaded_error"),
     (errors.ShuttingDown, 503, "overloaded_error"),

@@ -27,7 +27,7 @@ from modelport.gateway.requests import Headers
 from modelport.gateway.respond import send_json
 from modelport.infra.ratelimit import Allowance
 from modelport.keys.limits import KeyLimits
-from modelport.keys.service import live_key
+from modelport.keys.service import KeyCredit, key_credit, live_key
 from modelport.keys.verifier import INVALID_KEY
 from modelport.usage.admission import KeyLimiter, Minute
 from modelport.usage.period import month_bounds
@@ -45,11 +45,12 @@ class KeyState:
     now: datetime
     spent: int
     minute: Minute
+    credit: KeyCredit | None
 
 
 def described(state: KeyState) -> dict[str, Any]:
     """The answer's body (schema `ModelportKey` in `gateway/openapi.py`). A field added to
-    keys goes here and in that schema (prepaid credit in `credit`)."""
+    keys goes here and in that schema."""
     key, limits = state.key, KeyLimits.of(state.key)
     limit = limits.monthly_spend_picousd
     return {
@@ -71,7 +72,13 @@ def described(state: KeyState) -> dict[str, Any]:
             "this_month_usd": usd(state.spent),
             "remaining_usd": None if limit is None else usd(max(0, limit - state.spent)),
         },
-        "credit": None,  # prepaid credit left: not yet (issue 14); null means none
+        "credit": None
+        if state.credit is None
+        else {
+            "granted_usd": usd(state.credit.granted),
+            "spent_usd": usd(state.credit.spent),
+            "remaining_usd": usd(state.credit.remaining),
+        },
         "rate_limits": {
             "requests": _window(state.minute.requests, state.now),
             "tokens": _window(state.minute.tokens, state.now),
@@ -89,23 +96,26 @@ class KeyApi:
         """The calling key's state; Unauthenticated (401) for no key, a wrong, revoked or
         deleted one, KeyExpired for an expired one."""
         identity = await self._access.authorize(scope, x_api_key=True)
-        key, spent, now = await self._read(identity.team_id, identity.key_id)
+        key, spent, credit, now = await self._read(identity.team_id, identity.key_id)
         minute = await self._limiter.minute(key.id, KeyLimits.of(key))
-        body = orjson.dumps(described(KeyState(key, now, spent, minute)))
+        body = orjson.dumps(described(KeyState(key, now, spent, minute, credit)))
         await send_json(send, 200, body, [NO_STORE])
 
-    async def _read(self, team_id: uuid.UUID, key_id: uuid.UUID) -> tuple[ModelKey, int, datetime]:
-        """The key's row and its spend this month, in one read; Unauthenticated when it was
-        deleted after it verified (from the verifier's cache)."""
+    async def _read(
+        self, team_id: uuid.UUID, key_id: uuid.UUID
+    ) -> tuple[ModelKey, int, KeyCredit | None, datetime]:
+        """The key's row, its spend this month and its credit, in one read; Unauthenticated
+        when it was deleted after it verified (from the verifier's cache)."""
         now = utcnow()
         start, end = month_bounds(now)
         try:
             async with self._database.read() as unit:
                 key = await live_key(unit, team_id, key_id)
                 spent = await UsageService(unit).key_spend(key_id, start, end)
+                credit = await key_credit(unit, key)
         except NotFound:
             raise Unauthenticated(INVALID_KEY) from None
-        return key, spent, now
+        return key, spent, credit, now
 
 
 def _moment(value: datetime) -> str:

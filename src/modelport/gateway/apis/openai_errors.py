@@ -20,6 +20,7 @@ _ERRORS: list[tuple[type[errors.ModelportError], int, str, str]] = [
     (errors.NotFound, 404, "invalid_request_error", "not_found"),
     (errors.InvalidInput, 400, "invalid_request_error", "invalid_request"),
     (errors.RateLimited, 429, "rate_limit_error", "rate_limit_exceeded"),
+    (errors.OutOfCredit, 402, "insufficient_quota", "insufficient_credit"),
     (errors.ModelUnavailable, 503, "server_error", "model_unavailable"),
     (errors.StorageUnavailable, 503, "server_error", "service_unavailable"),
     (errors.ShuttingDown, 503, "server_error", "draining"),
