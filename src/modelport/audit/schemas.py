@@ -19,6 +19,8 @@ class AuditEventInfo(BaseModel):
     target_name: str | None
     client_addr: str | None
     request_id: str | None
+    detail: str | None = None
+    """More about the event, e.g. the URL where a leaked key was found."""
 
     @classmethod
     def of(cls, event: AuditEvent) -> AuditEventInfo:
@@ -30,6 +32,7 @@ class AuditEventInfo(BaseModel):
             target_name=event.target_name,
             client_addr=event.client_addr,
             request_id=event.request_id,
+            detail=event.detail,
         )
 
 

@@ -23,6 +23,7 @@ class AuditService:
         *,
         target_id: uuid.UUID | None = None,
         target_name: str | None = None,
+        detail: str | None = None,
     ) -> None:
         """Add an event to the current transaction: it commits or rolls back with the change."""
         self._events.add(
@@ -35,6 +36,7 @@ class AuditService:
                 target_name=target_name,
                 client_addr=caller.client_addr,
                 request_id=caller.request_id,
+                detail=detail,
             )
         )
 
