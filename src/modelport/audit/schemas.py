@@ -19,7 +19,7 @@ class AuditEventInfo(BaseModel):
     target_name: str | None
     client_addr: str | None
     request_id: str | None
-    detail: str | None = None
+    detail: str | None
     """More about the event, e.g. the URL where a leaked key was found."""
 
     @classmethod

@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import ValidationError
+from starlette.responses import Response
 
 from modelport.api.context import request_id_of
-from modelport.api.v2_errors import ERROR_RESPONSES, describe_validation
+from modelport.api.v2_errors import ERROR_RESPONSES, describe_validation, error_response
 from modelport.core.scanning_signature import is_signed
 from modelport.errors import InvalidInput, Unauthenticated
 from modelport.hub.deps import (
@@ -35,6 +36,7 @@ from modelport.leaks.service import LeakService, Reporter
 router = APIRouter(tags=["Leaked keys"])
 
 GITHUB_ACTOR = "github-secret-scanning"
+REVOKE_LEAKED = "/v2/gen-ai/models/api_keys/revoke_leaked"
 UNSIGNED = "The report is not signed by a known GitHub secret scanning key."
 
 
@@ -97,7 +99,7 @@ async def github_report(
 
 
 @router.post(
-    "/v2/gen-ai/models/api_keys/revoke_leaked",
+    REVOKE_LEAKED,
     operation_id="genai_revoke_leaked_model_api_keys",
     summary="Revoke keys your own scanners found leaked",
     description=(
@@ -122,6 +124,17 @@ async def revoke_leaked(
             for secret, finding in zip(body.secrets, findings, strict=True)
         ]
     )
+
+
+@router.api_route(
+    REVOKE_LEAKED,
+    methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+    include_in_schema=False,
+)
+async def revoke_leaked_other_methods(request: Request) -> Response:
+    """405 naming POST alone: otherwise the keys' `/{api_key_uuid}` routes would take the
+    path for a key's uuid and answer a GET with "not a UUID"."""
+    return error_response(request, 405, "Method Not Allowed", {"allow": "POST"})
 
 
 @router.get(

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from modelport.leaks.service import Finding
+from modelport.leaks.service import MAX_URL, WEBHOOK_PATTERN, Finding
 
 MAX_SECRETS = 100
 MAX_SECRET_LENGTH = 256
@@ -94,4 +94,8 @@ class TeamSettingsResponse(BaseModel):
 class TeamSettingsBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    webhook_url: str | None = Field(description="An http(s) URL, or null to clear it.")
+    # Documented, not enforced here: the service checks it, with a message saying what is wrong.
+    webhook_url: str | None = Field(
+        description="An http(s) URL (host name or IPv4 address), or null to clear it.",
+        json_schema_extra={"pattern": WEBHOOK_PATTERN, "maxLength": MAX_URL},
+    )

@@ -8,12 +8,12 @@ the revocation ledger makes every replica refuse the key once this commits.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
-from urllib.parse import urlsplit
 
 from modelport.audit.service import AuditService
 from modelport.auth.principal import Caller, Principal
@@ -32,6 +32,8 @@ LEAK_ACTIONS = (LEAK_REVOKED, LEAK_REPORTED)
 BANNER_DAYS = 14
 """How long the panel shows a leak."""
 MAX_URL = 2048
+WEBHOOK_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][!-~]*)?$"
+"""An http(s) URL on a host name or IPv4 address, printable ASCII only."""
 OTHER_TEAM_REPORTER = "leak-report"
 """The actor another team's key is revoked as: the reporting team is not named to it."""
 
@@ -150,13 +152,11 @@ class LeakService:
 
 
 def _valid_webhook(url: str) -> str:
-    url = url.strip()
     if len(url) > MAX_URL:
         raise InvalidInput(f"webhook_url is longer than {MAX_URL} characters", field="webhook_url")
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("webhook_url must be an http:// or https:// URL", field="webhook_url")
+    if re.fullmatch(WEBHOOK_PATTERN, url) is None:
+        raise InvalidInput(
+            "webhook_url must be an http:// or https:// URL on a host name or IPv4 address",
+            field="webhook_url",
+        )
     return url
