@@ -81,7 +81,13 @@ def test_a_read_only_token_may_not_revoke_and_nothing_changes(
 
 
 def test_bad_revoke_requests_get_400(api: httpx.Client) -> None:
-    for body in ({"secrets": []}, {"secrets": ["x"] * 101}, {"secrets": "mp_x"}, {}):
+    bodies: list[dict[str, object]] = [
+        {"secrets": []},
+        {"secrets": ["x"] * 101},
+        {"secrets": "mp_x"},
+        {},
+    ]
+    for body in bodies:
         answer = api.post(REVOKE, json=body)
         assert answer.status_code == 400, (body, answer.text)
         assert answer.json()["id"] == "bad_request"
