@@ -4,10 +4,14 @@ webhook the team is told at."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from modelport.core import secrets as secret_format
+from modelport.infra.webhooks import TIMEOUT_SECONDS
 from tests.leaks.test_github_reports import leak_events, works
+from tests.leaks.webhook_server import HELD, WebhookReceiver
 from tests.support.dataplane import create_key
 from tests.support.hub import Hub, Team
 
@@ -105,3 +109,23 @@ def test_the_team_webhook_is_set_read_and_cleared(hub: Hub, team: Team, api: htt
     assert api.get(SETTINGS).json()["team_settings"]["webhook_url"] == hook
     cleared = api.patch(SETTINGS, json={"webhook_url": None})
     assert cleared.json() == {"team_settings": {"webhook_url": None}}
+
+
+def test_a_webhook_that_does_not_answer_delays_nothing(
+    hub: Hub, team: Team, api: httpx.Client, webhooks: WebhookReceiver
+) -> None:
+    webhooks.release.clear()
+    hook = f"{HELD}{team.name}"
+    assert api.patch(SETTINGS, json={"webhook_url": webhooks.url(hook)}).status_code == 200
+    key = create_key(api)
+
+    started = time.monotonic()
+    answer = api.post(REVOKE, json={"secrets": [key["secret_key"]]})
+    took = time.monotonic() - started
+
+    assert answer.json()["results"][0]["status"] == "revoked"
+    assert took < TIMEOUT_SECONDS / 2, "the report waited for the webhook (until its timeout?)"
+    [(sent, _)] = webhooks.wait_for(hook)
+    assert sent["api_key_uuid"] == key["uuid"]
+    assert hook not in webhooks.answered, "the report waited for the webhook's answer"
+    webhooks.release.set()

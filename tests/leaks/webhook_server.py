@@ -8,6 +8,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+HELD = "/held/"
+"""POSTs to paths under this are answered only once `release` is set."""
+
 
 class WebhookReceiver:
     """Answers every POST 204 and keeps its JSON body; `url` takes a path per test."""
@@ -15,14 +18,19 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.received: list[tuple[str, dict[str, Any], str]] = []
         """(path, JSON body, raw body) of each POST, in arrival order."""
+        self.release = threading.Event()
+        self.answered: list[str] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length", "0"))).decode()
                 receiver.received.append((self.path, json.loads(raw), raw))
+                if self.path.startswith(HELD):
+                    receiver.release.wait(10)
                 self.send_response(204)
                 self.end_headers()
+                receiver.answered.append(self.path)
 
             def log_message(self, *args: object) -> None:
                 return None
@@ -45,5 +53,6 @@ class WebhookReceiver:
         raise AssertionError(f"no webhook POST to {path} within {timeout} s")
 
     def close(self) -> None:
+        self.release.set()
         self._server.shutdown()
         self._server.server_close()
