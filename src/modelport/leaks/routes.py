@@ -64,6 +64,7 @@ ReadLeaks = Annotated[LeakService, Depends(_reading)]
         '`{"token_raw", "token_type", "label"}`.'
     ),
     responses=ERROR_RESPONSES,
+    openapi_extra={"security": []},  # GitHub's signature, not a bearer token
 )
 async def github_report(
     request: Request,
