@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from modelport.core.scanning_signature import is_signed, parse_public_keys
 from modelport.infra.scanning_keys import ScanningKeys
-from tests.leaks.conftest import FakeGitHub
+from tests.support.scanning import FakeGitHub
 
 
 class KeysServer:

@@ -13,10 +13,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from modelport.core import secrets as secret_format
-from tests.leaks.conftest import GITHUB, FakeGitHub, item
 from tests.leaks.webhook_server import WebhookReceiver
 from tests.support.dataplane import create_key, sdk
 from tests.support.hub import Hub
+from tests.support.scanning import GITHUB, FakeGitHub, item
 
 KEYS = "/v2/gen-ai/models/api_keys"
 AUDIT = "/v2/gen-ai/audit_events"
