@@ -30,10 +30,6 @@ class ScanningKeys:
         self._from_url: dict[str, ec.EllipticCurvePublicKey] = {}
         self._fetched_at: float | None = None
 
-    @property
-    def configured(self) -> bool:
-        return self._file is not None or self._url is not None
-
     async def key(self, identifier: str) -> ec.EllipticCurvePublicKey | None:
         """The key named `identifier`, or None if neither the file nor the URL has it."""
         self._read_file()

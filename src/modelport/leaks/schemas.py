@@ -37,7 +37,7 @@ class GitHubAnswerItem(BaseModel):
     @classmethod
     def of(cls, item: GitHubReportItem, finding: Finding) -> GitHubAnswerItem:
         label: Literal["true_positive", "false_positive"] = (
-            "false_positive" if finding.key is None else "true_positive"
+            "false_positive" if finding is None else "true_positive"
         )
         return cls(token_raw=item.token, token_type=item.type, label=label)
 
@@ -67,7 +67,7 @@ class LeakedSecretResult(BaseModel):
 
     @classmethod
     def of(cls, secret: str, finding: Finding, team_id: uuid.UUID) -> LeakedSecretResult:
-        key = finding.key
+        key = finding
         mine = key is not None and key.team_id == team_id
         return cls(
             hint="…" + secret[-4:],

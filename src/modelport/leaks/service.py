@@ -52,15 +52,8 @@ class Reporter:
     request_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """What one reported secret turned out to be. `key` is None unless it was a live key."""
-
-    key: ModelKey | None
-    action: Action | None
-
-
-NOT_A_KEY = Finding(None, None)
+Finding = ModelKey | None
+"""What a reported secret turned out to be: the live key it was (whichever team's), or None."""
 
 
 class LeakService:
@@ -86,10 +79,10 @@ class LeakService:
 
     async def _one(self, secret: str, reporter: Reporter, url: str | None, revoke: bool) -> Finding:
         if not secret_format.is_well_formed(secret_format.MODEL_KEY_PREFIX, secret):
-            return NOT_A_KEY
+            return None
         key = await self._repo.live_key(self._digester.digest(secret))
         if key is None:
-            return NOT_A_KEY
+            return None
         own = reporter.team_id is None or reporter.team_id == key.team_id
         caller = Caller(
             Principal(
@@ -106,7 +99,7 @@ class LeakService:
             try:
                 key = await self._keys.delete(caller, key.id)
             except NotFound:
-                return NOT_A_KEY  # revoked meanwhile, by a report racing this one
+                return None  # revoked meanwhile, by a report racing this one
             action = "revoked"
         where = None if url is None else url[:MAX_URL]
         self._audit.record(
@@ -117,7 +110,7 @@ class LeakService:
             detail=where,
         )
         await self._tell_team(key, action, where)
-        return Finding(key, action)
+        return key
 
     async def _tell_team(self, key: ModelKey, action: Action, url: str | None) -> None:
         """POST to the team's webhook once this commits: never the secret, never awaited."""
