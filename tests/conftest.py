@@ -13,6 +13,7 @@ from tests.support.catalog import ANTHROPIC_CREDENTIAL_ENV, CREDENTIAL_ENV, writ
 from tests.support.databases import create_pg_database, drop_pg_database, sqlite_url
 from tests.support.hub import HUBS, TEST_SECRET, Hub, Team
 from tests.support.loop import BackgroundLoop
+from tests.support.scanning import scanning_keys_file
 from tests.support.specs import require_references
 from tests.support.upstream import CREDENTIAL, FakeUpstream
 from tests.support.verify import Verifier
@@ -95,6 +96,7 @@ def upstream_env(
     )
     return {
         "MODELPORT_CATALOG": str(catalog),
+        "MODELPORT_SECRET_SCANNING_KEYS_FILE": str(scanning_keys_file(tmp_path_factory)),
         CREDENTIAL_ENV: CREDENTIAL,
         ANTHROPIC_CREDENTIAL_ENV: ANTHROPIC_CREDENTIAL,
     }

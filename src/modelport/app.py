@@ -35,6 +35,7 @@ from modelport.hub import health
 from modelport.hub import metrics as metrics_route
 from modelport.hub.services import Services
 from modelport.keys import routes as key_routes
+from modelport.leaks import routes as leak_routes
 from modelport.usage import routes as usage_routes
 from modelport.web import install as web_panel
 from modelport.web.setup import announce_setup
@@ -100,6 +101,7 @@ def create_app(
     docs.install(app)
     app.include_router(health.router)
     app.include_router(metrics_route.router)
+    app.include_router(leak_routes.router)  # before the keys' /{uuid} paths
     app.include_router(key_routes.router)
     app.include_router(audit_routes.router)
     web_panel.install(app, hub, services)

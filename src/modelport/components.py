@@ -31,6 +31,8 @@ from modelport.infra.revocations import (
     RedisRevocationLedger,
     RevocationLedger,
 )
+from modelport.infra.scanning_keys import ScanningKeys
+from modelport.infra.webhooks import WebhookSender
 from modelport.keys.verifier import KeyVerifier
 from modelport.providers.proxy import ProxyRules
 from modelport.providers.upstream import UpstreamClient
@@ -57,6 +59,9 @@ class Components:
     purger: ResponsePurger
     health: DeploymentHealth
     """Which deployments are cooling down after failures (`infra/cooldown.py`)."""
+    scanning_keys: ScanningKeys
+    """The public keys secret scanning reports must be signed with (`leaks/`)."""
+    webhooks: WebhookSender
 
     async def start(self) -> None:
         await self.upstream.start()
@@ -65,6 +70,7 @@ class Components:
         await self.health.start()
 
     async def close(self) -> None:
+        await self.webhooks.close()
         await self.health.close()
         await self.purger.close()
         await self.recorder.close()
@@ -174,4 +180,6 @@ def build_components(settings: Settings) -> Components:
         Drain(settings.shutdown_grace_seconds),
         ResponsePurger(database),
         health,
+        ScanningKeys(settings.secret_scanning_keys_file, settings.secret_scanning_keys_url),
+        WebhookSender(),
     )

@@ -112,6 +112,16 @@ class Settings(BaseSettings):
     responses_retention_days: int = Field(30, ge=1, le=3650)
     """How long a stored `/v1/responses` response and its input items are kept, counted from
     when it was created (`MODELPORT_RESPONSES_RETENTION_DAYS`); then it is purged."""
+    secret_scanning_keys_file: Path | None = None
+    """GitHub's secret scanning public keys, in GitHub's JSON format: reports signed by one
+    of them may revoke keys (`MODELPORT_SECRET_SCANNING_KEYS_FILE`; README, Leaked keys)."""
+    secret_scanning_keys_url: str | None = None
+    """Where to fetch those keys again when a report names one not known yet, e.g.
+    https://api.github.com/meta/public_keys/secret_scanning
+    (`MODELPORT_SECRET_SCANNING_KEYS_URL`)."""
+    leaked_keys: Literal["revoke", "report"] = "revoke"
+    """What a secret scanning report does to a live key: revoke it, or only tell its team
+    (`MODELPORT_LEAKED_KEYS`)."""
 
     # OpenTelemetry's own standard variables (no MODELPORT_ prefix): whether and where traces
     # go (`modelport.tracing`; its exporter reads the other OTEL_* variables itself).
@@ -172,6 +182,8 @@ class Settings(BaseSettings):
     @field_validator(
         "metrics_token",
         "upstream_ca_file",
+        "secret_scanning_keys_file",
+        "secret_scanning_keys_url",
         "https_proxy",
         "http_proxy",
         "no_proxy",

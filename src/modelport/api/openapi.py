@@ -85,7 +85,7 @@ def complete_v2(document: dict[str, Any]) -> None:
         if not path.startswith(V2_PREFIX):
             continue
         for operation in operations.values():
-            operation["security"] = [{BEARER: []}]
+            operation.setdefault("security", [{BEARER: []}])  # unless it says otherwise
             responses = operation.get("responses", {})
             responses.pop("422", None)
             for status, response in responses.items():

@@ -20,7 +20,8 @@ class AuditEventInfo(BaseModel):
     client_addr: str | None
     request_id: str | None
     detail: str | None
-    """What changed, where the action alone does not say (`key.credit_topped_up`: the amount)."""
+    """More about the event, where the action alone does not say: a top-up's amount, the URL
+    where a leaked key was found."""
 
     @classmethod
     def of(cls, event: AuditEvent) -> AuditEventInfo:

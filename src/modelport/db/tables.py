@@ -35,6 +35,8 @@ class Team(Base):
     # Kept in the same transaction as every key insert and delete, so that a list's total
     # is one row read instead of a count over 100,000 keys.
     live_key_count: Mapped[int] = mapped_column(Integer, default=0)
+    webhook_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    """Where the team is told of events that need it now (a leaked key); null: nowhere."""
 
 
 class ApiToken(Base):
@@ -100,8 +102,9 @@ class AuditEvent(Base):
     target_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
     client_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    """What changed, where the action alone does not say (a top-up's amount)."""
+    detail: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    """More about the event, where the action alone does not say (a top-up's amount, where a
+    leaked key was found); null for most."""
 
     __table_args__ = (Index("ix_audit_events_team_at", "team_id", "id"),)
 

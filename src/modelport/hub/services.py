@@ -20,6 +20,7 @@ from modelport.auth.users import UserService
 from modelport.components import Components
 from modelport.db.uow import UnitOfWork
 from modelport.keys.service import KeyService
+from modelport.leaks.service import LeakService
 from modelport.usage.service import UsageService
 
 
@@ -35,6 +36,9 @@ class Services:
     def keys(self, unit: UnitOfWork) -> KeyService:
         hub = self.hub
         return KeyService(unit, hub.digester, hub.ledger, hub.verifier, hub.catalog.ids())
+
+    def leaks(self, unit: UnitOfWork) -> LeakService:
+        return LeakService(unit, self.keys(unit), self.hub.digester, self.hub.webhooks.send)
 
     def audit(self, unit: UnitOfWork) -> AuditService:
         return AuditService(unit)

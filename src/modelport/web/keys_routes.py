@@ -94,6 +94,7 @@ async def inference_page(
 ) -> Response:
     context = await _section(panel, unit, member, page)
     context["base_url"] = str(request.base_url).rstrip("/")
+    context["leaks"] = await panel.services.leaks(unit).recent(member.team_id)
     return panel.pages.render(request, "inference.html", context)
 
 

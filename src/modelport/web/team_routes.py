@@ -14,7 +14,7 @@ from modelport.core.secrets import PlainSecret
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput, NotFound
 from modelport.hub.deps import ReadUnit, WriteUnit
-from modelport.web.deps import CheckedForm, Owner, PanelDep, text
+from modelport.web.deps import CheckedForm, Owner, PanelDep, caller_of, text
 from modelport.web.panel import Panel
 from modelport.web.routing import PanelRoute, Rejected
 from modelport.web.windows import changed, refused, window
@@ -71,7 +71,32 @@ async def _people(
 @router.get(PAGE)
 async def team_page(request: Request, member: Owner, panel: PanelDep, unit: ReadUnit) -> Response:
     context = {**await _tokens(panel, unit, member), **await _people(panel, unit, member)}
+    context |= _webhook(await panel.services.leaks(unit).webhook_url(member.team_id))
     return panel.pages.render(request, "team.html", context)
+
+
+def _webhook(
+    url: str | None, notice: str | None = None, error: str | None = None
+) -> dict[str, Any]:
+    return {"webhook_url": url, "webhook_notice": notice, "webhook_error": error}
+
+
+@router.post(PAGE + "/webhook")
+async def set_webhook(
+    request: Request, member: Owner, form: CheckedForm, panel: PanelDep, unit: WriteUnit
+) -> Response:
+    given = text(form, "webhook_url").strip()
+    try:
+        url = await panel.services.leaks(unit).set_webhook_url(
+            caller_of(request, member), given or None
+        )
+    except InvalidInput as exc:
+        context = _webhook(given, error=exc.message)
+        raise Rejected(
+            panel.pages.render(request, "team.html", context, block="webhook", status=422)
+        ) from None
+    notice = "Webhook saved." if url else "Webhook removed: leaks show in the panel only."
+    return changed(request, panel, "team.html", "webhook", _webhook(url, notice))
 
 
 @router.get(PAGE + "/tokens/new")

@@ -1,0 +1,1 @@
+"""Leaked keys: secret scanning reports, their revocation, and telling the team."""
