@@ -82,6 +82,8 @@ PAGES: list[tuple[dict[str, Any], tuple[str, ...]]] = [
     ({"page": -1}, ("page must be 1 or more",)),
     ({"page": "abc"}, ("page", "integer")),
     ({"page": "1.5"}, ("page", "integer")),
+    ({"per_page": "120.0"}, ("per_page must be a whole number",)),
+    ({"per_page": ["20", "30"]}, ("per_page is given more than once",)),
     ({"per_page": 0}, ("per_page must be between 1 and 200",)),
     ({"per_page": -5}, ("per_page must be between 1 and 200",)),
     ({"per_page": 201}, ("per_page must be between 1 and 200",)),

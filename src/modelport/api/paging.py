@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Self
 
 from fastapi import Query, Request
@@ -45,7 +46,11 @@ class Paged(BaseModel):
         return cls(links=links, meta=meta, **items)
 
 
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
 def page_request(
+    request: Request,
     page: Annotated[
         int, Query(description="Page number, from 1.", json_schema_extra={"minimum": 1})
     ] = 1,
@@ -60,7 +65,15 @@ def page_request(
     """The page asked for; InvalidInput naming the bad parameter.
 
     The limits are only documented on the parameters: checked here, the message is ours.
+    Each is one whole number as written: a repeated parameter (of which the framework would
+    take the last) or `120.0` is refused, not guessed at.
     """
+    for name in ("page", "per_page"):
+        given = request.query_params.getlist(name)
+        if len(given) > 1:
+            raise InvalidInput(f"{name} is given more than once", field=name)
+        if given and not WHOLE_NUMBER.fullmatch(given[0]):
+            raise InvalidInput(f"{name} must be a whole number", field=name)
     try:
         return PageRequest.parse(page, per_page)
     except ValueError as exc:
