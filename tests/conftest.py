@@ -97,6 +97,9 @@ def upstream_env(
     return {
         "MODELPORT_CATALOG": str(catalog),
         "MODELPORT_SECRET_SCANNING_KEYS_FILE": str(scanning_keys_file(tmp_path_factory)),
+        # The tests' webhook receiver listens on 127.0.0.1 (tests/leaks/test_webhook_targets.py
+        # shows a hub that does not allow it refusing to call it).
+        "MODELPORT_WEBHOOKS_ALLOW_PRIVATE": "true",
         CREDENTIAL_ENV: CREDENTIAL,
         ANTHROPIC_CREDENTIAL_ENV: ANTHROPIC_CREDENTIAL,
     }

@@ -181,5 +181,5 @@ def build_components(settings: Settings) -> Components:
         ResponsePurger(database),
         health,
         ScanningKeys(settings.secret_scanning_keys_file, settings.secret_scanning_keys_url),
-        WebhookSender(),
+        WebhookSender(allow_private=settings.webhooks_allow_private),
     )

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     """The forward proxy for plain http upstreams; the standard variable."""
     no_proxy: str | None = Field(None, validation_alias=AliasChoices("NO_PROXY", "no_proxy"))
     """Hosts, domains, addresses and networks reached without a proxy; the standard variable."""
+    webhooks_allow_private: bool = False
+    """Whether team webhooks may reach loopback, private and link-local addresses (off: a
+    team's owner cannot make the hub call its own network)."""
     max_attempts: int = Field(3, ge=1, le=10)
     """Deployments a request may try before it fails: the first and its failovers."""
     request_deadline_seconds: float = Field(60.0, gt=0)

@@ -139,3 +139,13 @@ def test_messages_out_of_credit_get_anthropics_402(hub: Hub, api: httpx.Client) 
     body = refused.value.body
     assert isinstance(body, dict)
     assert body["error"]["type"] == "billing_error"
+
+
+def test_a_keys_credit_may_not_pass_its_ceiling(api: httpx.Client) -> None:
+    key = create_key(api)
+    for _ in range(5):
+        assert _top_up(api, key["uuid"], "1000000").status_code == 200
+    refused = _top_up(api, key["uuid"], "0.000001")
+    assert refused.status_code == 400, refused.text
+    assert "amount_usd would take the key's credit past 5000000 USD" in refused.json()["message"]
+    assert _credit(api, key["uuid"])["granted"] == "5000000.0"

@@ -129,3 +129,22 @@ def test_a_webhook_that_does_not_answer_delays_nothing(
     assert sent["api_key_uuid"] == key["uuid"]
     assert hook not in webhooks.answered, "the report waited for the webhook's answer"
     webhooks.release.set()
+
+
+def test_an_old_secret_still_in_its_overlap_is_revoked_when_it_leaks(
+    hub: Hub, api: httpx.Client
+) -> None:
+    key = create_key(api)
+    regenerated = api.put(
+        f"/v2/gen-ai/models/api_keys/{key['uuid']}/regenerate", json={"overlap_seconds": 3600}
+    )
+    assert regenerated.status_code == 200, regenerated.text
+    new_secret = regenerated.json()["api_key_info"]["secret_key"]
+    assert works(hub, key["secret_key"])
+
+    answer = api.post(REVOKE, json={"secrets": [key["secret_key"]]})
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["results"][0]["status"] == "revoked"
+    assert not works(hub, key["secret_key"])
+    assert not works(hub, new_secret), "the key is deleted: both of its secrets die"

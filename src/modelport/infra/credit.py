@@ -100,6 +100,8 @@ class RedisCreditLedger:
         self._settle = client.register_script(_SETTLE)
         self._missed: list[tuple[str, str, str]] = []
         """(spent counter, reservations, member) of each settlement Redis did not get."""
+        self._recovered = False
+        """Whether Redis has served since the fallback last counted."""
 
     async def reserve(self, key_id: uuid.UUID, granted: int, amount: int, request_id: str) -> bool:
         if self._breaker.open:
@@ -113,8 +115,9 @@ class RedisCreditLedger:
                 spent = await self._load(key_id)
                 answer = await self._reserve_once(key_id, [granted, member, amount], spent)
         except (RedisError, OSError):
-            self._breaker.trip()
+            self._lost()
             return await self._fallback.reserve(key_id, granted, amount, request_id)
+        self._recovered = True
         return answer == 1
 
     async def settle(self, key_id: uuid.UUID, request_id: str, amount: int, cost: int) -> None:
@@ -124,11 +127,20 @@ class RedisCreditLedger:
                 await self._settle(keys=list(_names(key_id)), args=[member, cost])
                 return
             except (RedisError, OSError):
-                self._breaker.trip()
+                self._lost()
         await self._fallback.settle(key_id, request_id, amount, cost)
         if len(self._missed) < MISSED_AT_MOST:
             spent, reservations = _names(key_id)
             self._missed.append((spent, reservations, member))
+
+    def _lost(self) -> None:
+        """Redis failed. An outage after Redis has served again starts from the database's
+        figures, not from what this process counted in an earlier one: meanwhile the key
+        spent through Redis, which that count never saw."""
+        if self._recovered:
+            self._fallback = MemoryCreditLedger(self._load)
+            self._recovered = False
+        self._breaker.trip()
 
     async def _reserve_once(
         self, key_id: uuid.UUID, hold: list[str | int], spent: int | None

@@ -35,6 +35,9 @@ T = TypeVar("T")
 
 MAX_PER_MINUTE = 1_000_000_000
 MAX_TOP_UP_USD = 1_000_000
+MAX_CREDIT_USD = 5_000_000
+"""The most credit a key may hold in all: picodollars stay well inside a 64-bit integer."""
+MAX_CREDIT_PICOUSD = MAX_CREDIT_USD * 10**12
 TOP_UP_DECIMALS = 6
 """A top-up is whole micro-dollars: what a card or an invoice can carry, and then some."""
 MAX_MONTHLY_SPEND_USD = 1_000_000

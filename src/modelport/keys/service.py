@@ -20,7 +20,15 @@ from modelport.db.tables import KeyCreditTopUp, ModelKey
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput, NotFound
 from modelport.infra.revocations import RevocationLedger
-from modelport.keys.limits import NO_CHANGE, NO_LIMITS, UNCHANGED, KeyLimitsUpdate, Unchanged
+from modelport.keys.limits import (
+    MAX_CREDIT_PICOUSD,
+    MAX_CREDIT_USD,
+    NO_CHANGE,
+    NO_LIMITS,
+    UNCHANGED,
+    KeyLimitsUpdate,
+    Unchanged,
+)
 from modelport.keys.overlap import IMMEDIATE, checked_seconds, overlap
 from modelport.keys.repository import KeyRepository
 from modelport.keys.verifier import KeyVerifier
@@ -192,7 +200,13 @@ class KeyService:
 
         Every process re-reads the key before trusting it again, as for a limit change.
         """
-        await self._distrust_cached(caller.team_id, key_id)
+        await self._distrust_cached(caller.team_id, key_id)  # and locks the key's row
+        current = await self._keys.live(caller.team_id, key_id)
+        if current is not None and (current.credit_picousd or 0) + amount > MAX_CREDIT_PICOUSD:
+            raise InvalidInput(
+                f"amount_usd would take the key's credit past {MAX_CREDIT_USD} USD",
+                field="amount_usd",
+            )
         top_up = KeyCreditTopUp(
             key_id=key_id,
             amount_picousd=amount,

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelport.core.digest import Digest
@@ -17,10 +17,15 @@ class LeakRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def live_key(self, digest: Digest) -> ModelKey | None:
-        """The live key with this digest, whichever team's."""
+    async def live_key(self, digest: Digest, now: datetime) -> ModelKey | None:
+        """The live key with this digest, whichever team's: its secret, or the old secret of
+        a rotation whose overlap still runs (it works until then, so it can leak)."""
+        presented = or_(
+            ModelKey.digest == digest,
+            and_(ModelKey.previous_digest == digest, ModelKey.previous_expires_at > now),
+        )
         result = await self._session.execute(
-            select(ModelKey).where(ModelKey.digest == digest, ModelKey.deleted_at.is_(None))
+            select(ModelKey).where(presented, ModelKey.deleted_at.is_(None))
         )
         return result.scalar_one_or_none()
 

@@ -80,7 +80,7 @@ class LeakService:
     async def _one(self, secret: str, reporter: Reporter, url: str | None, revoke: bool) -> Finding:
         if not secret_format.is_well_formed(secret_format.MODEL_KEY_PREFIX, secret):
             return None
-        key = await self._repo.live_key(self._digester.digest(secret))
+        key = await self._repo.live_key(self._digester.digest(secret), utcnow())
         if key is None:
             return None
         own = reporter.team_id is None or reporter.team_id == key.team_id

@@ -78,7 +78,14 @@ class KeyLimiter:
         granted = limits.credit_picousd
         if granted is None:
             return Admission(check)
-        if not await self._credit.reserve(identity.key_id, granted, estimated_cost, request_id):
+        try:
+            reserved = await self._credit.reserve(
+                identity.key_id, granted, estimated_cost, request_id
+            )
+        except BaseException:
+            await self._store.settle(check, 0, 0)  # frees the spend hold, if any
+            raise
+        if not reserved:
             await self._store.settle(check, 0, 0)  # frees the spend hold, if any
             metrics.KEY_REFUSALS.labels("out_of_credit").inc()
             raise OutOfCredit(
