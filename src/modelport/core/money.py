@@ -7,6 +7,7 @@ summed as integers and only turned into text, never rounded, when shown.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 PICO_PER_USD = 10**12
@@ -30,16 +31,26 @@ def usd(picousd: int) -> str:
     return text + "0" if text.endswith(".") else text
 
 
+EXPONENT = re.compile(r"[0-9]+(?:\.[0-9]*)?[eE]([+-]?)[0-9]+")
+
+
 def parse_usd(value: str | int | float | Decimal, *, at_most: int) -> int:
     """An amount in USD (text or number) as picodollars.
 
     ValueError if negative, over `at_most` USD (checked first: `1e999999999` would otherwise
     become a billion-digit integer), or more precise than a picodollar.
     """
+    text = str(value).strip()
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(text)
     except ArithmeticError:
-        raise ValueError("must be an amount in USD, e.g. 25 or 12.50") from None
+        # A number whose exponent is past what Decimal holds is far too big, or far too fine.
+        written = EXPONENT.fullmatch(text)
+        if written is None:
+            raise ValueError("must be an amount in USD, e.g. 25 or 12.50") from None
+        if written.group(1) == "-":
+            raise ValueError("must have at most 12 decimal places") from None
+        raise ValueError(f"must be at most {at_most} USD") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError("must be a non-negative amount in USD")
     if amount > at_most:

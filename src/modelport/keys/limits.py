@@ -207,8 +207,6 @@ def parse_top_up(value: object) -> int:
         reason = str(exc)
         if "decimal" in reason:
             reason = f"must have at most {TOP_UP_DECIMALS} decimal places"
-        elif "e.g." in reason:  # it is a number (the pattern), with an exponent past Decimal's
-            reason = f"must be at most {MAX_TOP_UP_USD} USD"
         raise InvalidInput(f"amount_usd {reason}", field="amount_usd") from None
     if amount % 10 ** (12 - TOP_UP_DECIMALS):  # `parse_usd` allows 12
         raise InvalidInput(
