@@ -16,6 +16,7 @@ from modelport.conversations.service import PURGE_BATCH, ConversationService
 from modelport.core.clock import utcnow
 from modelport.db.engine import Database
 from modelport.errors import StorageUnavailable
+from modelport.infra.background import stop
 
 log = logging.getLogger("modelport.conversations")
 
@@ -38,10 +39,8 @@ class ResponsePurger:
         self._task = asyncio.create_task(self._run(), name="responses-purge")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait([self._task])
-            self._task = None
+        await stop(self._task)
+        self._task = None
 
     async def purge_now(self) -> int:
         """Delete every response expired by now, one transaction per batch (on SQLite each

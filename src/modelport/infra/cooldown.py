@@ -42,6 +42,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from modelport.infra.background import stop
 from modelport.infra.breaker import Breaker
 
 log = logging.getLogger("modelport.cooldown")
@@ -218,10 +219,8 @@ class RedisDeploymentHealth:
         self._polling = asyncio.create_task(self._poll_forever(), name="cooldown-poll")
 
     async def close(self) -> None:
-        if self._polling is not None:
-            self._polling.cancel()
-            await asyncio.wait([self._polling])
-            self._polling = None
+        await stop(self._polling)
+        self._polling = None
 
     async def _poll_forever(self) -> None:
         while True:

@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from modelport.core.digest import Digest
+from modelport.infra.background import stop
 from modelport.infra.breaker import Breaker
 
 log = logging.getLogger("modelport.revocation")
@@ -129,8 +130,7 @@ class RedisRevocationLedger:
         return mark is not None
 
     async def close(self) -> None:
-        if self._retrying is not None:
-            self._retrying.cancel()
+        await stop(self._retrying)
 
     async def _send(self, digest: Digest) -> bool:
         try:
