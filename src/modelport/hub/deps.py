@@ -16,7 +16,7 @@ from modelport.errors import Forbidden, Unauthenticated
 from modelport.hub.services import Services
 
 
-def components(request: Request) -> Components:
+async def components(request: Request) -> Components:
     hub: Components = request.app.state.components
     return hub
 
@@ -24,7 +24,7 @@ def components(request: Request) -> Components:
 ComponentsDep = Annotated[Components, Depends(components)]
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     built: Services = request.app.state.services
     return built
 
