@@ -358,7 +358,10 @@ async def run_backend(
     """
     needed = VERIFY_KEYS + 3 * (WARMUP_ROUNDS + rounds)
     if min(keys, REAL_KEYS) < needed:
-        raise SystemExit(f"--keys must be at least {needed}, and --rounds at most {rounds}")
+        raise SystemExit(
+            f"{needed:,} real keys are needed ({VERIFY_KEYS:,} to verify, three a round); a"
+            f" team has min(--keys, {REAL_KEYS:,}): raise --keys or lower --rounds"
+        )
     sizes = sorted({SMALL, keys, list_keys} - {0})
     with tempfile.TemporaryDirectory(prefix="mp-bench-") as folder:
         root = Path(folder)
