@@ -58,6 +58,9 @@ async def _principal(request: Request, unit: UnitOfWork, built: Services) -> Pri
 # The token is read in the request's own unit of work (FastAPI gives the route the same one):
 # one transaction per request, not one for the token and another for the work. A unit that
 # no statement uses opens no connection, so a request without a token costs no database.
+# On SQLite a write route's check runs under the write lock its unit takes (BEGIN
+# IMMEDIATE): a refused token holds it for one indexed read, and the /v2 rate limiter counts
+# refusals against the client's address.
 async def _reading_principal(request: Request, unit: ReadUnit, built: ServicesDep) -> Principal:
     return await _principal(request, unit, built)
 
