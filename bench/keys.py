@@ -1,17 +1,19 @@
 """Model access keys: verify in-process, the lifecycle and lists over real HTTP.
 
-    .venv/bin/python bench/keys.py [--backend sqlite|postgresql|both] [--keys N] [--rounds R]
+    .venv/bin/python bench/keys.py [--backend sqlite|postgresql|both] [--keys N]
+                                   [--list-keys M] [--rounds R]
 
-For each backend: two scratch databases, each with one team seeded through the ORM as
-`create` would (real secrets and digests, `live_key_count` kept), one with 1,000 keys and
-one with N; then
+For each backend: three scratch databases, each with one team of 1,000, N and M keys
+(`live_key_count` kept): the first 10,000 of a team's keys seeded through the ORM as `create`
+would (real secrets and digests), the rest in bulk (random digests that no secret has, in
+transactions of 50,000 rows); then
 - verify in this process, against a bare HMAC of the same secret: with the components
   `serve` builds (without Redis, and with it if `--redis` answers), uncached, an unknown
   secret and a bad checksum;
-- a real `modelport serve` on each database: list page 1 and the last page on both, side
-  by side; then create, rename, regenerate and delete on the big one. Every round starts
-  with a bare `GET /healthz` on the same server, so that load from elsewhere hits every
-  operation and its baseline alike.
+- a real `modelport serve` on each database: list page 1 and the last page on all three,
+  side by side; then create, rename, regenerate and delete on the one with N keys. Every
+  round starts with a bare `GET /healthz` on the same server, so that load from elsewhere
+  hits every operation and its baseline alike.
 Prints Markdown tables for docs/benchmarks.md.
 """
 
@@ -20,19 +22,21 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
+import os
 import random
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import uvloop
 from redis.exceptions import RedisError
+from sqlalchemy import insert
 
 from harness import (
     BENCH_SECRET,
@@ -61,10 +65,14 @@ VERIFY_KEYS = 2_000
 VERIFY_PASSES = 10
 VERIFY_BUDGET_NS = 2_000_000_000
 VERIFY_LIMIT_NS = 100_000
-HTTP_LIMIT_NS = 10_000_000
+HTTP_LIMIT_NS = 5_000_000
 REDIS_URL = "redis://127.0.0.1:6379/15"
 WARMUP_ROUNDS = 20
 SEED_BATCH = 5_000
+REAL_KEYS = 10_000
+"""Keys seeded as `create` would, secrets kept; past these, keys are seeded in bulk."""
+BULK_BATCH = 50_000
+LIST_KEYS = 1_000_000
 LIST_SCALE_TOLERANCE = 1.2
 
 
@@ -83,22 +91,30 @@ class Row:
 
 
 class Seeder:
-    """Grows one team's keys as `create` would: real secrets, real digests, the count kept."""
+    """Grows one team's keys: the first `REAL_KEYS` as `create` would (real secrets, real
+    digests), the rest in bulk; the team's count kept either way."""
 
     def __init__(self, hub: Components, team_id: uuid.UUID, total: int) -> None:
         self._hub = hub
         self._team_id = team_id
         self._oldest = utcnow() - timedelta(milliseconds=total + 1)
+        self.count = 0
         self.ids: list[uuid.UUID] = []
+        """The ids of the real keys, in the order of `secrets`."""
         self.secrets: list[str] = []
 
     async def grow_to(self, count: int) -> None:
-        while len(self.ids) < count:
-            size = min(SEED_BATCH, count - len(self.ids))
+        while self.count < count:
+            real = self.count < REAL_KEYS
+            end = min(count, REAL_KEYS) if real else count
+            size = min(SEED_BATCH if real else BULK_BATCH, end - self.count)
             async with self._hub.database.write() as unit:
-                batch = [self._new_key() for _ in range(size)]
-                unit.session.add_all(batch)
+                if real:
+                    unit.session.add_all([self._new_key() for _ in range(size)])
+                else:
+                    await unit.session.execute(insert(ModelKey), self._bulk_rows(size))
                 await TeamRepository(unit.session).adjust_key_count(self._team_id, size)
+            self.count += size
 
     def _new_key(self) -> ModelKey:
         index = len(self.ids)
@@ -116,6 +132,22 @@ class Seeder:
         self.ids.append(key.id)
         self.secrets.append(secret)
         return key
+
+    def _bulk_rows(self, size: int) -> list[dict[str, object]]:
+        """Rows like `_new_key`'s, each with a random digest: a key no secret opens, which a
+        list reads as any other."""
+        return [
+            {
+                "id": uuid.uuid4(),
+                "team_id": self._team_id,
+                "name": f"seed-{index:06d}",
+                "digest": os.urandom(32),
+                "hint": "bulk",
+                "created_at": self._oldest + timedelta(milliseconds=index),
+                "created_by": "token:bench",
+            }
+            for index in range(self.count, self.count + size)
+        ]
 
 
 async def new_team(hub: Components) -> tuple[uuid.UUID, str]:
@@ -317,40 +349,52 @@ async def seeded_store(backend: str, folder: Path, keys: int) -> AsyncIterator[S
 
 
 async def run_backend(
-    backend: str, keys: int, rounds: int, redis_url: str | None
+    backend: str, keys: int, list_keys: int, rounds: int, redis_url: str | None
 ) -> tuple[list[Row], list[Row]]:
     """(in-process rows, HTTP rows) for one backend, on scratch databases dropped after.
 
-    Lists run against two hubs side by side, one with 1,000 keys and one with `keys`, so
-    that both sizes are measured in the same window.
+    Lists run against a hub per size side by side (1,000 keys, `keys` and `list_keys`), so
+    that every size is measured in the same window; the rest runs on the one with `keys`.
     """
-    if keys - VERIFY_KEYS < 3 * (WARMUP_ROUNDS + rounds):
-        raise SystemExit(f"--keys must be at least {VERIFY_KEYS + 3 * (WARMUP_ROUNDS + rounds)}")
+    needed = VERIFY_KEYS + 3 * (WARMUP_ROUNDS + rounds)
+    if min(keys, REAL_KEYS) < needed:
+        raise SystemExit(
+            f"{needed:,} real keys are needed ({VERIFY_KEYS:,} to verify, three a round); a"
+            f" team has min(--keys, {REAL_KEYS:,}): raise --keys or lower --rounds"
+        )
+    sizes = sorted({SMALL, keys, list_keys} - {0})
     with tempfile.TemporaryDirectory(prefix="mp-bench-") as folder:
         root = Path(folder)
-        say(f"{backend}: seeding {SMALL:,} and {keys:,} keys")
-        async with (
-            seeded_store(backend, root / "small", SMALL) as small,
-            seeded_store(backend, root / "big", keys) as big,
-            redis_wired(big.url, root / "big", redis_url) as with_redis,
-        ):
+        say(f"{backend}: seeding " + ", ".join(f"{size:,}" for size in sizes) + " keys")
+        async with AsyncExitStack() as stores_stack:
+            stores = {}
+            for size in sizes:
+                store = seeded_store(backend, root / str(size), size)
+                stores[size] = await stores_stack.enter_async_context(store)
+            big = stores[keys]
+            with_redis = await stores_stack.enter_async_context(
+                redis_wired(big.url, root / str(keys), redis_url)
+            )
             say(f"{backend}: verify in-process")
             probes = await probes_for(big.hub, with_redis, big.seeded.secrets[:VERIFY_KEYS])
             verify = await verify_rows(backend, keys, probes)
-            with (
-                Server(small.url, root / "small" / "server", SERVER_ENV) as small_server,
-                Server(big.url, root / "big" / "server", SERVER_ENV) as big_server,
-            ):
-                say(f"{backend}: lists at {SMALL:,} and {keys:,} keys")
+            with ExitStack() as servers_stack:
+                servers = {
+                    size: servers_stack.enter_context(
+                        Server(store.url, root / str(size) / "server", SERVER_ENV)
+                    )
+                    for size, store in stores.items()
+                }
+                say(f"{backend}: lists at " + ", ".join(f"{size:,}" for size in sizes) + " keys")
                 lanes = [
-                    Lane(small_server, small.token, SMALL, list_steps(SMALL)),
-                    Lane(big_server, big.token, keys, list_steps(keys)),
+                    Lane(servers[size], stores[size].token, size, list_steps(size))
+                    for size in sizes
                 ]
                 http = http_rows(backend, lanes, rounds, "lists")
                 targets = big.seeded.ids[VERIFY_KEYS:]
                 random.Random(2).shuffle(targets)
                 say(f"{backend}: writes at {keys:,} keys")
-                lane = Lane(big_server, big.token, keys, lifecycle_steps(targets, rounds))
+                lane = Lane(servers[keys], big.token, keys, lifecycle_steps(targets, rounds))
                 http += http_rows(backend, [lane], rounds, "writes")
     return verify, http
 
@@ -431,7 +475,7 @@ def http_table(rows: Sequence[Row]) -> str:
 
 
 def scale_table(rows: Sequence[Row]) -> str:
-    """Each list page at N keys against the same page at 1,000, measured side by side."""
+    """Each list page at every size against the same page at 1,000, measured side by side."""
     small = {(r.backend, r.operation): r for r in rows if r.keys == SMALL}
     body = []
     for big in rows:
@@ -443,10 +487,9 @@ def scale_table(rows: Sequence[Row]) -> str:
         raw = big.stats.median / before.stats.median
         in_app = big.app_ms.median / before.app_ms.median
         verdict = f"<= x{LIST_SCALE_TOLERANCE}: " + _verdict(raw <= LIST_SCALE_TOLERANCE)
-        body.append([big.backend, big.operation, _ms(before.stats.median), _ms(big.stats.median)])
-        body[-1] += [f"x{raw:.2f}", f"x{in_app:.2f}", verdict]
-    big_keys = max(r.keys for r in rows)
-    headers = ["backend", "page", f"at {SMALL:,} ms", f"at {big_keys:,} ms", "ratio"]
+        body.append([big.backend, big.operation, f"{big.keys:,}", _ms(before.stats.median)])
+        body[-1] += [_ms(big.stats.median), f"x{raw:.2f}", f"x{in_app:.2f}", verdict]
+    headers = ["backend", "page", "keys", f"at {SMALL:,} ms", "at keys ms", "ratio"]
     return markdown_table([*headers, "ratio in app", "target"], body)
 
 
@@ -454,6 +497,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--keys", type=int, default=100_000, help="keys in the team")
+    parser.add_argument(
+        "--list-keys",
+        type=int,
+        default=LIST_KEYS,
+        help=f"keys in a third team, for lists only (default {LIST_KEYS:,}; 0: none)",
+    )
     parser.add_argument("--rounds", type=int, default=300, help="measured HTTP rounds")
     parser.add_argument(
         "--redis",
@@ -470,7 +519,9 @@ def main() -> None:
     verify: list[Row] = []
     http: list[Row] = []
     for backend in backends:
-        more_verify, more_http = uvloop.run(run_backend(backend, args.keys, args.rounds, redis_url))
+        more_verify, more_http = uvloop.run(
+            run_backend(backend, args.keys, args.list_keys, args.rounds, redis_url)
+        )
         verify += more_verify
         http += more_http
     print("\n".join(f"- {name}: {value}" for name, value in about.items()))

@@ -49,7 +49,7 @@ class Paged(BaseModel):
 WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
-def page_request(
+async def page_request(
     request: Request,
     page: Annotated[
         int, Query(description="Page number, from 1.", json_schema_extra={"minimum": 1})

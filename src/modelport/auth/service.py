@@ -66,12 +66,11 @@ class TokenService:
         found = await self._tokens.live_by_digest(self._digester.digest(presented))
         if found is None:
             raise Unauthenticated("Unable to authenticate you.")
-        token, team = found
         return Principal(
-            team_id=team.id,
-            team_name=team.name,
-            actor=f"token:{token.name}",
-            scopes=READ_SCOPES if token.read_only else WRITE_SCOPES,
+            team_id=found.team_id,
+            team_name=found.team_name,
+            actor=f"token:{found.token_name}",
+            scopes=READ_SCOPES if found.read_only else WRITE_SCOPES,
         )
 
 

@@ -134,31 +134,29 @@ class KeyRepository:
         changed = {column: value for column, value in given.items() if value is not UNCHANGED}
         return await self._set(team_id, key_id, changed)
 
-    async def locked_digest(self, team_id: uuid.UUID, key_id: uuid.UUID) -> Digest | None:
-        """The live key's digest, with its row locked until the transaction ends.
+    async def locked_digests(
+        self, team_id: uuid.UUID, key_id: uuid.UUID
+    ) -> tuple[Digest, Digest | None] | None:
+        """The live key's digest and its previous one (`keys/overlap.py`, expired or not; None
+        if none), with its row locked until the transaction ends; None if there is no such key.
 
         PostgreSQL takes a row lock, so concurrent regenerates see each other's digests;
         SQLite's write transaction already holds the database lock.
         """
         result = await self._session.execute(
-            select(ModelKey.digest)
+            select(ModelKey.digest, ModelKey.previous_digest)
             .where(
                 ModelKey.id == key_id, ModelKey.team_id == team_id, ModelKey.deleted_at.is_(None)
             )
             .with_for_update()
         )
-        value = result.scalar_one_or_none()
-        return None if value is None else Digest(value)
-
-    async def previous_digest(self, team_id: uuid.UUID, key_id: uuid.UUID) -> Digest | None:
-        """The live key's previous digest (`keys/overlap.py`), expired or not; None if none."""
-        result = await self._session.execute(
-            select(ModelKey.previous_digest).where(
-                ModelKey.id == key_id, ModelKey.team_id == team_id, ModelKey.deleted_at.is_(None)
-            )
-        )
-        value = result.scalar_one_or_none()
-        return None if value is None else Digest(value)
+        row = result.one_or_none()
+        if row is None:
+            return None
+        current, previous = row
+        if current is None:
+            return None
+        return Digest(current), None if previous is None else Digest(previous)
 
     async def verify_by_digest(self, digest: Digest, now: datetime) -> VerifiedKeyRow | None:
         """The live key whose current digest is `digest`, or whose previous one is and was

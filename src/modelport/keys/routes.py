@@ -30,11 +30,11 @@ from modelport.keys.service import KeyService
 router = APIRouter(prefix="/v2/gen-ai/models/api_keys", tags=["Model access keys"])
 
 
-def _reading(unit: ReadUnit, services: ServicesDep) -> KeyService:
+async def _reading(unit: ReadUnit, services: ServicesDep) -> KeyService:
     return services.keys(unit)
 
 
-def _writing(unit: WriteUnit, services: ServicesDep) -> KeyService:
+async def _writing(unit: WriteUnit, services: ServicesDep) -> KeyService:
     return services.keys(unit)
 
 

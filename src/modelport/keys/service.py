@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from modelport.audit.service import AuditService
 from modelport.auth.principal import Caller
@@ -247,23 +248,18 @@ class KeyService:
 
         Marking first means no process trusts a cached verification of the key from the
         moment the change is visible: it asks the database, which refuses a revoked secret
-        and gives the new limits. Raises NotFound.
+        and gives the new limits. The old secret of an overlap (`keys/overlap.py`) is marked
+        as well: a regenerate or a delete then refuses it on every replica at once, and new
+        limits reach it too. Raises NotFound.
         """
-        digest = await self._keys.locked_digest(team_id, key_id)
-        if digest is None:
+        digests = await self._keys.locked_digests(team_id, key_id)
+        if digests is None:
             raise NotFound(KEY_NOT_FOUND)
-        await self._ledger.mark(digest)
-        self._unit.after_commit(lambda: self._verifier.forget(digest))
-        await self._distrust_previous(team_id, key_id)
-        return digest
-
-    async def _distrust_previous(self, team_id: uuid.UUID, key_id: uuid.UUID) -> None:
-        """Mark the old secret of an overlap as well (`keys/overlap.py`): a regenerate or a
-        delete then refuses it on every replica at once, and new limits reach it too."""
-        previous = await self._keys.previous_digest(team_id, key_id)
-        if previous is not None:
-            await self._ledger.mark(previous)
-            self._unit.after_commit(lambda: self._verifier.forget(previous))
+        for digest in digests:
+            if digest is not None:
+                await self._ledger.mark(digest)
+                self._unit.after_commit(partial(self._verifier.forget, digest))
+        return digests[0]
 
 
 def _valid_name(raw: object) -> str:

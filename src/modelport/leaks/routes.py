@@ -40,11 +40,11 @@ REVOKE_LEAKED = "/v2/gen-ai/models/api_keys/revoke_leaked"
 UNSIGNED = "The report is not signed by a known GitHub secret scanning key."
 
 
-def _writing(unit: WriteUnit, services: ServicesDep) -> LeakService:
+async def _writing(unit: WriteUnit, services: ServicesDep) -> LeakService:
     return services.leaks(unit)
 
 
-def _reading(unit: ReadUnit, services: ServicesDep) -> LeakService:
+async def _reading(unit: ReadUnit, services: ServicesDep) -> LeakService:
     return services.leaks(unit)
 
 

@@ -21,7 +21,7 @@ FORM_TOO_LARGE = f"A form may send at most {MAX_FORM_BYTES // 1024} KiB."
 READ_ONLY = "You have the viewer role: you can look, but not change anything."
 
 
-def _panel(request: Request) -> Panel:
+async def _panel(request: Request) -> Panel:
     panel: Panel = request.app.state.panel
     return panel
 
