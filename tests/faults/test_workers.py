@@ -20,8 +20,10 @@ import pytest
 
 from tests.faults.conftest import assert_no_secret_in_logs
 from tests.faults.helpers import (
+    CHAT,
     KEYS,
     bearer,
+    chat_body,
     create_key,
 )
 from tests.support.databases import sqlite_url
@@ -113,3 +115,28 @@ def test_a_revoke_in_one_worker_is_honoured_by_every_worker(server: Workers) -> 
     print(f"{ROUNDS} rounds, {refused} old-secret requests refused, in {seconds:.1f} s")
     assert accepted == [], f"old secret accepted {len(accepted)} times: {accepted[:5]}"
     assert refused >= ROUNDS * WORKERS
+
+
+RPM = 10
+RPM_REQUESTS = 30
+WINDOW = 60
+
+
+def test_c_a_key_rpm_limit_counts_once_for_every_worker(server: Workers) -> None:
+    with server.client(server.new_team().token) as api:
+        key = create_key(api, "paced", rpm_limit=RPM)
+    if WINDOW - time.time() % WINDOW < 10:
+        time.sleep(WINDOW - time.time() % WINDOW + 0.05)
+    window_end = time.time() + WINDOW - time.time() % WINDOW
+    with httpx.Client(timeout=10) as v1:
+        answers = [
+            v1.post(
+                server.url + CHAT, json=chat_body(), headers={**bearer(key["secret_key"]), **FRESH}
+            )
+            for _ in range(RPM_REQUESTS)
+        ]
+    assert time.time() < window_end, "the requests outlasted their window; the machine is too slow"
+    served_by = server.log.workers([a.headers["x-request-id"] for a in answers])
+    assert len(served_by) > 1, "every request went to one worker: nothing was shown"
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200] * RPM + [429] * (RPM_REQUESTS - RPM), statuses
