@@ -11,8 +11,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -22,10 +26,14 @@ from tests.faults.conftest import assert_no_secret_in_logs
 from tests.faults.helpers import (
     CHAT,
     KEYS,
+    Evidence,
     bearer,
     chat_body,
     create_key,
+    v1_async_client,
+    wait_until,
 )
+from tests.faults.traffic import Sent, send_plain, send_stream
 from tests.support.databases import sqlite_url
 from tests.support.hub import Team
 from tests.support.loop import BackgroundLoop
@@ -140,3 +148,67 @@ def test_c_a_key_rpm_limit_counts_once_for_every_worker(server: Workers) -> None
     assert len(served_by) > 1, "every request went to one worker: nothing was shown"
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [200] * RPM + [429] * (RPM_REQUESTS - RPM), statuses
+
+
+STREAMS = 3
+PLAIN = 3
+
+
+async def _traffic(url: str, secret: str, sent: list[Sent], stop: threading.Event) -> None:
+    """Plain and streaming requests until `stop`; a cut one is noted and the next one sent."""
+
+    async def loop(send: Callable[..., Awaitable[Sent]], kind: str) -> None:
+        async with v1_async_client(1) as client:
+            while not stop.is_set():
+                one = Sent(kind)
+                sent.append(one)
+                await send(client, url, secret, one)
+
+    plain = [loop(send_plain, "plain") for _ in range(PLAIN)]
+    await asyncio.gather(*plain, *[loop(send_stream, "stream") for _ in range(STREAMS)])
+
+
+def test_b_a_worker_killed_under_load_loses_and_doubles_no_usage(
+    server: Workers, loop: BackgroundLoop
+) -> None:
+    with server.client(server.new_team().token) as api:
+        key = create_key(api, "load")
+    sent: list[Sent] = []
+    stop = threading.Event()
+    running = ThreadPoolExecutor(1).submit(
+        asyncio.run, _traffic(server.url, key["secret_key"], sent, stop)
+    )
+
+    def completed(kind: str) -> int:
+        return sum(1 for s in sent if s.kind == kind and s.completed)
+
+    wait_until(lambda: completed("stream") >= 4 and completed("plain") >= 10, "traffic", 30)
+    # The worker of a stream connection: its next stream is part-way through there.
+    streamed = [s.request_id for s in sent if s.kind == "stream" and s.completed]
+    victim = server.pid_of(server.log.workers([str(rid) for rid in streamed[-1:]]).pop())
+    os.kill(victim, signal.SIGKILL)
+    before = len(sent)
+    wait_until(lambda: len(sent) > before + 20, "traffic after the kill", 30)
+    stop.set()
+    running.result(60)
+    wait_until(lambda: '"worker ready"' in server.logs(), "the replacement", 30)
+    assert len(server.worker_pids()) == WORKERS
+    assert victim not in server.worker_pids()
+    with httpx.Client(timeout=10) as v1:
+        answers = until_every_worker(server, lambda: _models(v1, server.url, key["secret_key"]))
+    assert {a.status_code for a in answers} == {200}, "a worker (the replacement?) refused"
+
+    evidence = Evidence(server.database_url, loop)
+    done = [s for s in sent if s.completed]
+    try:
+        wait_until(
+            lambda: len(evidence.rows_per_request([key["uuid"]])) >= len(done), "usage rows", 15
+        )
+        rows = evidence.rows_per_request([key["uuid"]])
+    finally:
+        evidence.close()
+    cut = [s for s in sent if not s.completed]
+    print(f"completed {len(done)}, cut {len(cut)}, usage rows {len(rows)}")
+    assert cut, "the kill cut nothing: it showed nothing"
+    assert [s for s in done if rows.get(str(s.request_id)) != 1] == []
+    assert all(count == 1 for count in rows.values()), "a request id has two usage rows"

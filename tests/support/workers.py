@@ -41,6 +41,16 @@ class Workers(Replica):
                 raise RuntimeError(f"the workers did not start: {self.stderr()}")
             time.sleep(0.05)
 
+    def pid_of(self, worker: int) -> int:
+        """The process of worker number `worker` now, from its start line in the log."""
+        pid = None
+        for line in self.logs().splitlines():
+            entry = json.loads(line)
+            if entry.get("worker") == worker and entry["message"].startswith("Started server"):
+                pid = int(entry["message"].rsplit("[", 1)[1].rstrip("]"))
+        assert pid is not None, f"worker {worker} never started"
+        return pid
+
     def worker_pids(self) -> list[int]:
         """The parent's children serving now (not multiprocessing's resource tracker)."""
         children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()

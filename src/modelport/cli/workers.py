@@ -158,6 +158,10 @@ class _Supervisor:
                     worker.ready.recv()
                 worker.ready.close()
                 self._fast_deaths = 0
+                if self._announced:  # a replacement
+                    log.info(
+                        "worker ready", extra={"worker": worker.index, "pid": worker.process.pid}
+                    )
         if not self._announced and all(w.ready.closed for w in self._workers.values()):
             self._announced = True
             pids = sorted(w.process.pid or 0 for w in self._workers.values())
