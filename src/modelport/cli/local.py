@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from modelport.config import Settings, describe
+from modelport.config import MAX_WORKERS, Settings, describe
 from modelport.db.files import private_folder
 from modelport.logs import configure_logging
 
@@ -67,6 +67,8 @@ def serve(
     ] = None,
 ) -> None:
     """Run the hub: the /v2 API, the /v1 endpoints and the control panel."""
+    if workers is not None:
+        _check_workers(workers)
     settings = settings_with(host=host, port=port, data_dir=data_dir, workers=workers)
     from modelport.app import create_app
     from modelport.cli.server import DrainingServer, uvicorn_config
@@ -86,6 +88,18 @@ def serve(
         _serve_workers(settings, app, migrate=migrate)
         return
     DrainingServer(uvicorn_config(app, settings), app.state.components.drain).run()
+
+
+def _check_workers(value: str) -> None:
+    """Refuse a bad `--workers` in one line that names the option (not the variable)."""
+    text = value.strip().lower()
+    if text != "auto" and not (text.isdigit() and 1 <= int(text) <= MAX_WORKERS):
+        typer.echo(
+            f"modelport: --workers must be a number from 1 to {MAX_WORKERS}, or auto "
+            f"(got {value!r})",
+            err=True,
+        )
+        raise typer.Exit(2)
 
 
 def _serve_workers(settings: Settings, app: Any, *, migrate: bool) -> None:
