@@ -82,9 +82,12 @@ def create_app(
         await hub.start()
         if announce:
             await announce_setup(services)
+        peers = await metrics_route.serve_peers(hub) if hub.worker is not None else None
         try:
             yield
         finally:
+            if peers is not None:
+                peers.close()
             await refusals.close()
             await hub.close()
             if traces is not None:

@@ -73,6 +73,8 @@ class Components:
     scanning_keys: ScanningKeys
     """The public keys secret scanning reports must be signed with (`leaks/`)."""
     webhooks: WebhookSender
+    worker: WorkerLink | None = None
+    """This process's place among the workers of `serve --workers`, else None."""
     link: StateClient | None = None
     """A worker's line to its parent (`serve --workers`, no Redis), else None."""
 
@@ -213,6 +215,7 @@ def build_components(settings: Settings, worker_of: WorkerLink | None = None) ->
         health,
         ScanningKeys(settings.secret_scanning_keys_file, settings.secret_scanning_keys_url),
         WebhookSender(allow_private=settings.webhooks_allow_private),
+        worker_of,
         link,
     )
 

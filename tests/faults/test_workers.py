@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.faults.conftest import assert_no_secret_in_logs
 from tests.faults.helpers import (
@@ -212,3 +213,39 @@ def test_b_a_worker_killed_under_load_loses_and_doubles_no_usage(
     assert cut, "the kill cut nothing: it showed nothing"
     assert [s for s in done if rows.get(str(s.request_id)) != 1] == []
     assert all(count == 1 for count in rows.values()), "a request id has two usage rows"
+
+
+def _scrape(url: str) -> dict[str, dict[str, float]]:
+    """Per metric sample name: worker -> the sum of its series."""
+    text = httpx.get(url + "/metrics", headers=FRESH, timeout=10).text
+    found: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            per_worker = found.setdefault(sample.name, {})
+            worker = sample.labels["worker"]
+            if family.name != "modelport_http_requests" or sample.labels["family"] == "v1":
+                per_worker[worker] = per_worker.get(worker, 0.0) + sample.value
+    return found
+
+
+def test_metrics_show_every_worker_whichever_answers(server: Workers) -> None:
+    with server.client(server.new_team().token) as api:
+        key = create_key(api, "metered")
+    before = _scrape(server.url)
+    with httpx.Client(timeout=10) as v1:
+        answers = until_every_worker(
+            server,
+            lambda: v1.post(
+                server.url + CHAT, json=chat_body(), headers={**bearer(key["secret_key"]), **FRESH}
+            ),
+        )
+    assert {a.status_code for a in answers} == {200}
+    after = [_scrape(server.url) for _ in range(2 * WORKERS)]  # answered by several workers
+    workers = {str(i) for i in range(WORKERS)}
+    for scrape in after:
+        assert set(scrape["process_cpu_seconds_total"]) == workers
+        served = scrape["modelport_http_requests_total"]
+        assert sum(served.values()) - sum(before["modelport_http_requests_total"].values()) == len(
+            answers
+        )
+        assert scrape["modelport_cost_usd_total"] == after[0]["modelport_cost_usd_total"]

@@ -171,7 +171,7 @@ class _Supervisor:
         parent_end, child_end = _spawn.Pipe(duplex=False)
         process = _spawn.Process(
             target=work,
-            args=(index, self._settings, self._sock, self._link, child_end, os.getpid()),
+            args=(self._settings, self._sock, self._link.numbered(index), child_end, os.getpid()),
             name=f"modelport-worker-{index}",
             daemon=False,
         )
@@ -203,15 +203,10 @@ class _Supervisor:
 
 
 def work(
-    index: int,
-    settings: Settings,
-    sock: socket.socket,
-    link: WorkerLink,
-    ready: Connection,
-    parent: int,
+    settings: Settings, sock: socket.socket, link: WorkerLink, ready: Connection, parent: int
 ) -> None:
-    """Worker `index` (a spawned process): the hub's app, served by a `DrainingServer` on
-    `sock`. Its log lines carry `worker: index` (a replacement takes the dead one's)."""
+    """Worker `link.index` (a spawned process): the hub's app, served by a `DrainingServer`
+    on `sock`. Its log lines carry `worker: <index>` (a replacement takes the dead one's)."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:
@@ -222,7 +217,7 @@ def work(
     from modelport.components import build_components
     from modelport.logs import configure_logging
 
-    configure_logging(settings.log_level, settings.log_file, settings.log_format, index)
+    configure_logging(settings.log_level, settings.log_file, settings.log_format, link.index)
     components = build_components(settings, worker_of=link)
     app = create_app(settings, components, migrate=False, announce=False)
     server = DrainingServer(uvicorn_config(app, settings), components.drain)

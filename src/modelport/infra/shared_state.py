@@ -74,9 +74,12 @@ async def _read(reader: asyncio.StreamReader) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class WorkerLink:
-    """Where one server's workers meet their parent: a private folder the parent made."""
+    """Where one server's workers meet their parent and each other: a private folder the
+    parent made; and which worker this is."""
 
     folder: Path
+    index: int = 0
+    """The worker's number; a replacement takes the number of the worker it replaces."""
 
     @property
     def socket(self) -> Path:
@@ -85,6 +88,13 @@ class WorkerLink:
     @property
     def revocations(self) -> Path:
         return self.folder / "revocations"
+
+    def metrics(self, index: int) -> Path:
+        """Where worker `index` answers the others' scrapes."""
+        return self.folder / f"metrics-{index}.sock"
+
+    def numbered(self, index: int) -> WorkerLink:
+        return WorkerLink(self.folder, index)
 
 
 class HealthBoard:
