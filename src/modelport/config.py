@@ -262,7 +262,9 @@ class Settings(BaseSettings):
 def cores() -> int:
     """The cores this process may run on (its CPU affinity, which a container's cpuset
     narrows), at most `MAX_WORKERS`."""
-    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere, every core
+    usable = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return max(1, min(MAX_WORKERS, usable))
 
 
 def describe(error: ValidationError) -> str:

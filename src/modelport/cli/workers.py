@@ -27,6 +27,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -207,8 +208,8 @@ def work(
 ) -> None:
     """Worker `link.index` (a spawned process): the hub's app, served by a `DrainingServer`
     on `sock`. Its log lines carry `worker: <index>` (a replacement takes the dead one's)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:
         return  # the parent died before the line above could take effect
     os.setpgid(0, 0)

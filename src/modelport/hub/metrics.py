@@ -127,12 +127,14 @@ def hub_state(hub: Components) -> list[Metric]:
     ledger = hub.ledger
     shared = GaugeMetricFamily(
         "modelport_revocation_ledger_shared",
-        "1 while revocations reach other replicas through Redis (as of the last call to it); "
-        "0 when only this process hears of them (single node, or Redis unreachable: keys are "
-        "then checked in the database).",
+        "1 while revocations reach other replicas through Redis (as of the last call to it), "
+        "or the other workers of this server (backend workers); 0 when only this process "
+        "hears of them (single node, or Redis unreachable: keys are then checked in the "
+        "database).",
         labels=("backend",),
     )
-    shared.add_metric(("redis" if hub.redis is not None else "memory",), int(ledger.shared))
+    backend = "redis" if hub.redis is not None else "workers" if hub.link else "memory"
+    shared.add_metric((backend,), int(ledger.shared))
     return [
         shared,
         GaugeMetricFamily(
