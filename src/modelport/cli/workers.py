@@ -36,6 +36,8 @@ from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from types import FrameType
 
+import uvloop
+
 from modelport.config import Settings
 from modelport.infra import shared_revocations
 from modelport.infra.shared_state import StateServer, WorkerLink
@@ -72,7 +74,7 @@ class _StateHost:
     def __init__(self, settings: Settings, link: WorkerLink) -> None:
         self._settings = settings
         self._link = link
-        self._loop = asyncio.new_event_loop()
+        self._loop = uvloop.new_event_loop()  # the workers run on uvloop too
         self._stopping: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="shared-state", daemon=True)
         self._ready = threading.Event()
@@ -111,6 +113,8 @@ class _Worker:
         self.process = process
         self.ready = ready
         self.started = time.monotonic()
+        self.signalled = 0
+        """How many of the parent's signals it has been sent."""
 
 
 class _Supervisor:
@@ -143,7 +147,16 @@ class _Supervisor:
 
     def _on_signal(self, sig: int, frame: FrameType | None) -> None:
         self._signals.append(sig)
-        for worker in self._workers.values():
+        for worker in list(self._workers.values()):
+            self._pass_signals(worker)
+
+    def _pass_signals(self, worker: _Worker) -> None:
+        """Send `worker` each signal the parent got, once: a worker counts them (the second
+        cuts its drain short), so none may arrive twice, even when this is interrupted by
+        the handler that calls it too."""
+        while worker.signalled < len(self._signals):
+            sig = self._signals[worker.signalled]
+            worker.signalled += 1
             with contextlib.suppress(ProcessLookupError, TypeError):
                 os.kill(worker.process.pid, sig)  # type: ignore[arg-type]
 
@@ -178,7 +191,8 @@ class _Supervisor:
         )
         process.start()
         child_end.close()
-        self._workers[index] = _Worker(index, process, parent_end)
+        self._workers[index] = worker = _Worker(index, process, parent_end)
+        self._pass_signals(worker)  # any that came while it was being started
 
     def _replace(self, worker: _Worker) -> bool:
         """Start another worker in place of a dead one, unless stopping; False when the

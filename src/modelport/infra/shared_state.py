@@ -33,37 +33,58 @@ from modelport.errors import StorageUnavailable
 from modelport.infra.breaker import Breaker
 from modelport.infra.cooldown import MemoryDeploymentHealth
 from modelport.infra.credit import MemoryCreditLedger
-from modelport.infra.key_counters import LimitCheck, MemoryKeyLimitStore, MinuteCounts, Verdict
+from modelport.infra.key_counters import (
+    LimitCheck,
+    MemoryKeyLimitStore,
+    MinuteCounts,
+    SpendHold,
+    Verdict,
+)
 from modelport.infra.ratelimit import Allowance, MemoryRateLimiter
 
 log = logging.getLogger("modelport.workers")
 
 _LENGTH = struct.Struct("!I")
-_ALLOWED = frozenset(
-    {
-        ("uuid", "UUID"),
-        ("uuid", "SafeUUID"),
-        ("modelport.infra.key_counters", "LimitCheck"),
-        ("modelport.infra.key_counters", "SpendHold"),
-        ("modelport.infra.key_counters", "Verdict"),
-        ("modelport.infra.key_counters", "MinuteCounts"),
-        ("modelport.infra.ratelimit", "Allowance"),
-    }
-)
+NO_ANSWER = -1
+"""The call id of a call whose answer nobody waits for."""
 POLL_SECONDS = 1.0
 """How often a worker copies the cooldowns in force from the parent (as from Redis)."""
 
 
 class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED:
+        found = _CLASSES.get((module, name))
+        if found is None:
             raise pickle.UnpicklingError(f"{module}.{name} is not part of a shared call")
-        return super().find_class(module, name)
+        return found
+
+
+_CLASSES: dict[tuple[str, str], type] = {
+    (kind.__module__, kind.__qualname__): kind
+    for kind in (uuid.UUID, LimitCheck, SpendHold, Verdict, Allowance, MinuteCounts)
+}
+"""The only classes a frame may name."""
+_REDUCERS: dict[type, Any] = {
+    # Each by its constructor's arguments: a slots dataclass's own pickling goes through
+    # `dataclasses.fields()` and was half of a call's CPU.
+    uuid.UUID: lambda u: (uuid.UUID, (None, None, None, None, u.int)),
+    LimitCheck: lambda c: (LimitCheck, (c.key_id, c.rpm_limit, c.tpm_limit, c.spend)),
+    SpendHold: lambda h: (SpendHold, (h.month, h.limit, h.amount, h.request_id)),
+    Verdict: lambda v: (Verdict, (v.requests, v.tokens, v.refused)),
+    Allowance: lambda a: (Allowance, (a.limit, a.remaining, a.reset_at)),
+    MinuteCounts: lambda m: (MinuteCounts, (m.requests, m.tokens, m.reset_at)),
+}
 
 
 def _frame(value: object) -> bytes:
-    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return _LENGTH.pack(len(body)) + body
+    body = io.BytesIO()
+    body.write(b"\0\0\0\0")
+    pickler = pickle.Pickler(body, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = _REDUCERS
+    pickler.dump(value)
+    frame = body.getbuffer()
+    _LENGTH.pack_into(frame, 0, len(frame) - _LENGTH.size)
+    return bytes(frame)
 
 
 async def _read(reader: asyncio.StreamReader) -> Any:
@@ -188,8 +209,9 @@ class StateServer:
         except Exception:
             log.exception("a shared call failed", extra={"target": target, "method": method})
             result = ("failed", None)
-        with contextlib.suppress(ConnectionError):
-            writer.write(_frame((call_id, *result)))
+        if call_id != NO_ANSWER:
+            with contextlib.suppress(ConnectionError):
+                writer.write(_frame((call_id, *result)))
 
 
 class StateUnreachable(Exception):
@@ -228,6 +250,18 @@ class StateClient:
         if status != "ok":
             raise StateUnreachable
         return value
+
+    async def tell(self, target: str, method: str, *args: Any) -> None:
+        """Make a call whose answer nobody waits for (a settlement): the parent runs it after
+        every call this worker sent before. Raises StateUnreachable if it cannot be sent."""
+        if self._breaker.open:
+            raise StateUnreachable
+        try:
+            writer = self._writer or await self._connect()
+            writer.write(_frame((NO_ANSWER, target, method, args)))
+        except OSError:
+            self._breaker.trip()
+            raise StateUnreachable from None
 
     async def _connect(self) -> asyncio.StreamWriter:
         if self._connecting is None:
@@ -298,7 +332,7 @@ class SharedKeyLimitStore:
         if (check.tpm_limit is None or not tokens) and check.spend is None:
             return
         try:
-            await self._client.call("limits", "settle", check, tokens, cost)
+            await self._client.tell("limits", "settle", check, tokens, cost)
         except StateUnreachable:
             await self._fallback.settle(check, tokens, cost)
 
@@ -328,7 +362,7 @@ class SharedCreditLedger:
 
     async def settle(self, key_id: uuid.UUID, request_id: str, amount: int, cost: int) -> None:
         try:
-            await self._client.call("credit", "settle", key_id, request_id, amount, cost)
+            await self._client.tell("credit", "settle", key_id, request_id, amount, cost)
         except StateUnreachable:
             await self._fallback.settle(key_id, request_id, amount, cost)
 
