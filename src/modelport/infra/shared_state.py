@@ -93,6 +93,25 @@ async def _read(reader: asyncio.StreamReader) -> Any:
     return _Unpickler(io.BytesIO(await reader.readexactly(length))).load()
 
 
+class _Outbox:
+    """Frames written in one turn of the event loop leave in one write: under load a worker's
+    many calls cost the parent one wakeup, and each side one system call."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self._frames: list[bytes] = []
+
+    def send(self, frame: bytes) -> None:
+        if not self._frames:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._frames.append(frame)
+
+    def _flush(self) -> None:
+        frames, self._frames = self._frames, []
+        if not self.writer.is_closing():
+            self.writer.write(b"".join(frames))
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerLink:
     """Where one server's workers meet their parent and each other: a private folder the
@@ -181,10 +200,11 @@ class StateServer:
             self._server.close()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        outbox = _Outbox(writer)
         try:
             while True:
                 call_id, target, method, args = await _read(reader)
-                task = asyncio.create_task(self._answer(writer, call_id, target, method, args))
+                task = asyncio.create_task(self._answer(outbox, call_id, target, method, args))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -196,7 +216,7 @@ class StateServer:
 
     async def _answer(
         self,
-        writer: asyncio.StreamWriter,
+        outbox: _Outbox,
         call_id: int,
         target: str,
         method: str,
@@ -210,8 +230,7 @@ class StateServer:
             log.exception("a shared call failed", extra={"target": target, "method": method})
             result = ("failed", None)
         if call_id != NO_ANSWER:
-            with contextlib.suppress(ConnectionError):
-                writer.write(_frame((call_id, *result)))
+            outbox.send(_frame((call_id, *result)))
 
 
 class StateUnreachable(Exception):
@@ -225,7 +244,7 @@ class StateClient:
         self._path = path
         self._ids = itertools.count()
         self._pending: dict[int, asyncio.Future[tuple[str, Any]]] = {}
-        self._writer: asyncio.StreamWriter | None = None
+        self._outbox: _Outbox | None = None
         self._connecting: asyncio.Lock | None = None
         self._reading: asyncio.Task[None] | None = None
         self._breaker = Breaker()
@@ -236,11 +255,11 @@ class StateClient:
         if self._breaker.open:
             raise StateUnreachable
         try:
-            writer = self._writer or await self._connect()
+            outbox = self._outbox or await self._connect()
             call_id = next(self._ids)
             answer = asyncio.get_running_loop().create_future()
             self._pending[call_id] = answer
-            writer.write(_frame((call_id, target, method, args)))
+            outbox.send(_frame((call_id, target, method, args)))
             status, value = await answer
         except (OSError, StateUnreachable):
             self._breaker.trip()
@@ -257,20 +276,21 @@ class StateClient:
         if self._breaker.open:
             raise StateUnreachable
         try:
-            writer = self._writer or await self._connect()
-            writer.write(_frame((NO_ANSWER, target, method, args)))
+            outbox = self._outbox or await self._connect()
+            outbox.send(_frame((NO_ANSWER, target, method, args)))
         except OSError:
             self._breaker.trip()
             raise StateUnreachable from None
 
-    async def _connect(self) -> asyncio.StreamWriter:
+    async def _connect(self) -> _Outbox:
         if self._connecting is None:
             self._connecting = asyncio.Lock()
         async with self._connecting:
-            if self._writer is None:
-                reader, self._writer = await asyncio.open_unix_connection(self._path)
+            if self._outbox is None:
+                reader, writer = await asyncio.open_unix_connection(self._path)
+                self._outbox = _Outbox(writer)
                 self._reading = asyncio.create_task(self._answers(reader), name="shared-state")
-            return self._writer
+            return self._outbox
 
     async def _answers(self, reader: asyncio.StreamReader) -> None:
         try:
@@ -282,15 +302,17 @@ class StateClient:
         except (asyncio.IncompleteReadError, OSError, pickle.UnpicklingError):
             log.warning("the parent process is gone: this worker counts on its own")
         finally:
-            self._writer = None
+            if self._outbox is not None:
+                self._outbox.writer.close()
+            self._outbox = None
             pending, self._pending = self._pending, {}
             for answer in pending.values():
                 if not answer.done():
                     answer.set_exception(StateUnreachable())
 
     async def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
+        if self._outbox is not None:
+            self._outbox.writer.close()
         if self._reading is not None:
             self._reading.cancel()
 
