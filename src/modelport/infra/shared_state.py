@@ -4,10 +4,11 @@
 counters, prepaid credit and deployment cooldowns must count once for the whole server
 (a key with 10 requests a minute gets 10, not 10 x N). The parent keeps the in-memory
 implementations, exactly those a single process uses, and serves them on a Unix socket;
-each worker's `Shared*` stand-ins forward a call in one round trip, and only when the call
-counts something (a key with no limits costs nothing). Calls are pickled frames between
-processes of one server, over a socket in a private folder; the unpickler still accepts
-only the few types the calls carry.
+each worker's `Shared*` stand-ins forward a call (an admission: one round trip; a
+settlement: one message nobody waits for), and only when the call counts something (a key
+with no limits costs nothing). Calls are pickled frames between processes of one server,
+over a socket in a private folder; the unpickler still accepts only the few types the
+calls carry.
 
 If the parent cannot be reached (it died: its workers are being stopped), a worker answers
 from its own counters, as a replica does when Redis is away.
@@ -66,7 +67,7 @@ _CLASSES: dict[tuple[str, str], type] = {
 """The only classes a frame may name."""
 _REDUCERS: dict[type, Any] = {
     # Each by its constructor's arguments: a slots dataclass's own pickling goes through
-    # `dataclasses.fields()` and was half of a call's CPU.
+    # `dataclasses.fields()`, about a third of a call's CPU.
     uuid.UUID: lambda u: (uuid.UUID, (None, None, None, None, u.int)),
     LimitCheck: lambda c: (LimitCheck, (c.key_id, c.rpm_limit, c.tpm_limit, c.spend)),
     SpendHold: lambda h: (SpendHold, (h.month, h.limit, h.amount, h.request_id)),
