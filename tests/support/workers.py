@@ -101,7 +101,7 @@ class WorkerLog:
 
 
 def until_every_worker(
-    workers: Workers, send: Callable[[], httpx.Response], at_most: int = 200
+    workers: Workers, send: Callable[[], httpx.Response], at_most: int = 600
 ) -> list[httpx.Response]:
     """`send()` (on fresh connections) until every worker has answered one; the responses."""
     responses: list[httpx.Response] = []
