@@ -52,10 +52,15 @@ errors.
 
 
 def create_app(
-    settings: Settings, components: Components | None = None, *, migrate: bool = True
+    settings: Settings,
+    components: Components | None = None,
+    *,
+    migrate: bool = True,
+    announce: bool = True,
 ) -> FastAPI:
     """The ASGI app. Its lifespan migrates the database (unless not `migrate`: then
-    `modelport db upgrade` does) and closes every resource.
+    `modelport db upgrade` does), prints the setup link while no account exists (unless not
+    `announce`: a worker's parent prints it once) and closes every resource.
 
     Raises ValueError when the settings are unusable (tracing's among them).
     """
@@ -75,10 +80,14 @@ def create_app(
         if migrate:
             await upgrade_to_head(hub.database)
         await hub.start()
-        await announce_setup(services)
+        if announce:
+            await announce_setup(services)
+        peers = await metrics_route.serve_peers(hub) if hub.worker is not None else None
         try:
             yield
         finally:
+            if peers is not None:
+                peers.close()
             await refusals.close()
             await hub.close()
             if traces is not None:

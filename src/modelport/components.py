@@ -32,6 +32,17 @@ from modelport.infra.revocations import (
     RevocationLedger,
 )
 from modelport.infra.scanning_keys import ScanningKeys
+from modelport.infra.shared_revocations import SharedRevocationLedger
+from modelport.infra.shared_state import (
+    HealthBoard,
+    SharedCreditLedger,
+    SharedDeploymentHealth,
+    SharedKeyLimitStore,
+    SharedRateLimiter,
+    SharedTargets,
+    StateClient,
+    WorkerLink,
+)
 from modelport.infra.webhooks import WebhookSender
 from modelport.keys.verifier import KeyVerifier
 from modelport.providers.proxy import ProxyRules
@@ -62,6 +73,10 @@ class Components:
     scanning_keys: ScanningKeys
     """The public keys secret scanning reports must be signed with (`leaks/`)."""
     webhooks: WebhookSender
+    worker: WorkerLink | None = None
+    """This process's place among the workers of `serve --workers`, else None."""
+    link: StateClient | None = None
+    """A worker's line to its parent (`serve --workers`, no Redis), else None."""
 
     async def start(self) -> None:
         await self.upstream.start()
@@ -76,6 +91,8 @@ class Components:
         await self.recorder.close()
         await self.upstream.close()
         await self.ledger.close()
+        if self.link is not None:
+            await self.link.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.database.dispose()
@@ -120,20 +137,30 @@ def _redis_client(url: str) -> aioredis.Redis:
     return aioredis.Redis.from_pool(pool)
 
 
-def build_components(settings: Settings) -> Components:
+MARK_SECONDS = 2 * KEY_CACHE_SECONDS + 60
+"""A mark must outlive every cache entry that could hold the old secret (see the ledger)."""
+
+
+def build_components(settings: Settings, worker_of: WorkerLink | None = None) -> Components:
     """Wire every component from settings. Opens no connection: that happens on first use.
+
+    `worker_of`: this process is a worker of `serve --workers`; without Redis it shares its
+    revocations and counters with the other workers (`infra/shared_*.py`).
 
     Raises ValueError (CatalogError among them) when the settings or catalog are unusable.
     """
     database = Database(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
     digester = Digester(settings.server_secret())
     redis = _redis_client(settings.redis_url) if settings.redis_url else None
-    # A mark must outlive every cache entry that could hold the old secret (see the ledger).
-    mark_ttl = 2 * KEY_CACHE_SECONDS + 60
-    ledger: RevocationLedger = MemoryRevocationLedger(ttl=mark_ttl)
+    ledger: RevocationLedger = MemoryRevocationLedger(ttl=MARK_SECONDS)
     limiter: RateLimiter = MemoryRateLimiter()
+    link = None
+    if worker_of is not None and redis is None:
+        link = StateClient(worker_of.socket)
+        ledger = SharedRevocationLedger(worker_of.revocations, ttl=MARK_SECONDS)
+        limiter = SharedRateLimiter(link, MemoryRateLimiter())
     if redis is not None:
-        ledger = RedisRevocationLedger(redis, ttl=mark_ttl)
+        ledger = RedisRevocationLedger(redis, ttl=MARK_SECONDS)
         limiter = RedisRateLimiter(redis, MemoryRateLimiter())
     # Without Redis, a shared database may have other replicas that could not hear of a
     # revocation: then every verification asks the database.
@@ -153,16 +180,22 @@ def build_components(settings: Settings) -> Components:
     recorder = UsageRecorder(database)
     load = settled_loader(database)
     key_limits: KeyLimitStore = MemoryKeyLimitStore(load)
+    if link is not None:
+        key_limits = SharedKeyLimitStore(link, MemoryKeyLimitStore(load))
     if redis is not None:
         key_limits = RedisKeyLimitStore(redis, load, MemoryKeyLimitStore(load))
     load_credit = credit_loader(database)
     credit: CreditLedger = MemoryCreditLedger(load_credit)
+    if link is not None:
+        credit = SharedCreditLedger(link, MemoryCreditLedger(load_credit))
     if redis is not None:
         credit = RedisCreditLedger(redis, load_credit, MemoryCreditLedger(load_credit))
     policy = CooldownPolicy(
         settings.cooldown_failures, settings.cooldown_window_seconds, settings.cooldown_seconds
     )
     health: DeploymentHealth = MemoryDeploymentHealth(policy)
+    if link is not None:
+        health = SharedDeploymentHealth(link, MemoryDeploymentHealth(policy))
     if redis is not None:
         health = RedisDeploymentHealth(redis, MemoryDeploymentHealth(policy), policy)
     return Components(
@@ -182,4 +215,20 @@ def build_components(settings: Settings) -> Components:
         health,
         ScanningKeys(settings.secret_scanning_keys_file, settings.secret_scanning_keys_url),
         WebhookSender(allow_private=settings.webhooks_allow_private),
+        worker_of,
+        link,
+    )
+
+
+def shared_targets(settings: Settings, database: Database) -> SharedTargets:
+    """What the parent of `serve --workers` (no Redis) counts for all its workers: the very
+    in-memory pieces one process would use."""
+    policy = CooldownPolicy(
+        settings.cooldown_failures, settings.cooldown_window_seconds, settings.cooldown_seconds
+    )
+    return SharedTargets(
+        MemoryRateLimiter(),
+        MemoryKeyLimitStore(settled_loader(database)),
+        MemoryCreditLedger(credit_loader(database)),
+        HealthBoard(MemoryDeploymentHealth(policy)),
     )

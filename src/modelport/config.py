@@ -24,6 +24,7 @@ from modelport.core.addresses import Networks, parse_networks
 
 SECRET_FILE = "server-secret"  # noqa: S105 (a file name)
 MIN_SECRET_LENGTH = 32
+MAX_WORKERS = 64
 ENV_FILE = ".env"
 """Read from the working folder; a variable set in the real environment wins over it."""
 FROM_FILE = ("secret", "database_url", "redis_url", "metrics_token", "token")
@@ -50,6 +51,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=MAX_WORKERS)
+    """Processes serving the one port (`MODELPORT_WORKERS`, `serve --workers`): a number, or
+    `auto` for this machine's cores. One is a single process, as before; more share their
+    limits and revocations through the parent (docs/design/workers.md)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_file: Path | None = None
     log_format: Literal["json", "text"] = "json"
@@ -199,6 +204,17 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _auto_workers(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if value.strip().lower() == "auto":
+            return cores()
+        if not value.strip().isdigit():
+            raise ValueError("must be a number of processes, or auto")
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxy_networks(cls, value: str) -> str:
@@ -241,6 +257,14 @@ class Settings(BaseSettings):
         if not self.is_sqlite:
             raise ValueError("MODELPORT_SECRET must be set when the database is shared")
         return _load_or_create_secret(self.data_dir / SECRET_FILE)
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container's cpuset
+    narrows), at most `MAX_WORKERS`."""
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere, every core
+    usable = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return max(1, min(MAX_WORKERS, usable))
 
 
 def describe(error: ValidationError) -> str:

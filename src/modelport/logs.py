@@ -109,6 +109,16 @@ def _text(value: object) -> str:
     return orjson.dumps(shown).decode()
 
 
+class _WorkerField(logging.Filter):
+    def __init__(self, worker: int) -> None:
+        super().__init__()
+        self._worker = worker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.worker = self._worker
+        return True
+
+
 FORMATTERS: dict[str, type[JsonFormatter]] = {"json": JsonFormatter, "text": TextFormatter}
 REOPEN_CHECK_SECONDS = 1.0
 
@@ -133,13 +143,18 @@ class ReopeningFileHandler(logging.handlers.WatchedFileHandler):
         logging.FileHandler.emit(self, record)
 
 
-def configure_logging(level: str, log_file: Path | None = None, log_format: str = "json") -> None:
+def configure_logging(
+    level: str, log_file: Path | None = None, log_format: str = "json", worker: int | None = None
+) -> None:
     """Send every log record, uvicorn's included, through the formatter of `log_format`, to
-    `log_file` (reopened when it is moved away) or standard error."""
+    `log_file` (reopened when it is moved away) or standard error. A worker of `serve
+    --workers` adds its number to every line (`worker`)."""
     handler: logging.Handler = (
         ReopeningFileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(FORMATTERS[log_format]())
+    if worker is not None:
+        handler.addFilter(_WorkerField(worker))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

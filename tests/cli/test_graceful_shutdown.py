@@ -23,6 +23,7 @@ from tests.support.hub import Hub
 from tests.support.loop import BackgroundLoop
 from tests.support.upstream import CREDENTIAL, PACE_SECONDS, FakeUpstream
 from tests.support.usage import UsageRows
+from tests.support.workers import Workers
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 GRACE = 2.0
@@ -70,8 +71,11 @@ def _content(event: dict[str, object]) -> bool:
     return isinstance(choices, list) and any(c["delta"].get("content") for c in choices)
 
 
-@pytest.fixture
-def draining_hub(loop: BackgroundLoop, upstream: FakeUpstream, tmp_path: Path) -> Iterator[Hub]:
+@pytest.fixture(params=[1, 2], ids=["one process", "two workers"])
+def draining_hub(
+    request: pytest.FixtureRequest, loop: BackgroundLoop, upstream: FakeUpstream, tmp_path: Path
+) -> Iterator[Hub]:
+    """One process, or a parent whose SIGTERM drains each of its workers."""
     catalog = write_test_catalog(tmp_path / "catalog.toml", upstream.url)
     env = {
         "MODELPORT_CATALOG": str(catalog),
@@ -79,7 +83,11 @@ def draining_hub(loop: BackgroundLoop, upstream: FakeUpstream, tmp_path: Path) -
         "MODELPORT_REDIS_URL": REDIS_URL,
         "MODELPORT_SHUTDOWN_GRACE_SECONDS": str(GRACE),
     }
-    hub = Hub(sqlite_url(tmp_path), tmp_path / "hub", loop, env)
+    hub = (
+        Hub(sqlite_url(tmp_path), tmp_path / "hub", loop, env)
+        if request.param == 1
+        else Workers(sqlite_url(tmp_path), tmp_path / "hub", loop, env, request.param)
+    )
     hub.start()
     yield hub
     hub.stop()

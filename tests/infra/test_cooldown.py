@@ -30,6 +30,8 @@ from modelport.infra.cooldown import (
     MemoryDeploymentHealth,
     RedisDeploymentHealth,
 )
+from modelport.infra.shared_state import SharedDeploymentHealth
+from tests.support import shared_state
 from tests.support.hub import TEST_SECRET, free_port
 from tests.support.servers import PrivateRedis
 
@@ -66,12 +68,21 @@ async def _eventually(check: Callable[[], bool], seconds: float = 2.0) -> bool:
     return True
 
 
-@pytest.fixture(params=["memory", "redis", "redis down"])
+@pytest.fixture(params=["memory", "redis", "redis down", "workers", "parent gone"])
 async def health(
     request: pytest.FixtureRequest, private_redis: PrivateRedis
 ) -> AsyncIterator[DeploymentHealth]:
     if request.param == "memory":
         yield MemoryDeploymentHealth(POLICY)
+        return
+    if request.param in ("workers", "parent gone"):
+        async with shared_state.parent(shared_state.targets(policy=POLICY)) as line:
+            if request.param == "parent gone":
+                line = shared_state.parent_gone()
+            worker = SharedDeploymentHealth(line, MemoryDeploymentHealth(POLICY), poll=POLL)
+            await worker.start()
+            yield worker
+            await worker.close()
         return
     url = private_redis.url
     if request.param == "redis down":
@@ -115,6 +126,23 @@ async def test_a_cooldown_ends_and_the_count_starts_again(health: DeploymentHeal
     assert health.until(deployment) is None
     await _fail(health, deployment, POLICY.failures - 1)
     assert not _cooling(health, deployment)
+
+
+async def test_workers_share_their_parent_s_cooldowns() -> None:
+    async with shared_state.parent(shared_state.targets(policy=POLICY)) as line:
+        one, other = (
+            SharedDeploymentHealth(line, MemoryDeploymentHealth(POLICY), poll=POLL)
+            for _ in range(2)
+        )
+        await one.start()
+        await other.start()
+        deployment = _deployment()
+        await _fail(one, deployment, POLICY.failures - 1)
+        await _fail(other, deployment, 1)  # the count is the parent's: this one trips it
+        assert _cooling(other, deployment)
+        assert await _eventually(lambda: _cooling(one, deployment))
+        await one.close()
+        await other.close()
 
 
 async def test_failures_further_apart_than_the_window_do_not_add_up(

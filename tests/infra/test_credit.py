@@ -1,6 +1,7 @@
-"""The credit ledgers: one contract, three ways to run it (`memory`, `redis`, and `redis down`,
-whose breaker sends every call to the process's own counters); then what only Redis has: a
-counter shared by two processes, and rebuilt from the database once it is gone."""
+"""The credit ledgers: one contract, five ways to run it (`memory`, `redis`, and `redis down`,
+whose breaker sends every call to the process's own counters; `workers`, a worker of `serve
+--workers` counting in its parent, and `parent gone`, its fallback); then what only Redis
+has: a counter shared by two processes, and rebuilt from the database once it is gone."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import redis.asyncio as aioredis
 
 from modelport.infra.breaker import PAUSE_AFTER_FAILURE
 from modelport.infra.credit import CreditLedger, MemoryCreditLedger, RedisCreditLedger
+from modelport.infra.shared_state import SharedCreditLedger
+from tests.support import shared_state
 from tests.support.hub import free_port
 from tests.support.servers import PrivateRedis
 
@@ -41,12 +44,20 @@ def books() -> Books:
     return Books()
 
 
-@pytest.fixture(params=["memory", "redis", "redis down"])
+@pytest.fixture(params=["memory", "redis", "redis down", "workers", "parent gone"])
 async def ledger(
     request: pytest.FixtureRequest, books: Books, private_redis: PrivateRedis
 ) -> AsyncIterator[CreditLedger]:
     if request.param == "memory":
         yield MemoryCreditLedger(books)
+        return
+    if request.param == "workers":
+        held = shared_state.targets(credit=MemoryCreditLedger(books))
+        async with shared_state.parent(held) as line:
+            yield SharedCreditLedger(line, MemoryCreditLedger(books))
+        return
+    if request.param == "parent gone":
+        yield SharedCreditLedger(shared_state.parent_gone(), MemoryCreditLedger(books))
         return
     url = private_redis.url
     if request.param == "redis down":

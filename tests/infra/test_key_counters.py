@@ -1,9 +1,11 @@
-"""The per-key limit stores: one contract, three ways to run it.
+"""The per-key limit stores: one contract, five ways to run it.
 
 - `memory`: one process's counters.
 - `redis`: the counters every replica shares, on a private Redis.
 - `redis down`: the Redis store with nothing listening, so its breaker sends every call to
   the process's own counters (the fallback must behave as the memory store does).
+- `workers`: a worker's store of `serve --workers`, counting in its parent over a socket.
+- `parent gone`: the same with nothing listening: the worker's own counters answer.
 
 Then what only the Redis store has: its round trips (one to admit, one to settle), counted
 with MONITOR, and a spend counter rebuilt from the database when it has expired.
@@ -31,6 +33,8 @@ from modelport.infra.key_counters import (
     Verdict,
 )
 from modelport.infra.ratelimit import Allowance
+from modelport.infra.shared_state import SharedKeyLimitStore
+from tests.support import shared_state
 from tests.support.hub import free_port
 from tests.support.redis_monitor import RoundTrips
 from tests.support.servers import PrivateRedis
@@ -63,12 +67,19 @@ def books() -> Books:
     return Books()
 
 
-@pytest.fixture(params=["memory", "redis", "redis down"])
+@pytest.fixture(params=["memory", "redis", "redis down", "workers", "parent gone"])
 async def store(
     request: pytest.FixtureRequest, books: Books, private_redis: PrivateRedis
 ) -> AsyncIterator[KeyLimitStore]:
     if request.param == "memory":
         yield MemoryKeyLimitStore(books)
+        return
+    if request.param == "workers":
+        async with shared_state.parent(shared_state.targets(settled=books)) as line:
+            yield SharedKeyLimitStore(line, MemoryKeyLimitStore(books))
+        return
+    if request.param == "parent gone":
+        yield SharedKeyLimitStore(shared_state.parent_gone(), MemoryKeyLimitStore(books))
         return
     url = private_redis.url
     if request.param == "redis down":

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from modelport.config import Settings, describe
+from modelport.config import MAX_WORKERS, Settings, describe
 from modelport.db.files import private_folder
 from modelport.logs import configure_logging
 
@@ -57,13 +57,21 @@ def serve(
             "refuse to start unless `modelport db upgrade` already did.",
         ),
     ] = True,
+    workers: Annotated[
+        str | None,
+        typer.Option(
+            help="Processes serving the port: a number, or auto for one per core "
+            "(MODELPORT_WORKERS; default 1).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the hub: the /v2 API, the /v1 endpoints and the control panel."""
-    settings = settings_with(host=host, port=port, data_dir=data_dir)
-    import uvicorn
-
+    if workers is not None:
+        _check_workers(workers)
+    settings = settings_with(host=host, port=port, data_dir=data_dir, workers=workers)
     from modelport.app import create_app
-    from modelport.cli.server import CLEANUP_SECONDS, DrainingServer
+    from modelport.cli.server import DrainingServer, uvicorn_config
 
     private_folder(settings.data_dir)
     logging_to(settings, settings.log_level)
@@ -76,19 +84,43 @@ def serve(
     except ValueError as exc:
         typer.echo(f"modelport: {exc}", err=True)
         raise typer.Exit(2) from None
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,  # MODELPORT_TRUSTED_PROXIES decides (api/forwarded.py)
-        # The drain has already waited for requests; this is for connections still closing.
-        timeout_graceful_shutdown=int(CLEANUP_SECONDS),
-    )
-    DrainingServer(config, app.state.components.drain).run()
+    if settings.workers > 1:
+        _serve_workers(settings, app, migrate=migrate)
+        return
+    DrainingServer(uvicorn_config(app, settings), app.state.components.drain).run()
+
+
+def _check_workers(value: str) -> None:
+    """Refuse a bad `--workers` in one line that names the option (not the variable)."""
+    text = value.strip().lower()
+    if text != "auto" and not (text.isdigit() and 1 <= int(text) <= MAX_WORKERS):
+        typer.echo(
+            f"modelport: --workers must be a number from 1 to {MAX_WORKERS}, or auto "
+            f"(got {value!r})",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
+def _serve_workers(settings: Settings, app: Any, *, migrate: bool) -> None:
+    """The parent of `--workers N`: the app's lifespan runs here once (migration, setup
+    link) and its resources close; then the workers serve (`cli/workers.py`)."""
+    import asyncio
+
+    from modelport.cli.server import uvicorn_config
+    from modelport.cli.workers import supervise
+
+    asyncio.run(_start_and_stop(app))
+    try:
+        sock = uvicorn_config(app, settings).bind_socket()
+    except SystemExit:
+        raise typer.Exit(1) from None  # uvicorn logged why (the port is taken)
+    raise typer.Exit(supervise(settings, sock))
+
+
+async def _start_and_stop(app: Any) -> None:
+    async with app.router.lifespan_context(app):
+        pass
 
 
 def register(app: typer.Typer) -> None:

@@ -10,15 +10,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
+from starlette.types import ASGIApp
 
+from modelport.config import Settings
 from modelport.drain import Drain
 
 CLEANUP_SECONDS = 5.0
 """After the grace: how long cut requests get to record themselves and send their last event."""
 log = logging.getLogger("modelport.serve")
+
+
+def uvicorn_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """How the hub is served, by one process or by each worker."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,  # MODELPORT_TRUSTED_PROXIES decides (api/forwarded.py)
+        # The drain has already waited for requests; this is for connections still closing.
+        timeout_graceful_shutdown=int(CLEANUP_SECONDS),
+    )
 
 
 class DrainingServer(uvicorn.Server):
@@ -28,10 +47,14 @@ class DrainingServer(uvicorn.Server):
         self._signals = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self.on_started: Callable[[], None] | None = None
+        """Called once the server listens (a worker tells its parent so)."""
 
     async def startup(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
         self._loop = asyncio.get_running_loop()
         await super().startup(sockets)  # type: ignore[arg-type]
+        if self.on_started is not None and self.started:
+            self.on_started()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._signals += 1

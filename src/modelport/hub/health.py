@@ -49,6 +49,8 @@ async def readyz(hub: ComponentsDep, response: Response) -> Readiness:
         revocation = "checked in the database on every request until Redis returns"
     elif redis == "ok":
         revocation = "shared through Redis"
+    elif hub.settings.is_sqlite and hub.link is not None:
+        revocation = f"shared by this server's {hub.settings.workers} workers (single node)"
     elif hub.settings.is_sqlite:
         revocation = "this process only (single node)"
     else:

@@ -1,0 +1,103 @@
+"""`serve --workers`: a number or `auto`, refused in one line otherwise; one is one process;
+and workers never outlive their parent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from modelport.config import Settings
+from tests.support.cli import clean_env
+from tests.support.hub import Hub, free_port
+
+
+@pytest.mark.parametrize("value", ["0", "65", "1.5"])
+def test_a_bad_workers_option_is_refused_in_one_line(value: str, tmp_path: Path) -> None:
+    env = clean_env(MODELPORT_DATA_DIR=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-m", "modelport", "serve", "--workers", value],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"modelport: --workers must be a number from 1 to 64, or auto (got {value!r})"
+    ]
+
+
+def test_a_bad_workers_variable_is_refused_in_one_line(tmp_path: Path) -> None:
+    env = clean_env(MODELPORT_DATA_DIR=str(tmp_path), MODELPORT_WORKERS="many")
+    done = subprocess.run(
+        [sys.executable, "-m", "modelport", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "modelport: bad setting: MODELPORT_WORKERS: must be a number of processes, or auto"
+    ]
+
+
+def test_auto_is_the_cores_this_process_may_use() -> None:
+    assert Settings(workers="auto").workers == len(os.sched_getaffinity(0))
+    assert Settings(workers=" AUTO ").workers == len(os.sched_getaffinity(0))
+    assert Settings(workers="3").workers == 3
+    assert Settings().workers == 1
+
+
+def test_one_worker_is_one_process(hub: Hub) -> None:
+    """The default serves in the process started: no parent, no child."""
+    assert hub._process is not None
+    pid = hub._process.pid
+    assert Path(f"/proc/{pid}/task/{pid}/children").read_text().split() == []
+
+
+def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
+    """A parent killed with -9 cannot pass anything on: each worker gets SIGTERM from the
+    kernel (its death signal), drains, and exits; none keeps serving the port."""
+    log = tmp_path / "server.log"
+    env = clean_env(MODELPORT_DATA_DIR=str(tmp_path / "data"), MODELPORT_LOG_FILE=str(log))
+    command = [sys.executable, "-m", "modelport", "serve", "--workers", "2"]
+    parent = subprocess.Popen([*command, "--port", str(free_port())], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while '"workers ready"' not in (log.read_text() if log.exists() else ""):
+            assert parent.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "no workers"
+            time.sleep(0.1)
+        children = Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
+        workers = [int(pid) for pid in children if b"spawn_main" in _cmdline(int(pid))]
+        assert len(workers) == 2
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a worker outlived its parent"
+        time.sleep(0.1)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie (an orphan's zombie is reaped by init soon after)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
