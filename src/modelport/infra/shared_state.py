@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport.errors import StorageUnavailable
+from modelport.infra.background import stop
 from modelport.infra.breaker import Breaker
 from modelport.infra.cooldown import MemoryDeploymentHealth
 from modelport.infra.credit import MemoryCreditLedger
@@ -425,10 +426,8 @@ class SharedDeploymentHealth:
         self._polling = asyncio.create_task(self._poll_forever(), name="cooldown-poll")
 
     async def close(self) -> None:
-        if self._polling is not None:
-            self._polling.cancel()
-            await asyncio.wait([self._polling])
-            self._polling = None
+        await stop(self._polling)
+        self._polling = None
 
     async def _poll_forever(self) -> None:
         while True:
