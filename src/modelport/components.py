@@ -25,6 +25,7 @@ from modelport.infra.cooldown import (
 )
 from modelport.infra.credit import CreditLedger, MemoryCreditLedger, RedisCreditLedger
 from modelport.infra.key_counters import KeyLimitStore, MemoryKeyLimitStore, RedisKeyLimitStore
+from modelport.infra.leases import READ_BLOCK_MS, CacheLease, LocalLease, RedisLease
 from modelport.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from modelport.infra.revocations import (
     MemoryRevocationLedger,
@@ -48,6 +49,8 @@ class Components:
     database: Database
     digester: Digester
     ledger: RevocationLedger
+    lease: CacheLease
+    """Lets cache hits skip the ledger's round trip (`infra/leases.py`)."""
     verifier: KeyVerifier
     rate_limiter: RateLimiter
     redis: aioredis.Redis | None
@@ -68,6 +71,7 @@ class Components:
         await self.recorder.start()
         await self.purger.start()
         await self.health.start()
+        await self.lease.start()
 
     async def close(self) -> None:
         await self.webhooks.close()
@@ -75,6 +79,7 @@ class Components:
         await self.purger.close()
         await self.recorder.close()
         await self.upstream.close()
+        await self.lease.close()
         await self.ledger.close()
         if self.redis is not None:
             await self.redis.aclose()
@@ -120,6 +125,17 @@ def _redis_client(url: str) -> aioredis.Redis:
     return aioredis.Redis.from_pool(pool)
 
 
+def _stream_reader(url: str) -> aioredis.Redis:
+    """One connection of its own for the lease's blocking stream read, which waits up to
+    `READ_BLOCK_MS` for news: longer than any call on the shared pool may take."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=READ_BLOCK_MS / 1000 + REDIS_CONNECT_SECONDS,
+        socket_connect_timeout=REDIS_CONNECT_SECONDS,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    )
+
+
 def build_components(settings: Settings) -> Components:
     """Wire every component from settings. Opens no connection: that happens on first use.
 
@@ -131,14 +147,16 @@ def build_components(settings: Settings) -> Components:
     # A mark must outlive every cache entry that could hold the old secret (see the ledger).
     mark_ttl = 2 * KEY_CACHE_SECONDS + 60
     ledger: RevocationLedger = MemoryRevocationLedger(ttl=mark_ttl)
+    lease: CacheLease = LocalLease()
     limiter: RateLimiter = MemoryRateLimiter()
-    if redis is not None:
+    if redis is not None and settings.redis_url:
         ledger = RedisRevocationLedger(redis, ttl=mark_ttl)
+        lease = RedisLease(redis, _stream_reader(settings.redis_url), mark_seconds=mark_ttl)
         limiter = RedisRateLimiter(redis, MemoryRateLimiter())
     # Without Redis, a shared database may have other replicas that could not hear of a
     # revocation: then every verification asks the database.
     cache_seconds = KEY_CACHE_SECONDS if redis is not None or settings.is_sqlite else 0.0
-    verifier = KeyVerifier(database, digester, ledger, cache_seconds=cache_seconds)
+    verifier = KeyVerifier(database, digester, ledger, cache_seconds=cache_seconds, lease=lease)
     catalog = load_catalog(settings.catalog, environment_value)
     upstream = UpstreamClient(
         connect_timeout=settings.upstream_connect_timeout,
@@ -170,6 +188,7 @@ def build_components(settings: Settings) -> Components:
         database,
         digester,
         ledger,
+        lease,
         verifier,
         limiter,
         redis,

@@ -19,6 +19,7 @@ from modelport.core.paging import Page, PageRequest, window
 from modelport.db.tables import KeyCreditTopUp, ModelKey
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput, NotFound
+from modelport.infra.leases import CacheLease
 from modelport.infra.revocations import RevocationLedger
 from modelport.keys.limits import (
     MAX_CREDIT_PICOUSD,
@@ -61,6 +62,7 @@ class KeyService:
         unit: UnitOfWork,
         digester: Digester,
         ledger: RevocationLedger,
+        lease: CacheLease,
         verifier: KeyVerifier,
         known_models: frozenset[str],
     ) -> None:
@@ -71,6 +73,7 @@ class KeyService:
         self._audit = AuditService(unit)
         self._digester = digester
         self._ledger = ledger
+        self._lease = lease
         self._verifier = verifier
 
     async def create(
@@ -252,18 +255,25 @@ class KeyService:
         digest = await self._keys.locked_digest(team_id, key_id)
         if digest is None:
             raise NotFound(KEY_NOT_FOUND)
-        await self._ledger.mark(digest)
-        self._unit.after_commit(lambda: self._verifier.forget(digest))
+        await self._distrust(digest)
         await self._distrust_previous(team_id, key_id)
         return digest
+
+    async def _distrust(self, digest: Digest) -> None:
+        """Mark `digest` and announce it to every replica's lease now; once committed, forget
+        it here and wait until no replica can trust a cached verification of it
+        (`docs/design/leases.md`): only then may the response go out."""
+        await self._ledger.mark(digest)
+        announced = await self._lease.announce(digest)
+        self._unit.after_commit(lambda: self._verifier.forget(digest))
+        self._unit.after_commit(lambda: self._lease.settle(announced))
 
     async def _distrust_previous(self, team_id: uuid.UUID, key_id: uuid.UUID) -> None:
         """Mark the old secret of an overlap as well (`keys/overlap.py`): a regenerate or a
         delete then refuses it on every replica at once, and new limits reach it too."""
         previous = await self._keys.previous_digest(team_id, key_id)
         if previous is not None:
-            await self._ledger.mark(previous)
-            self._unit.after_commit(lambda: self._verifier.forget(previous))
+            await self._distrust(previous)
 
 
 def _valid_name(raw: object) -> str:
