@@ -9,32 +9,46 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 
 class Relay:
-    """Forwards 127.0.0.1:`port` to `target_port`; `cut()` and `restore()` from any loop."""
+    """Forwards 127.0.0.1:`port` to `target_port`; `cut()` and `restore()` from any thread."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, loop: asyncio.AbstractEventLoop) -> None:
         self.target_port = target_port
         self.port = 0
         self._open = asyncio.Event()
         self._open.set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._loop = loop
 
     @property
     def cut_off(self) -> bool:
         return not self._open.is_set()
 
     def cut(self) -> None:
-        self._open.clear()
+        self._in_loop(self._open.clear)
 
     def restore(self) -> None:
+        self._in_loop(self._restore)
+
+    def _restore(self) -> None:
         for writer in list(self._writers):
             writer.close()
         self._writers.clear()
         self._open.set()
+
+    def _in_loop(self, change: Callable[[], None]) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            change()
+        else:
+            asyncio.run_coroutine_threadsafe(_call(change), self._loop).result(5)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
@@ -70,10 +84,14 @@ class Relay:
 @asynccontextmanager
 async def relay(target_port: int) -> AsyncIterator[Relay]:
     """A relay to `target_port` on a free port of 127.0.0.1, open."""
-    forwarding = Relay(target_port)
+    forwarding = Relay(target_port, asyncio.get_running_loop())
     listening = await asyncio.start_server(forwarding.handle, "127.0.0.1", 0)
     forwarding.port = listening.sockets[0].getsockname()[1]
     async with listening:
         yield forwarding
         forwarding.restore()
         listening.close()
+
+
+async def _call(change: Callable[[], None]) -> None:
+    change()

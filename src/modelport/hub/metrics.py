@@ -72,6 +72,13 @@ def hub_state(hub: Components) -> list[Metric]:
             value=ledger.epoch,
         ),
         GaugeMetricFamily(
+            "modelport_key_cache_lease",
+            "1 while this replica's cache lease holds: cached keys are trusted with no Redis "
+            "round trip. 0 without Redis, or while the lease lapsed or a peer is silent (keys "
+            "are then checked in the ledger or the database).",
+            value=int(hub.lease.holds),
+        ),
+        GaugeMetricFamily(
             "modelport_key_cache_entries", "Verified keys cached now.", value=hub.verifier.cached
         ),
         GaugeMetricFamily(

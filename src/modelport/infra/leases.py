@@ -221,6 +221,7 @@ class RedisLease:
         self._started = time.monotonic()
         self._silent_peers = 0
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
 
     @property
     def epoch(self) -> int:
@@ -278,11 +279,13 @@ class RedisLease:
         ]
 
     async def close(self) -> None:
+        # The loops also stop on the flag: a cancellation racing a Redis timeout can come
+        # back as that timeout, which the loops shrug off.
+        self._closing = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=READ_BLOCK_MS / 1000 + 3)
         with contextlib.suppress(RedisError, OSError):
             # Leaving cleanly: other replicas need not take this lease for a silent peer.
             await self._client.zrem(LEASES_KEY, self._id)
@@ -320,7 +323,7 @@ class RedisLease:
         return True
 
     async def _renewing(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 await self._renew_once()
             except (RedisError, OSError) as exc:
@@ -368,7 +371,7 @@ class RedisLease:
             pass
 
     async def _reading(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 if await self._read(self._reader, block=READ_BLOCK_MS):
                     await self._client.hset(ACKS_KEY, self._id, self._position)
