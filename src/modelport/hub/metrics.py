@@ -57,7 +57,9 @@ def hub_state(hub: Components) -> list[Metric]:
         "then checked in the database).",
         labels=("backend",),
     )
-    shared.add_metric(("redis" if hub.redis is not None else "memory",), int(ledger.shared))
+    # A holding lease is Redis answering too; with one, the ledger itself is rarely asked.
+    shared_now = ledger.shared or hub.lease.holds
+    shared.add_metric(("redis" if hub.redis is not None else "memory",), int(shared_now))
     return [
         shared,
         GaugeMetricFamily(
@@ -109,9 +111,10 @@ def _in_use(hub: Components) -> GaugeMetricFamily:
 
 def on_fallback(hub: Components) -> bool:
     """Whether Redis is configured and the last call the revocation ledger or the rate limiter
-    made to it failed. The ledger counts once it has been asked at all (epoch 0: not yet)."""
+    made to it failed. The ledger counts once it has been asked at all (epoch 0: not yet),
+    and not while the cache lease holds (Redis answered it within the last lease)."""
     if hub.redis is None:
         return False
-    ledger_lost = hub.ledger.epoch > 0 and not hub.ledger.shared
+    ledger_lost = hub.ledger.epoch > 0 and not hub.ledger.shared and not hub.lease.holds
     limiter = hub.rate_limiter
     return ledger_lost or (isinstance(limiter, RedisRateLimiter) and limiter.on_fallback)

@@ -217,8 +217,8 @@ class RedisLease:
         self._position = b"0-0"
         self._epoch = 1
         self._valid_until = 0.0
-        self._renewed_at: float | None = None
-        self._started = time.monotonic()
+        self._renewed_at = time.monotonic()
+        """When Redis last confirmed this replica's lease (at first: when it started)."""
         self._silent_peers = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
@@ -299,9 +299,8 @@ class RedisLease:
     def _silent_long_enough(self) -> bool:
         """Whether every other replica has either seen this one's lease lapse or lost its
         own by now: two lease periods since the last renewal this replica heard back from.
-        A replica that never held a lease waits `FORGET_SECONDS` (see the design note)."""
-        if self._renewed_at is None:
-            return time.monotonic() >= self._started + FORGET_SECONDS
+        (A replica that never held one can only wait out the others' leases, in case Redis
+        is down for all: the design note's exceptions.)"""
         return time.monotonic() >= self._renewed_at + 2 * self._lease + MARGIN_SECONDS
 
     def _mark(self, digest: Digest) -> None:
