@@ -1,11 +1,12 @@
 """Three replicas on leases: a partition, a stopped replica, a killed Redis; never an old secret.
 
 Replicas trust their caches with no Redis round trip while their lease holds
-(`docs/design/leases.md`). Each replica here reaches Redis through a relay of its own, which
-a test can cut, as a network partition between that replica and Redis would. In every test,
-each revoked secret is presented to every replica (the revoking one included) after the
-revoke's response: it must be refused each time. Warm-ups first make each replica cache the
-secret, so that a refusal has to come from the lease protocol, not from an empty cache.
+(`docs/design/leases.md`). Each replica of the fault cluster reaches Redis through a relay of
+its own, which a test can cut, as a network partition between that replica and Redis would.
+In every test, each revoked secret is presented to every replica (the revoking one
+included) after the revoke's response: it must be refused each time. Warm-ups first make
+each replica cache the secret, so that a refusal has to come from the lease protocol, not
+from an empty cache.
 """
 
 from __future__ import annotations
@@ -15,20 +16,15 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
 from modelport.infra.leases import LEASE_SECONDS, MARGIN_SECONDS
-from tests.faults.conftest import REPLICAS, assert_no_secret_in_logs
+from tests.faults.conftest import REPLICAS, Cluster
 from tests.faults.helpers import KEYS, create_key, models_status, v1_client, wait_until
 from tests.support.hub import Team
-from tests.support.loop import BackgroundLoop
-from tests.support.relay import Relay, relay
-from tests.support.replicas import Replica, start_all, stop_all
-from tests.support.servers import PrivatePostgres, PrivateRedis
 
 ROUNDS = 6
 """Revokes per phase; each checks every replica, so a phase presents 3 x ROUNDS old secrets."""
@@ -47,20 +43,14 @@ class Seen:
 
 
 class LeaseCluster:
-    """Three replicas, each reaching one Redis through a relay of its own."""
+    """The fault cluster seen by these tests: each replica behind its cuttable relay."""
 
-    def __init__(
-        self,
-        replicas: list[Replica],
-        relays: list[Relay],
-        redis: PrivateRedis,
-        team: Team,
-    ) -> None:
-        self.replicas = replicas
-        self.relays = relays
-        self.redis = redis
-        self.urls = [r.url for r in replicas]
-        self.apis = [r.client(team.token) for r in replicas]
+    def __init__(self, cluster: Cluster, team: Team) -> None:
+        self.replicas = cluster.replicas
+        self.relays = cluster.relays
+        self.redis = cluster.redis
+        self.urls = [r.url for r in cluster.replicas]
+        self.apis = [cluster.api(team, i) for i in range(len(self.urls))]
         self.v1 = v1_client()
 
     def warm(self, secret: str) -> None:
@@ -91,11 +81,6 @@ class LeaseCluster:
         """Every replica reports its lease holding (the /metrics gauge)."""
         return all(_lease_gauge(self.v1, url) == 1 for url in self.urls)
 
-    def close(self) -> None:
-        for api in self.apis:
-            api.close()
-        self.v1.close()
-
 
 def _lease_gauge(client: httpx.Client, url: str) -> float:
     for line in client.get(url + "/metrics").text.splitlines():
@@ -105,45 +90,21 @@ def _lease_gauge(client: httpx.Client, url: str) -> float:
 
 
 @pytest.fixture(scope="module")
-def leased(
-    private_postgres: PrivatePostgres,
-    upstream_env: dict[str, str],
-    loop: BackgroundLoop,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[LeaseCluster]:
-    database_url = private_postgres.create_database("leases")
-    with PrivateRedis() as redis, contextlib.ExitStack() as stack:
-        relays = [_open_relay(loop, redis.port, stack) for _ in range(REPLICAS)]
-        replicas = [
-            Replica(
-                database_url,
-                tmp_path_factory.mktemp(f"leased{i}"),
-                loop,
-                {**upstream_env, "MODELPORT_REDIS_URL": f"redis://127.0.0.1:{relays[i].port}/0"},
-            )
-            for i in range(REPLICAS)
-        ]
-        start_all(replicas)
-        cluster = LeaseCluster(replicas, relays, redis, replicas[0].new_team())
-        try:
-            wait_until(cluster.all_hold_leases, "every replica to hold its lease", 10)
-            # A Redis that just started makes revokes wait out leases an earlier one held.
-            time.sleep(LEASE_SECONDS)
-            yield cluster
-        finally:
-            cluster.close()
-            for replica in replicas:
-                with contextlib.suppress(ProcessLookupError):
-                    replica.signal(signal.SIGCONT)
-            stop_all(replicas)
-    assert_no_secret_in_logs(list(replicas))
-
-
-def _open_relay(loop: BackgroundLoop, port: int, stack: contextlib.ExitStack) -> Relay:
-    context: AbstractAsyncContextManager[Relay] = relay(port)
-    opened = loop.run(context.__aenter__())
-    stack.callback(lambda: loop.run(context.__aexit__(None, None, None)))
-    return opened
+def leased(cluster: Cluster) -> Iterator[LeaseCluster]:
+    running = LeaseCluster(cluster, cluster.team())
+    try:
+        wait_until(running.all_hold_leases, "every replica to hold its lease", 15)
+        # A Redis that just (re)started makes revokes wait out leases an earlier one held.
+        time.sleep(LEASE_SECONDS)
+        yield running
+    finally:
+        running.v1.close()
+        for relay_ in running.relays:
+            relay_.restore()
+        for replica in running.replicas:
+            with contextlib.suppress(ProcessLookupError):
+                replica.signal(signal.SIGCONT)
+        cluster.redis.ensure_started()
 
 
 def test_control_replicas_hold_leases_and_answer_revokes_at_once(leased: LeaseCluster) -> None:

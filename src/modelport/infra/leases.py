@@ -252,12 +252,12 @@ class RedisLease:
 
     async def settle(self, announcement: Announcement) -> None:
         pause = 0.001
-        while not self._silent_long_enough():
+        while True:
             try:
                 if announcement.entry is None:
                     await self._send(announcement)
                 if announcement.boot is None or announcement.entry is None:
-                    raise RedisError("not announced yet")
+                    raise RedisError("not announced")
                 done = await self._settled(
                     keys=[BOOT_KEY, BOOT_AT_KEY, LEASES_KEY, ACKS_KEY],
                     args=[announcement.boot, announcement.entry, self._lease_ms, self._id],
@@ -268,7 +268,10 @@ class RedisLease:
                     announcement.entry = None
                     continue
             except (RedisError, OSError):
-                pass
+                # Only while Redis cannot be reached: a Redis that restarted meanwhile does
+                # not know this replica, so nobody there would take it for silent.
+                if self._silent_long_enough():
+                    return
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
 
