@@ -167,3 +167,18 @@ async def test_the_local_lease_leaves_every_cache_hit_to_the_ledger() -> None:
     await lease.settle(announced)
     assert lease.vouches(digest("revoked"), lease.epoch) is None
     assert lease.holds is False
+
+
+async def test_a_revoke_begun_while_redis_was_down_is_heard_on_the_redis_that_came_back(
+    leases: Leases,
+) -> None:
+    """The revoker's own lease lapsed long ago, but the new Redis does not know it: nobody
+    there takes it for a silent peer, so it must announce there before it answers."""
+    revoker, other = await leases.start(), await leases.start()
+    await asyncio.to_thread(leases.server.kill)
+    await asyncio.sleep(2 * LEASE + MARGIN_SECONDS)
+    announced = await revoker.announce(digest("revoked"))  # Redis away: kept for later
+    await asyncio.to_thread(leases.server.start)
+    await until(lambda: other.holds, "the other lease to hold on the new Redis", LEASE * 5)
+    await revoker.settle(announced)  # (the commit happened in between)
+    assert other.vouches(digest("revoked"), other.epoch) is False
