@@ -69,8 +69,9 @@ class LeaseCluster:
         self.present(key["secret_key"], seen, f"revoked through {self.urls[revoker]}")
         return took
 
-    def present(self, secret: str, seen: Seen, how: str) -> None:
-        for url in self.urls:
+    def present(self, secret: str, seen: Seen, how: str, first: int = 0) -> None:
+        """Present `secret` to every replica, starting with replica `first`."""
+        for url in self.urls[first:] + self.urls[:first]:
             status = models_status(self.v1, url, secret)
             if status == 401:
                 seen.refused += 1
@@ -159,6 +160,29 @@ def test_a_revoke_through_a_partitioned_replica_reaches_the_others(leased: Lease
     seen.assert_held(2)
 
 
+def test_a_replica_on_a_slow_link_hears_every_revoke_before_it_answers(
+    leased: LeaseCluster,
+) -> None:
+    """Replica 2 hears of revocations 150 ms late, yet renews its lease: a revoke must wait
+    for its acknowledgement, or it would still accept the old secret right after."""
+    wait_until(leased.all_hold_leases, "every lease to hold", 10)
+    seen = Seen()
+    slow = leased.relays[2]
+    slow.delay = 0.15
+    try:
+        time.sleep(2 * LEASE_SECONDS)  # connections opened before now were fast
+        assert leased.all_hold_leases(), "a slow link still renews the lease"
+        for round_ in range(REPLICAS):
+            key = create_key(leased.apis[round_])
+            leased.warm(key["secret_key"])
+            done = leased.apis[round_ % 2].put(f"{KEYS}/{key['uuid']}/regenerate")
+            assert done.status_code == 200, done.text
+            leased.present(key["secret_key"], seen, "revoked while replica 2 heard late", 2)
+    finally:
+        slow.delay = 0.0
+    seen.assert_held(REPLICAS)
+
+
 def test_a_stopped_replica_delays_a_revoke_by_a_lease_and_refuses_when_resumed(
     leased: LeaseCluster,
 ) -> None:
@@ -209,3 +233,62 @@ def test_redis_killed_mid_run_never_lets_an_old_secret_through(leased: LeaseClus
     for round_ in range(REPLICAS):
         leased.revoke_round(round_, after)
     after.assert_held(REPLICAS)
+
+
+LOOP_ROUNDS = 20
+AFTER = 3
+"""Requests each loop writes after the revoke's response before it stops."""
+
+
+class KeyLoop(threading.Thread):
+    """Checks one secret on one replica, one request at a time, until `AFTER` requests were
+    sent after `answered_at`; keeps (time sent, status) of each."""
+
+    def __init__(self, url: str, secret: str) -> None:
+        super().__init__()
+        self.url = url
+        self.secret = secret
+        self.answered_at = float("inf")
+        self.seen: list[tuple[float, int]] = []
+
+    def run(self) -> None:
+        with v1_client() as client:
+            while sum(sent > self.answered_at for sent, _ in self.seen) < AFTER:
+                sent = time.monotonic()
+                self.seen.append((sent, models_status(client, self.url, self.secret)))
+
+    def late(self) -> list[int]:
+        """The statuses of requests sent after the response."""
+        return [status for sent, status in self.seen if sent > self.answered_at]
+
+
+def test_key_checks_looping_on_every_replica_never_pass_after_a_revoke_answers(
+    leased: LeaseCluster,
+) -> None:
+    """Revokes while every replica is checking the key in a loop: requests already in flight
+    may pass, none sent after the response may. This is where a cache fill racing the
+    revoke, or an acknowledgement sent too early, would show."""
+    wait_until(leased.all_hold_leases, "every lease to hold", 10)
+    accepted: list[str] = []
+    after = 0
+    for round_ in range(LOOP_ROUNDS):
+        key = create_key(leased.apis[round_ % REPLICAS])
+        leased.warm(key["secret_key"])
+        loops = [KeyLoop(url, key["secret_key"]) for url in leased.urls]
+        for loop in loops:
+            loop.start()
+        time.sleep(0.02)
+        done = leased.apis[(round_ + 1) % REPLICAS].put(f"{KEYS}/{key['uuid']}/regenerate")
+        answered_at = time.monotonic()
+        for loop in loops:
+            loop.answered_at = answered_at
+        for loop in loops:
+            loop.join(30)
+        assert done.status_code == 200, done.text
+        for loop in loops:
+            after += len(loop.late())
+            accepted += [
+                f"round {round_}: {loop.url} answered {s}" for s in loop.late() if s != 401
+            ]
+    assert accepted == [], f"{len(accepted)} old-secret requests passed after the response"
+    assert after >= LOOP_ROUNDS * REPLICAS * AFTER

@@ -3,6 +3,8 @@
 While cut, the relay answers nothing and forwards nothing, on open connections and new ones
 alike, as when packets are dropped: the client sees timeouts, not refusals. Restored, it
 forwards again; connections opened meanwhile are dropped, as a real partition's would be.
+It can also be slowed down: each chunk then waits `delay` seconds before it is passed on,
+as over a slow link.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ class Relay:
         self._open.set()
         self._writers: set[asyncio.StreamWriter] = set()
         self._loop = loop
+        self.delay = 0.0
+        """Seconds each chunk waits before it is forwarded, either way (a slow link)."""
 
     @property
     def cut_off(self) -> bool:
@@ -69,6 +73,8 @@ class Relay:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                if self.delay:
+                    await asyncio.sleep(self.delay)
                 if self.cut_off:
                     await self._open.wait()  # held, then dropped with the connection
                     return
