@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from modelport.infra.leases import LEASE_SECONDS, MARGIN_SECONDS
+from modelport.infra.leases import FORGET_SECONDS, LEASE_SECONDS, MARGIN_SECONDS
 from tests.faults.conftest import REPLICAS, Cluster
 from tests.faults.helpers import KEYS, create_key, models_status, v1_client, wait_until
 from tests.support.hub import Team
@@ -94,7 +94,8 @@ def _lease_gauge(client: httpx.Client, url: str) -> float:
 def leased(cluster: Cluster) -> Iterator[LeaseCluster]:
     running = LeaseCluster(cluster, cluster.team())
     try:
-        wait_until(running.all_hold_leases, "every replica to hold its lease", 15)
+        # A replica killed by an earlier test (-9) is a silent peer until it is forgotten.
+        wait_until(running.all_hold_leases, "every replica to hold its lease", FORGET_SECONDS + 15)
         # A Redis that just (re)started makes revokes wait out leases an earlier one held.
         time.sleep(LEASE_SECONDS)
         yield running
