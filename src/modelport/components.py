@@ -25,6 +25,7 @@ from modelport.infra.cooldown import (
 )
 from modelport.infra.credit import CreditLedger, MemoryCreditLedger, RedisCreditLedger
 from modelport.infra.key_counters import KeyLimitStore, MemoryKeyLimitStore, RedisKeyLimitStore
+from modelport.infra.leases import READ_BLOCK_MS, CacheLease, LocalLease, RedisLease
 from modelport.infra.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from modelport.infra.revocations import (
     MemoryRevocationLedger,
@@ -59,6 +60,8 @@ class Components:
     database: Database
     digester: Digester
     ledger: RevocationLedger
+    lease: CacheLease
+    """Lets cache hits skip the ledger's round trip (`infra/leases.py`)."""
     verifier: KeyVerifier
     rate_limiter: RateLimiter
     redis: aioredis.Redis | None
@@ -83,6 +86,7 @@ class Components:
         await self.recorder.start()
         await self.purger.start()
         await self.health.start()
+        await self.lease.start()
 
     async def close(self) -> None:
         await self.webhooks.close()
@@ -90,6 +94,7 @@ class Components:
         await self.purger.close()
         await self.recorder.close()
         await self.upstream.close()
+        await self.lease.close()
         await self.ledger.close()
         if self.link is not None:
             await self.link.close()
@@ -141,6 +146,17 @@ MARK_SECONDS = 2 * KEY_CACHE_SECONDS + 60
 """A mark must outlive every cache entry that could hold the old secret (see the ledger)."""
 
 
+def _stream_reader(url: str) -> aioredis.Redis:
+    """One connection of its own for the lease's blocking stream read, which waits up to
+    `READ_BLOCK_MS` for news: longer than any call on the shared pool may take."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=READ_BLOCK_MS / 1000 + REDIS_CONNECT_SECONDS,
+        socket_connect_timeout=REDIS_CONNECT_SECONDS,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    )
+
+
 def build_components(settings: Settings, worker_of: WorkerLink | None = None) -> Components:
     """Wire every component from settings. Opens no connection: that happens on first use.
 
@@ -153,19 +169,21 @@ def build_components(settings: Settings, worker_of: WorkerLink | None = None) ->
     digester = Digester(settings.server_secret())
     redis = _redis_client(settings.redis_url) if settings.redis_url else None
     ledger: RevocationLedger = MemoryRevocationLedger(ttl=MARK_SECONDS)
+    lease: CacheLease = LocalLease()
     limiter: RateLimiter = MemoryRateLimiter()
     link = None
     if worker_of is not None and redis is None:
         link = StateClient(worker_of.socket)
         ledger = SharedRevocationLedger(worker_of.revocations, ttl=MARK_SECONDS)
         limiter = SharedRateLimiter(link, MemoryRateLimiter())
-    if redis is not None:
+    if redis is not None and settings.redis_url:
         ledger = RedisRevocationLedger(redis, ttl=MARK_SECONDS)
+        lease = RedisLease(redis, _stream_reader(settings.redis_url), mark_seconds=MARK_SECONDS)
         limiter = RedisRateLimiter(redis, MemoryRateLimiter())
     # Without Redis, a shared database may have other replicas that could not hear of a
     # revocation: then every verification asks the database.
     cache_seconds = KEY_CACHE_SECONDS if redis is not None or settings.is_sqlite else 0.0
-    verifier = KeyVerifier(database, digester, ledger, cache_seconds=cache_seconds)
+    verifier = KeyVerifier(database, digester, ledger, cache_seconds=cache_seconds, lease=lease)
     catalog = load_catalog(settings.catalog, environment_value)
     upstream = UpstreamClient(
         connect_timeout=settings.upstream_connect_timeout,
@@ -203,6 +221,7 @@ def build_components(settings: Settings, worker_of: WorkerLink | None = None) ->
         database,
         digester,
         ledger,
+        lease,
         verifier,
         limiter,
         redis,

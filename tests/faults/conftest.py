@@ -7,7 +7,9 @@ three replicas, started once and shared by the fault tests (each in a team of it
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 import httpx
@@ -15,6 +17,7 @@ import pytest
 
 from tests.support.hub import Hub, Team
 from tests.support.loop import BackgroundLoop
+from tests.support.relay import Relay, relay
 from tests.support.replicas import Replica, start_all, stop_all
 from tests.support.servers import PrivatePostgres, PrivateRedis
 from tests.support.upstream import CREDENTIAL
@@ -24,12 +27,17 @@ REPLICAS = 3
 
 @dataclass
 class Cluster:
-    """Replicas sharing one PostgreSQL database and one Redis, as behind a load balancer."""
+    """Replicas sharing one PostgreSQL database and one Redis, as behind a load balancer.
+
+    Each replica reaches Redis through a relay of its own, which a test may cut to partition
+    that replica from Redis (`tests/support/relay.py`).
+    """
 
     database_url: str
     redis: PrivateRedis
     replicas: list[Replica]
     env: dict[str, str]
+    relays: list[Relay]
     clients: list[httpx.Client] = field(default_factory=list)
 
     def team(self) -> Team:
@@ -88,13 +96,29 @@ def cluster(
     """Three replicas on one PostgreSQL database and one Redis, all real processes."""
     url = private_postgres.create_database("faults")
     env = {**upstream_env, "MODELPORT_REDIS_URL": private_redis.url}
-    replicas = [
-        Replica(url, tmp_path_factory.mktemp(f"replica{i}"), loop, env) for i in range(REPLICAS)
-    ]
-    start_all(replicas)
-    running = Cluster(url, private_redis, replicas, env)
-    yield running
-    for client in running.clients:
-        client.close()
-    stop_all(replicas)
+    with contextlib.ExitStack() as stack:
+        relays = [_open_relay(loop, private_redis.port, stack) for _ in range(REPLICAS)]
+        replicas = [
+            Replica(
+                url,
+                tmp_path_factory.mktemp(f"replica{i}"),
+                loop,
+                {**env, "MODELPORT_REDIS_URL": f"redis://127.0.0.1:{relays[i].port}/0"},
+            )
+            for i in range(REPLICAS)
+        ]
+        start_all(replicas)
+        running = Cluster(url, private_redis, replicas, env, relays)
+        yield running
+        for client in running.clients:
+            client.close()
+        stop_all(replicas)
     assert_no_secret_in_logs(list(replicas))
+
+
+def _open_relay(loop: BackgroundLoop, port: int, stack: contextlib.ExitStack) -> Relay:
+    """A relay to `port`, served by `loop` until `stack` closes."""
+    context: AbstractAsyncContextManager[Relay] = relay(port)
+    opened = loop.run(context.__aenter__())
+    stack.callback(lambda: loop.run(context.__aexit__(None, None, None)))
+    return opened

@@ -59,6 +59,11 @@ class PrivateRedis:
         finally:
             client.close()
 
+    def ensure_started(self) -> None:
+        """Start it again unless it answers (after a test that killed it failed)."""
+        if not self.answers():
+            self.start()
+
     @contextlib.contextmanager
     def frozen(self) -> Iterator[None]:
         """SIGSTOP until the block ends: connections stay open, nothing is answered (a hang)."""

@@ -134,7 +134,8 @@ def hub_state(hub: Components) -> list[Metric]:
         labels=("backend",),
     )
     backend = "redis" if hub.redis is not None else "workers" if hub.link else "memory"
-    shared.add_metric((backend,), int(ledger.shared))
+    # A holding lease is Redis answering too; with one, the ledger itself is rarely asked.
+    shared.add_metric((backend,), int(ledger.shared or hub.lease.holds))
     return [
         shared,
         GaugeMetricFamily(
@@ -147,6 +148,13 @@ def hub_state(hub: Components) -> list[Metric]:
             "modelport_revocation_ledger_epoch",
             "Times this replica forgot every cached key (Redis lost or came back).",
             value=ledger.epoch,
+        ),
+        GaugeMetricFamily(
+            "modelport_key_cache_lease",
+            "1 while this replica's cache lease holds: cached keys are trusted with no Redis "
+            "round trip. 0 without Redis, or while the lease lapsed or a peer is silent (keys "
+            "are then checked in the ledger or the database).",
+            value=int(hub.lease.holds),
         ),
         GaugeMetricFamily(
             "modelport_key_cache_entries", "Verified keys cached now.", value=hub.verifier.cached
@@ -179,9 +187,10 @@ def _in_use(hub: Components) -> GaugeMetricFamily:
 
 def on_fallback(hub: Components) -> bool:
     """Whether Redis is configured and the last call the revocation ledger or the rate limiter
-    made to it failed. The ledger counts once it has been asked at all (epoch 0: not yet)."""
+    made to it failed. The ledger counts once it has been asked at all (epoch 0: not yet),
+    and not while the cache lease holds (Redis answered it within the last lease)."""
     if hub.redis is None:
         return False
-    ledger_lost = hub.ledger.epoch > 0 and not hub.ledger.shared
+    ledger_lost = hub.ledger.epoch > 0 and not hub.ledger.shared and not hub.lease.holds
     limiter = hub.rate_limiter
     return ledger_lost or (isinstance(limiter, RedisRateLimiter) and limiter.on_fallback)

@@ -35,7 +35,9 @@ class Services:
 
     def keys(self, unit: UnitOfWork) -> KeyService:
         hub = self.hub
-        return KeyService(unit, hub.digester, hub.ledger, hub.verifier, hub.catalog.ids())
+        return KeyService(
+            unit, hub.digester, hub.ledger, hub.lease, hub.verifier, hub.catalog.ids()
+        )
 
     def leaks(self, unit: UnitOfWork) -> LeakService:
         return LeakService(unit, self.keys(unit), self.hub.digester, self.hub.webhooks.send)

@@ -20,6 +20,7 @@ from modelport.core.paging import Page, PageRequest, window
 from modelport.db.tables import KeyCreditTopUp, ModelKey
 from modelport.db.uow import UnitOfWork
 from modelport.errors import InvalidInput, NotFound
+from modelport.infra.leases import CacheLease
 from modelport.infra.revocations import RevocationLedger
 from modelport.keys.limits import (
     MAX_CREDIT_PICOUSD,
@@ -62,6 +63,7 @@ class KeyService:
         unit: UnitOfWork,
         digester: Digester,
         ledger: RevocationLedger,
+        lease: CacheLease,
         verifier: KeyVerifier,
         known_models: frozenset[str],
     ) -> None:
@@ -72,6 +74,7 @@ class KeyService:
         self._audit = AuditService(unit)
         self._digester = digester
         self._ledger = ledger
+        self._lease = lease
         self._verifier = verifier
 
     async def create(
@@ -257,9 +260,17 @@ class KeyService:
             raise NotFound(KEY_NOT_FOUND)
         for digest in digests:
             if digest is not None:
-                await self._ledger.mark(digest)
-                self._unit.after_commit(partial(self._verifier.forget, digest))
+                await self._distrust(digest)
         return digests[0]
+
+    async def _distrust(self, digest: Digest) -> None:
+        """Mark `digest` and announce it to every replica's lease now; once committed, forget
+        it here and wait until no replica can trust a cached verification of it
+        (`docs/design/leases.md`): only then may the response go out."""
+        await self._ledger.mark(digest)
+        announced = await self._lease.announce(digest)
+        self._unit.after_commit(partial(self._verifier.forget, digest))
+        self._unit.after_commit(partial(self._lease.settle, announced))
 
 
 def _valid_name(raw: object) -> str:

@@ -1,8 +1,9 @@
 """The one key verifier: a presented secret becomes a key's identity, or a refusal.
 
 The data plane calls it on every request, so a verified key is cached by digest (never by
-secret). A cache hit is trusted only when the revocation ledger says the digest is clear;
-otherwise the database decides. A wrong checksum is refused before any I/O. The old secret
+secret). A cache hit is trusted only when the replica's cache lease vouches for it (no I/O,
+`infra/leases.py`) or, where there is no such lease, the revocation ledger says the digest is
+clear; otherwise the database decides. A wrong checksum is refused before any I/O. The old secret
 of a rotation with an overlap (`keys/overlap.py`) is cached with the end of its overlap, and
 refused from then on, cache hit or not.
 """
@@ -20,6 +21,7 @@ from modelport.core.clock import utcnow
 from modelport.core.digest import Digest, Digester
 from modelport.db.engine import Database
 from modelport.errors import KeyExpired, Unauthenticated
+from modelport.infra.leases import CacheLease, LocalLease
 from modelport.infra.revocations import RevocationLedger
 from modelport.keys.limits import NO_LIMITS, KeyLimits
 from modelport.keys.repository import KeyRepository
@@ -45,6 +47,7 @@ class _Entry:
     identity: KeyIdentity
     expires: float
     epoch: int
+    lease_epoch: int
     secret_until: datetime | None = None
     """The end of the overlap, when the digest is a key's old secret."""
 
@@ -60,10 +63,12 @@ class KeyVerifier:
         *,
         cache_seconds: float,
         cache_size: int = 100_000,
+        lease: CacheLease | None = None,
     ) -> None:
         self._database = database
         self._digester = digester
         self._ledger = ledger
+        self._lease: CacheLease = LocalLease() if lease is None else lease
         self._ttl = cache_seconds
         self._size = cache_size
         self._cache: dict[Digest, _Entry] = {}
@@ -82,19 +87,23 @@ class KeyVerifier:
         if (
             entry is not None
             and entry.expires > time.monotonic()
-            and await self._ledger.is_marked(digest) is False
-            and entry.epoch == self._ledger.epoch
             and (entry.secret_until is None or entry.secret_until > utcnow())
         ):
-            return _accepted(entry.identity, "cache")
+            vouched = self._lease.vouches(digest, entry.lease_epoch)
+            if vouched or (
+                vouched is None
+                and await self._ledger.is_marked(digest) is False
+                and entry.epoch == self._ledger.epoch
+            ):
+                return _accepted(entry.identity, "cache")
         return _accepted(await self._from_database(digest), "database")
 
     async def _from_database(self, digest: Digest) -> KeyIdentity:
         # The entry expires relative to when the read began, so that a fill that raced a
         # revoke dies no later than the ledger's mark does; and it is trusted only in the
-        # ledger epoch the read began in.
+        # ledger epoch (and lease run) the read began in.
         started = time.monotonic()
-        epoch = self._ledger.epoch
+        epoch, lease_epoch = self._ledger.epoch, self._lease.epoch
         async with self._database.read() as unit:
             row = await KeyRepository(unit.session).verify_by_digest(digest, utcnow())
         if row is None:
@@ -112,7 +121,7 @@ class KeyVerifier:
             if len(self._cache) >= self._size:
                 self._cache.pop(next(iter(self._cache)))
             until = row.secret_expires_at
-            self._cache[digest] = _Entry(identity, started + self._ttl, epoch, until)
+            self._cache[digest] = _Entry(identity, started + self._ttl, epoch, lease_epoch, until)
         return identity
 
     def forget(self, digest: Digest) -> None:

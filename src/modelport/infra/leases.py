@@ -1,0 +1,416 @@
+"""Cache leases: a replica trusts its cached key verifications with no Redis round trip.
+
+With several replicas, a cache hit used to ask Redis whether the digest was revoked. Here the
+question is turned around: every revocation is pushed to every replica, and a revoke does
+not return until each replica that could trust its cache has taken it in.
+
+- Each replica holds a **lease** in Redis (`mp:leases`, expiry in Redis time) and renews it
+  every `LEASE_SECONDS / 3`. Locally it trusts the lease until the renewal's *send* time plus
+  `LEASE_SECONDS - MARGIN_SECONDS`: the local view always ends before Redis's.
+- A revoke **announces** the digest on a stream (`mp:revocations`) before it commits. Each
+  replica reads the stream (a blocking read, and again before each renewal), keeps the
+  digests as local marks, and then **acknowledges** the position it has taken in
+  (`mp:acks`). A cache hit is trusted while the lease holds, the entry was filled in the
+  current lease run, and its digest has no local mark: a dict look-up and two compares.
+- After its commit, a revoke **settles**: it waits until every replica with a live lease has
+  acknowledged its entry (a stopped replica's lease lapses within `LEASE_SECONDS`).
+- A replica whose lease lapsed in Redis without its saying goodbye is **silent**: it may be
+  cut off from Redis and revoking keys nobody hears of. While a peer is silent, no replica
+  trusts its cache (every key is checked in the database), until it returns or
+  `FORGET_SECONDS` pass. A revoker cut off from Redis returns once it has been silent for
+  two lease periods: by then every other replica has noticed, or lost its own lease.
+
+`docs/design/leases.md` argues the whole guarantee, Redis restarts included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from modelport.core.digest import Digest
+
+log = logging.getLogger("modelport.revocation")
+
+LEASE_SECONDS = 2.0
+"""How long a lease lasts in Redis; a stopped replica delays a revoke by at most this."""
+MARGIN_SECONDS = 0.3
+"""The local view of a lease ends this much before Redis's: clock rates and the reply's trip."""
+FORGET_SECONDS = 30.0
+"""A silent peer is forgotten after this long (a replica killed without saying goodbye)."""
+FORGET_MS = int(FORGET_SECONDS * 1000)
+READ_BLOCK_MS = 1000
+"""A blocking stream read returns at least this often, to notice a lost connection."""
+
+BOOT_KEY = "mp:boot"
+BOOT_AT_KEY = "mp:boot:at"
+LEASES_KEY = "mp:leases"
+ACKS_KEY = "mp:acks"
+STREAM_KEY = "mp:revocations"
+
+_LIB = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function ms(n) return string.format('%.0f', n) end
+local function boot(now, fresh)
+  local value = redis.call('GET', KEYS[1])
+  if not value then
+    redis.call('SET', KEYS[1], fresh)
+    value = fresh
+  end
+  redis.call('SET', KEYS[2], ms(now), 'NX')
+  return value
+end
+"""
+
+_ANNOUNCE = (
+    _LIB
+    + """
+-- KEYS: boot, boot_at, stream; ARGV: fresh boot, digest hex, how long entries matter (ms)
+local now = now_ms()
+local b = boot(now, ARGV[1])
+local id = redis.call('XADD', KEYS[3], 'MINID', '~', ms(now - tonumber(ARGV[3])), '*', 'd', ARGV[2])
+return {b, id}
+"""
+)
+
+_RENEW = (
+    _LIB
+    + """
+-- KEYS: boot, boot_at, leases, acks; ARGV: fresh boot, replica, lease ms, ack, forget ms
+local now = now_ms()
+local b = boot(now, ARGV[1])
+local forgotten = ms(now - tonumber(ARGV[5]))
+for _, peer in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', forgotten)) do
+  redis.call('HDEL', KEYS[4], peer)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', forgotten)
+local silent = redis.call('ZCOUNT', KEYS[3], '-inf', '(' .. ms(now))
+local mine = redis.call('ZSCORE', KEYS[3], ARGV[2])
+if mine and tonumber(mine) < now then silent = silent - 1 end
+redis.call('ZADD', KEYS[3], ms(now + tonumber(ARGV[3])), ARGV[2])
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
+return {b, silent}
+"""
+)
+
+_SETTLED = (
+    _LIB
+    + """
+-- KEYS: boot, boot_at, leases, acks; ARGV: boot of the entry, entry id, lease ms, replica
+-- 0: every live lease has taken the entry in; 1: not yet; -1: Redis lost it (restarted)
+local now = now_ms()
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local at = tonumber(redis.call('GET', KEYS[2]) or ms(now))
+if now < at + tonumber(ARGV[3]) then return 1 end
+local function parse(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+local ems, eseq = parse(ARGV[2])
+for _, peer in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], ms(now), '+inf')) do
+  if peer ~= ARGV[4] then
+    local ack = redis.call('HGET', KEYS[4], peer)
+    if not ack then return 1 end
+    local ams, aseq = parse(ack)
+    if ams < ems or (ams == ems and aseq < eseq) then return 1 end
+  end
+end
+return 0
+"""
+)
+
+
+@dataclass(slots=True)
+class Announcement:
+    """A revoked digest on its way to every replica; `entry` None until Redis has it."""
+
+    digest: Digest
+    boot: bytes | None = None
+    entry: bytes | None = None
+
+
+class CacheLease(Protocol):
+    @property
+    def holds(self) -> bool:
+        """Whether cache hits are trusted with no round trip right now (for /metrics)."""
+
+    @property
+    def epoch(self) -> int:
+        """The current lease run; a verifier notes it before a database read, and a cache
+        entry is vouched for only within the run it was filled in."""
+
+    def vouches(self, digest: Digest, epoch: int) -> bool | None:
+        """True: trust a cache entry of `digest` filled in `epoch`, with no I/O. False: do not
+        (ask the database). None: the lease cannot tell; ask the revocation ledger."""
+
+    async def announce(self, digest: Digest) -> Announcement:
+        """Before the revoke of `digest` commits: tell every replica. Never fails."""
+
+    async def settle(self, announcement: Announcement) -> None:
+        """After the commit, before the response: wait until no replica can trust a cached
+        verification of the digest any more."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalLease:
+    """One process, or processes sharing a ledger: the ledger answers every cache hit."""
+
+    @property
+    def holds(self) -> bool:
+        return False
+
+    @property
+    def epoch(self) -> int:
+        return 0
+
+    def vouches(self, digest: Digest, epoch: int) -> bool | None:
+        return None
+
+    async def announce(self, digest: Digest) -> Announcement:
+        return Announcement(digest)
+
+    async def settle(self, announcement: Announcement) -> None:
+        return None
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisLease:
+    """A replica's lease in Redis, and its copy of every revocation announced meanwhile."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        reader: aioredis.Redis,
+        mark_seconds: float,
+        lease_seconds: float = LEASE_SECONDS,
+    ) -> None:
+        self._client = client
+        self._reader = reader
+        self._mark_seconds = mark_seconds
+        self._lease = lease_seconds
+        self._id = secrets.token_hex(8)
+        self._announce = client.register_script(_ANNOUNCE)
+        self._renew = client.register_script(_RENEW)
+        self._settled = client.register_script(_SETTLED)
+        self._marks: dict[Digest, float] = {}
+        self._unsent: dict[Digest, Announcement] = {}
+        self._boot: bytes | None = None
+        self._position = b"0-0"
+        self._epoch = 1
+        self._valid_until = 0.0
+        self._renewed_at = time.monotonic()
+        """When Redis last confirmed this replica's lease (at first: when it started)."""
+        self._silent_peers = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    @property
+    def holds(self) -> bool:
+        return time.monotonic() < self._valid_until
+
+    @property
+    def silent_peers(self) -> int:
+        """Replicas whose lease lapsed without goodbye, as of the last renewal."""
+        return self._silent_peers
+
+    def vouches(self, digest: Digest, epoch: int) -> bool | None:
+        return (
+            epoch == self._epoch
+            and time.monotonic() < self._valid_until
+            and digest not in self._marks
+        )
+
+    async def announce(self, digest: Digest) -> Announcement:
+        self._mark(digest)
+        announcement = Announcement(digest)
+        if not await self._send(announcement):
+            self._unsent[digest] = announcement
+        return announcement
+
+    async def settle(self, announcement: Announcement) -> None:
+        pause = 0.001
+        while True:
+            try:
+                if announcement.entry is None:
+                    await self._send(announcement)
+                if announcement.boot is None or announcement.entry is None:
+                    raise RedisError("not announced")
+                done = await self._settled(
+                    keys=[BOOT_KEY, BOOT_AT_KEY, LEASES_KEY, ACKS_KEY],
+                    args=[announcement.boot, announcement.entry, self._lease_ms, self._id],
+                )
+                if done == 0:
+                    return
+                if done == -1:  # Redis restarted and lost the entry: announce it again
+                    announcement.entry = None
+                    continue
+            except (RedisError, OSError):
+                # Only while Redis cannot be reached: a Redis that restarted meanwhile does
+                # not know this replica, so nobody there would take it for silent.
+                if self._silent_long_enough():
+                    return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._renewing(), name="lease-renew"),
+            asyncio.create_task(self._reading(), name="lease-read"),
+        ]
+
+    async def close(self) -> None:
+        # The loops also stop on the flag: a cancellation racing a Redis timeout can come
+        # back as that timeout, which the loops shrug off.
+        self._closing = True
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=READ_BLOCK_MS / 1000 + 3)
+        with contextlib.suppress(RedisError, OSError):
+            # Leaving cleanly: other replicas need not take this lease for a silent peer.
+            await self._client.zrem(LEASES_KEY, self._id)
+            await self._client.hdel(ACKS_KEY, self._id)
+        await self._reader.aclose()
+
+    @property
+    def _lease_ms(self) -> int:
+        return int(self._lease * 1000)
+
+    def _silent_long_enough(self) -> bool:
+        """Whether every other replica has either seen this one's lease lapse or lost its
+        own by now: two lease periods since the last renewal this replica heard back from.
+        (A replica that never held one can only wait out the others' leases, in case Redis
+        is down for all: the design note's exceptions.)"""
+        return time.monotonic() >= self._renewed_at + 2 * self._lease + MARGIN_SECONDS
+
+    def _mark(self, digest: Digest) -> None:
+        now = time.monotonic()
+        if len(self._marks) > 10_000:
+            self._marks = {d: e for d, e in self._marks.items() if e > now}
+        self._marks[digest] = now + self._mark_seconds
+
+    async def _send(self, announcement: Announcement) -> bool:
+        try:
+            boot, entry = await self._announce(
+                keys=[BOOT_KEY, BOOT_AT_KEY, STREAM_KEY],
+                args=[_fresh_boot(), announcement.digest.hex(), int(self._mark_seconds * 1000)],
+            )
+        except (RedisError, OSError):
+            return False
+        announcement.boot, announcement.entry = _as_bytes(boot), _as_bytes(entry)
+        self._unsent.pop(announcement.digest, None)
+        return True
+
+    async def _renewing(self) -> None:
+        while not self._closing:
+            try:
+                await self._renew_once()
+            except (RedisError, OSError) as exc:
+                if time.monotonic() >= self._valid_until:
+                    log.debug("lease not renewed: %s", exc)
+            await asyncio.sleep(self._lease / 3)
+
+    async def _renew_once(self) -> None:
+        sent = time.monotonic()
+        for announcement in list(self._unsent.values()):
+            if not await self._send(announcement):
+                return  # announced before this replica may count as present again
+        for _ in range(2):
+            await self._catch_up()
+            raw_boot, silent = await self._renew(
+                keys=[BOOT_KEY, BOOT_AT_KEY, LEASES_KEY, ACKS_KEY],
+                args=[_fresh_boot(), self._id, self._lease_ms, self._position, FORGET_MS],
+            )
+            boot = _as_bytes(raw_boot)
+            if boot == self._boot:
+                break
+            if self._boot is not None:
+                log.warning("Redis lost its revocations (restart?); cached keys forgotten")
+            self._boot, self._position = boot, b"0-0"
+            self._break()
+        else:
+            return
+        self._renewed_at = time.monotonic()
+        self._silent_peers = int(silent)
+        if self._silent_peers:
+            self._break()
+            return
+        if time.monotonic() >= self._valid_until:
+            self._epoch += 1  # a new run: nothing cached before it is vouched for
+        self._valid_until = sent + self._lease - MARGIN_SECONDS
+
+    def _break(self) -> None:
+        if time.monotonic() < self._valid_until:
+            self._epoch += 1
+        self._valid_until = 0.0
+
+    async def _catch_up(self) -> None:
+        """Take in the stream up to its tip, without blocking."""
+        while await self._read(self._client, block=None):
+            pass
+
+    async def _reading(self) -> None:
+        while not self._closing:
+            try:
+                if await self._read(self._reader, block=READ_BLOCK_MS):
+                    await self._client.hset(ACKS_KEY, self._id, self._position)
+            except (RedisError, OSError):
+                await asyncio.sleep(0.2)
+
+    async def _read(self, client: aioredis.Redis, block: int | None) -> bool:
+        """Take in the entries after our position; whether there were any."""
+        boot, position = self._boot, self._position
+        if boot is None:
+            await asyncio.sleep(0.05)
+            return False
+        entries = _entries(await client.xread({STREAM_KEY: position}, count=1000, block=block))
+        for _, digest in entries:
+            self._mark(digest)
+        if entries and self._boot == boot and self._position == position:
+            self._position = entries[-1][0]
+        return bool(entries)
+
+
+def _entries(answer: object) -> list[tuple[bytes, Digest]]:
+    """(entry id, digest) of each entry in an XREAD answer on our one stream."""
+    if not isinstance(answer, list) or not answer:
+        return []
+    found: list[tuple[bytes, Digest]] = []
+    for entry, fields in answer[0][1]:
+        digest = fields.get(b"d") or fields.get("d")
+        if digest is not None:
+            found.append((_as_bytes(entry), Digest(bytes.fromhex(_as_bytes(digest).decode()))))
+    return found
+
+
+def _fresh_boot() -> str:
+    """A boot marker for Redis to keep if it has none (it restarted): new on every call, so
+    that a restart is noticed even by the replica that set the marker before it."""
+    return secrets.token_hex(16)
+
+
+def _as_bytes(value: bytes | str) -> bytes:
+    return value.encode() if isinstance(value, str) else value

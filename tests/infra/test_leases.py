@@ -1,0 +1,184 @@
+"""Cache leases against a real Redis: a revoke settles only once no lease can vouch for it.
+
+Each test has a Redis of its own (leases of earlier tests would be silent peers here) and
+leases of one second, so that a lapse takes about a second. A lease whose connection goes
+through a relay can be cut off from Redis, as a partitioned replica would be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
+
+import pytest
+import redis.asyncio as aioredis
+
+from modelport.core.digest import Digest, Digester
+from modelport.infra.leases import MARGIN_SECONDS, LocalLease, RedisLease
+from tests.support.relay import Relay, relay
+from tests.support.servers import PrivateRedis
+
+LEASE = 1.0
+TIMEOUT = 0.2
+DIGESTER = Digester(b"s" * 32)
+
+
+@pytest.fixture
+def redis_server() -> Iterator[PrivateRedis]:
+    with PrivateRedis() as server:
+        yield server
+
+
+class Leases:
+    """Leases started on one Redis, directly or through a relay; closed at the end."""
+
+    def __init__(self, server: PrivateRedis, stack: AsyncExitStack) -> None:
+        self.server = server
+        self._stack = stack
+
+    async def start(self, port: int | None = None) -> RedisLease:
+        url = f"redis://127.0.0.1:{port or self.server.port}/0"
+        client = aioredis.Redis.from_url(
+            url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
+        )
+        reader = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=TIMEOUT)
+        lease = RedisLease(client, reader, mark_seconds=60, lease_seconds=LEASE)
+        await lease.start()
+        self._stack.push_async_callback(client.aclose)
+        self._stack.push_async_callback(lease.close)
+        await until(lambda: lease.holds, "the lease to hold")
+        return lease
+
+    async def past_boot(self) -> None:
+        """For one lease after Redis first started, a revoke waits out the leases a previous
+        Redis might have held: tests of the usual case begin after that."""
+        await asyncio.sleep(LEASE)
+
+    async def behind_relay(self) -> tuple[RedisLease, Relay]:
+        cuttable = await self._stack.enter_async_context(relay(self.server.port))
+        return await self.start(cuttable.port), cuttable
+
+
+@pytest.fixture
+async def leases(redis_server: PrivateRedis) -> AsyncIterator[Leases]:
+    async with AsyncExitStack() as stack:
+        yield Leases(redis_server, stack)
+
+
+async def until(condition: Callable[[], bool], what: str, timeout: float = 5) -> float:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+    return time.monotonic() - started
+
+
+async def timed(work: Awaitable[None]) -> float:
+    started = time.monotonic()
+    await work
+    return time.monotonic() - started
+
+
+def digest(name: str) -> Digest:
+    return DIGESTER.digest(name)
+
+
+async def test_a_settled_revoke_is_no_longer_vouched_for_by_any_lease(leases: Leases) -> None:
+    revoker, other = await leases.start(), await leases.start()
+    await leases.past_boot()
+    revoked, kept = digest("revoked"), digest("kept")
+    epoch = other.epoch
+    assert other.vouches(revoked, epoch)
+    assert other.vouches(kept, epoch)
+    announced = await revoker.announce(revoked)
+    assert revoker.vouches(revoked, revoker.epoch) is False, "its own cache at once"
+    assert await timed(revoker.settle(announced)) < 0.5
+    assert other.vouches(revoked, epoch) is False, "the other's, once settled"
+    assert other.vouches(kept, epoch) is True
+    assert other.vouches(kept, epoch - 1) is False, "an entry of an earlier run"
+
+
+async def test_a_stopped_replica_delays_a_revoke_by_one_lease_at_most(leases: Leases) -> None:
+    revoker = await leases.start()
+    stuck, cut = await leases.behind_relay()
+    await leases.past_boot()
+    epoch = stuck.epoch
+    cut.cut()  # neither reads nor renews from now on: as if stopped
+    announced = await revoker.announce(digest("revoked"))
+    took = await timed(revoker.settle(announced))
+    assert took < LEASE + 0.5
+    assert stuck.vouches(digest("revoked"), epoch) is False, "its lease lapsed before Redis's"
+    assert stuck.vouches(digest("other"), epoch) is False, "no lease: nothing is vouched for"
+
+
+async def test_while_a_peer_is_silent_no_lease_vouches_until_it_returns(leases: Leases) -> None:
+    present = await leases.start()
+    silent, cut = await leases.behind_relay()
+    epoch = present.epoch
+    cut.cut()
+    await until(lambda: present.silent_peers == 1, "the silent peer to be seen", LEASE * 3)
+    assert present.vouches(digest("any"), epoch) is False
+    cut.restore()
+    await until(lambda: silent.holds and present.holds, "both leases to hold again", LEASE * 3)
+    assert present.epoch > epoch, "a new run: entries filled before are not vouched for"
+    assert present.vouches(digest("any"), present.epoch) is True
+
+
+async def test_a_revoker_cut_off_from_redis_returns_once_the_others_noticed(
+    leases: Leases,
+) -> None:
+    other = await leases.start()
+    revoker, cut = await leases.behind_relay()
+    revoked = digest("revoked")
+    epoch = other.epoch
+    cut.cut()
+    announced = await revoker.announce(revoked)  # cannot reach Redis: kept to send later
+    took = await timed(revoker.settle(announced))
+    assert took >= LEASE, "waited for its lease to lapse and the others to notice"
+    assert other.silent_peers == 1 or not other.holds
+    assert other.vouches(revoked, epoch) is False
+    cut.restore()
+    await until(lambda: revoker.holds and other.holds, "both leases to hold again", LEASE * 3)
+    assert other.vouches(revoked, other.epoch) is False, "the announcement arrived"
+
+
+async def test_after_redis_restarts_a_revoke_waits_out_the_leases_it_forgot(
+    leases: Leases,
+) -> None:
+    revoker, other = await leases.start(), await leases.start()
+    epoch = other.epoch
+    leases.server.kill()
+    leases.server.start()
+    announced = await revoker.announce(digest("revoked"))
+    started = time.monotonic()
+    await revoker.settle(announced)
+    assert time.monotonic() - started >= LEASE - MARGIN_SECONDS - 0.1
+    assert other.vouches(digest("revoked"), epoch) is False
+    await until(lambda: other.holds, "the other lease to hold on the new Redis", LEASE * 3)
+    assert other.epoch > epoch, "everything cached before the restart is re-read"
+    assert other.vouches(digest("revoked"), other.epoch) is False
+
+
+async def test_the_local_lease_leaves_every_cache_hit_to_the_ledger() -> None:
+    lease = LocalLease()
+    announced = await lease.announce(digest("revoked"))
+    await lease.settle(announced)
+    assert lease.vouches(digest("revoked"), lease.epoch) is None
+    assert lease.holds is False
+
+
+async def test_a_revoke_begun_while_redis_was_down_is_heard_on_the_redis_that_came_back(
+    leases: Leases,
+) -> None:
+    """The revoker's own lease lapsed long ago, but the new Redis does not know it: nobody
+    there takes it for a silent peer, so it must announce there before it answers."""
+    revoker, other = await leases.start(), await leases.start()
+    await asyncio.to_thread(leases.server.kill)
+    await asyncio.sleep(2 * LEASE + MARGIN_SECONDS)
+    announced = await revoker.announce(digest("revoked"))  # Redis away: kept for later
+    await asyncio.to_thread(leases.server.start)
+    await until(lambda: other.holds, "the other lease to hold on the new Redis", LEASE * 5)
+    await revoker.settle(announced)  # (the commit happened in between)
+    assert other.vouches(digest("revoked"), other.epoch) is False
