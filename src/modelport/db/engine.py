@@ -114,8 +114,13 @@ def _ping_on_checkout(engine: Engine) -> None:
     callers).
     """
 
+    @event.listens_for(engine, "connect")
     @event.listens_for(engine, "checkin")
     def _idle_since(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # A connection just opened is not checked, as `pool_pre_ping` does not check one:
+        # otherwise a check failing on it too (PostgreSQL refusing behind pgbouncer) would
+        # end the checkout in SQLAlchemy's "connection is closed", a 500, not the 503 that
+        # the statement's own failure gives.
         record.info[_IDLE_SINCE] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
