@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelport import __version__, tracing
 from modelport.api import docs
@@ -26,7 +27,7 @@ from modelport.db.migrate import upgrade_to_head
 from modelport.gateway.access import Access
 from modelport.gateway.apis.key import KeyApi
 from modelport.gateway.apis.responses_store import ResponseStore
-from modelport.gateway.dataplane import DataPlaneMiddleware
+from modelport.gateway.dataplane import DataPlane
 from modelport.gateway.openapi import describe_v1
 from modelport.gateway.pipeline import Pipeline
 from modelport.gateway.routes import data_plane
@@ -51,9 +52,35 @@ errors.
 """
 
 
+class HubApp(FastAPI):
+    """FastAPI, except that `/v1` HTTP requests go straight to the data plane's own chain of
+    the middleware every request gets (trusted proxy, request context, drain).
+
+    The data plane is plain ASGI and answers every error itself, in its API's shape;
+    FastAPI's layers (server errors, telemetry, body limit, exceptions) did nothing for it
+    but cost CPU on every request (docs/benchmarks.md, "Gateway").
+    """
+
+    data_plane: DataPlane
+    """What serves /v1 (its endpoints: the OpenAPI document describes each)."""
+    _v1: ASGIApp
+
+    def serve_v1(self, data_plane: DataPlane, chain: ASGIApp) -> None:
+        """Send `/v1` requests to `chain`, which ends in `data_plane`."""
+        self.data_plane, self._v1 = data_plane, chain
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith("/v1") and (len(path) == 3 or path[3] == "/"):
+                await self._v1(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings, components: Components | None = None, *, migrate: bool = True
-) -> FastAPI:
+) -> HubApp:
     """The ASGI app. Its lifespan migrates the database (unless not `migrate`: then
     `modelport db upgrade` does) and closes every resource.
 
@@ -84,7 +111,7 @@ def create_app(
             if traces is not None:
                 tracing.shutdown(traces)
 
-    app = FastAPI(
+    app = HubApp(
         title="modelport",
         version=__version__,
         description=DESCRIPTION,
@@ -131,12 +158,11 @@ def create_app(
     )
     store = ResponseStore(hub.database, timedelta(days=settings.responses_retention_days))
     key = KeyApi(access, hub.database, hub.key_limiter)
-    app.add_middleware(
-        DataPlaneMiddleware,
-        data_plane=data_plane(access, pipeline, hub.catalog, hub.drain, store, key),
-    )
     app.add_middleware(DrainMiddleware, drain=hub.drain)
     app.add_middleware(RequestContextMiddleware)
     # Outermost: every layer sees the client and scheme behind a trusted proxy.
     app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxy_networks)
+    plane = data_plane(access, pipeline, hub.catalog, hub.drain, store, key)
+    chain = RequestContextMiddleware(DrainMiddleware(plane, drain=hub.drain))
+    app.serve_v1(plane, TrustedProxyMiddleware(chain, trusted=settings.trusted_proxy_networks))
     return app
