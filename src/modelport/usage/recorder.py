@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime
 from functools import partial
 
+from prometheus_client import Counter, Histogram
 from sqlalchemy.exc import SQLAlchemyError
 
 from modelport import metrics
@@ -158,13 +159,29 @@ class UsageRecorder:
             await self._database.write_in_thread(partial(insert_once_sqlite, rows=rows))
 
 
+_Series = tuple[Counter, Counter, Counter, Histogram]
+_SERIES: dict[tuple[str, str], _Series] = {}
+"""Each (model, status)'s series, looked up once: `labels()` takes a lock and builds its key
+on every call, four times per row."""
+
+
 def _count(row: UsageRow) -> None:
     """Count a committed row's tokens, cost and duration by model."""
-    metrics.USAGE_ROWS.labels(row.status).inc()
-    metrics.TOKENS.labels(row.model, "prompt").inc(row.prompt_tokens)
-    metrics.TOKENS.labels(row.model, "completion").inc(row.completion_tokens)
+    key = (row.model, row.status)
+    series = _SERIES.get(key)
+    if series is None:
+        series = _SERIES[key] = (
+            metrics.USAGE_ROWS.labels(row.status),
+            metrics.TOKENS.labels(row.model, "prompt"),
+            metrics.TOKENS.labels(row.model, "completion"),
+            metrics.MODEL_DURATION.labels(row.model, row.status),
+        )
+    rows, prompt, completion, duration = series
+    rows.inc()
+    prompt.inc(row.prompt_tokens)
+    completion.inc(row.completion_tokens)
     metrics.COST.inc(row.model, amount=row.cost_picousd)
-    metrics.MODEL_DURATION.labels(row.model, row.status).observe(row.latency_ms / 1000)
+    duration.observe(row.latency_ms / 1000)
 
 
 def _ids(batch: list[tuple[UsageRow, asyncio.Future[None] | None]]) -> list[str]:
