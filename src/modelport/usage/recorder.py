@@ -14,7 +14,6 @@ import uuid
 from datetime import datetime
 from functools import partial
 
-from prometheus_client import Counter, Histogram
 from sqlalchemy.exc import SQLAlchemyError
 
 from modelport import metrics
@@ -159,29 +158,13 @@ class UsageRecorder:
             await self._database.write_in_thread(partial(insert_once_sqlite, rows=rows))
 
 
-_Series = tuple[Counter, Counter, Counter, Histogram]
-_SERIES: dict[tuple[str, str], _Series] = {}
-"""Each (model, status)'s series, looked up once: `labels()` takes a lock and builds its key
-on every call, four times per row."""
-
-
 def _count(row: UsageRow) -> None:
     """Count a committed row's tokens, cost and duration by model."""
-    key = (row.model, row.status)
-    series = _SERIES.get(key)
-    if series is None:
-        series = _SERIES[key] = (
-            metrics.USAGE_ROWS.labels(row.status),
-            metrics.TOKENS.labels(row.model, "prompt"),
-            metrics.TOKENS.labels(row.model, "completion"),
-            metrics.MODEL_DURATION.labels(row.model, row.status),
-        )
-    rows, prompt, completion, duration = series
-    rows.inc()
-    prompt.inc(row.prompt_tokens)
-    completion.inc(row.completion_tokens)
+    metrics.series(metrics.USAGE_ROWS, row.status).inc()
+    metrics.series(metrics.TOKENS, row.model, "prompt").inc(row.prompt_tokens)
+    metrics.series(metrics.TOKENS, row.model, "completion").inc(row.completion_tokens)
     metrics.COST.inc(row.model, amount=row.cost_picousd)
-    duration.observe(row.latency_ms / 1000)
+    metrics.series(metrics.MODEL_DURATION, row.model, row.status).observe(row.latency_ms / 1000)
 
 
 def _ids(batch: list[tuple[UsageRow, asyncio.Future[None] | None]]) -> list[str]:
