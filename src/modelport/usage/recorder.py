@@ -139,7 +139,8 @@ class UsageRecorder:
         return True
 
     async def _write(self, rows: list[UsageRow], touches: dict[uuid.UUID, datetime]) -> None:
-        """Commit rows and touches. On SQLite the rows go in one trip to a writer thread:
+        """Commit rows and touches. On SQLite the rows go in one transaction on SQLite's own
+        driver, on the loop's thread unless the write lock is held (`Database.write_now`):
         aiosqlite's many trips per commit were most of a request's CPU (docs/benchmarks.md).
         Touches (once a minute per key) go first in a unit of their own, so that rows are
         never reported failed once written.
@@ -155,7 +156,7 @@ class UsageRecorder:
             async with self._database.write() as unit:
                 await KeyRepository(unit.session).touch(touches)
         if rows:
-            await self._database.write_in_thread(partial(insert_once_sqlite, rows=rows))
+            await self._database.write_now(partial(insert_once_sqlite, rows=rows))
 
 
 def _count(row: UsageRow) -> None:
