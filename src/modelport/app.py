@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelport import __version__, tracing
 from modelport.api import docs
@@ -26,7 +28,7 @@ from modelport.db.migrate import upgrade_to_head
 from modelport.gateway.access import Access
 from modelport.gateway.apis.key import KeyApi
 from modelport.gateway.apis.responses_store import ResponseStore
-from modelport.gateway.dataplane import DataPlaneMiddleware
+from modelport.gateway.dataplane import DataPlane
 from modelport.gateway.openapi import describe_v1
 from modelport.gateway.pipeline import Pipeline
 from modelport.gateway.routes import data_plane
@@ -50,6 +52,55 @@ Anthropic's Messages API, authenticated with a model access key, each with its A
 errors.
 """
 
+YOUNG_COLLECTION = 10_000
+"""Net allocations between collections of the youngest generation (Python's default: 700)."""
+
+
+def settle_heap() -> None:
+    """Move what startup built (modules, classes, the catalog, pools) out of the garbage
+    collector's sight, having first collected startup's garbage, and collect the youngest
+    generation after 10,000 net allocations rather than 700.
+
+    A request's objects often live through two young collections while it waits on its
+    upstream, so they are promoted to the oldest generation, and about every 40,000 such
+    promotions Python collects it whole: with the startup heap in it (about 160,000
+    objects) that was 75-230 ms every 0.4 s at concurrency 64, a fifth of the hub's CPU.
+    At 700, the objects of 64 requests in flight alone started a young collection every
+    ten requests (about 20 us per request); a request leaves no cyclic garbage
+    (docs/benchmarks.md, "Gateway"), so 10,000 costs no memory to speak of. Frozen
+    objects are still freed when unreferenced; only a reference cycle among them is never
+    collected, and startup builds them once.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION, *gc.get_threshold()[1:])
+
+
+class HubApp(FastAPI):
+    """FastAPI, except that `/v1` HTTP requests go straight to the data plane's own chain of
+    the middleware every request gets (trusted proxy, request context, drain).
+
+    The data plane is plain ASGI and answers every error itself, in its API's shape;
+    FastAPI's layers (server errors, telemetry, body limit, exceptions) did nothing for it
+    but cost CPU on every request (docs/benchmarks.md, "Gateway").
+    """
+
+    data_plane: DataPlane
+    """What serves /v1 (its endpoints: the OpenAPI document describes each)."""
+    _v1: ASGIApp
+
+    def serve_v1(self, data_plane: DataPlane, chain: ASGIApp) -> None:
+        """Send `/v1` requests to `chain`, which ends in `data_plane`."""
+        self.data_plane, self._v1 = data_plane, chain
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith("/v1") and (len(path) == 3 or path[3] == "/"):
+                await self._v1(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
 
 def create_app(
     settings: Settings,
@@ -57,7 +108,7 @@ def create_app(
     *,
     migrate: bool = True,
     announce: bool = True,
-) -> FastAPI:
+) -> HubApp:
     """The ASGI app. Its lifespan migrates the database (unless not `migrate`: then
     `modelport db upgrade` does), prints the setup link while no account exists (unless not
     `announce`: a worker's parent prints it once) and closes every resource.
@@ -83,6 +134,7 @@ def create_app(
         if announce:
             await announce_setup(services)
         peers = await metrics_route.serve_peers(hub) if hub.worker is not None else None
+        settle_heap()
         try:
             yield
         finally:
@@ -93,7 +145,7 @@ def create_app(
             if traces is not None:
                 tracing.shutdown(traces)
 
-    app = FastAPI(
+    app = HubApp(
         title="modelport",
         version=__version__,
         description=DESCRIPTION,
@@ -140,12 +192,11 @@ def create_app(
     )
     store = ResponseStore(hub.database, timedelta(days=settings.responses_retention_days))
     key = KeyApi(access, hub.database, hub.key_limiter)
-    app.add_middleware(
-        DataPlaneMiddleware,
-        data_plane=data_plane(access, pipeline, hub.catalog, hub.drain, store, key),
-    )
     app.add_middleware(DrainMiddleware, drain=hub.drain)
     app.add_middleware(RequestContextMiddleware)
     # Outermost: every layer sees the client and scheme behind a trusted proxy.
     app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxy_networks)
+    plane = data_plane(access, pipeline, hub.catalog, hub.drain, store, key)
+    chain = RequestContextMiddleware(DrainMiddleware(plane, drain=hub.drain))
+    app.serve_v1(plane, TrustedProxyMiddleware(chain, trusted=settings.trusted_proxy_networks))
     return app

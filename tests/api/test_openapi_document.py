@@ -14,7 +14,6 @@ from openapi_spec_validator import validate
 
 from modelport.app import create_app
 from modelport.config import Settings
-from modelport.gateway.dataplane import DataPlane
 from tests.support.databases import sqlite_url
 from tests.support.dataplane import create_key
 from tests.support.hub import TEST_SECRET, Hub
@@ -38,8 +37,7 @@ def test_every_v1_route_the_data_plane_serves_is_described(
     document: dict[str, Any], tmp_path: Path
 ) -> None:
     app = create_app(Settings(database_url=sqlite_url(tmp_path), secret=TEST_SECRET))
-    plane = next(m.kwargs["data_plane"] for m in app.user_middleware if "data_plane" in m.kwargs)
-    assert isinstance(plane, DataPlane)
+    plane = app.data_plane
     served = {(e.route, method.lower()) for e in plane.endpoints for method in e.methods}
     described = {
         (path, method)

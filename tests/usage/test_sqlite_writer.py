@@ -1,13 +1,16 @@
-"""The SQLite writer thread stores usage rows exactly as the ORM session does.
+"""The SQLite writer stores usage rows exactly as the ORM session does.
 
-The recorder writes rows on SQLite through `Database.write_in_thread` and SQLite's own
-driver; reports read them through SQLAlchemy. Both must see the same values, stored the same
-way, and a request id already recorded is still skipped.
+The recorder writes rows on SQLite through `Database.write_now` (on the event loop's thread,
+or `write_in_thread` when another connection holds the write lock) and SQLite's own driver;
+reports read them through SQLAlchemy. Both must see the same values, stored the same way, a
+request id already recorded is still skipped, and a held lock never stalls the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -15,7 +18,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import make_url, select, text
 
 from modelport.config import Settings
 from modelport.db.engine import Database
@@ -86,3 +89,29 @@ async def test_a_failed_transaction_is_unavailable_and_writes_nothing(database: 
     async with database.read() as unit:
         ids = (await unit.session.scalars(select(UsageRecord.request_id))).all()
     assert ids == ["x"], "the failed transaction was rolled back; the next one works"
+
+
+async def test_a_held_write_lock_sends_the_write_to_the_thread_and_never_stalls_the_loop(
+    database: Database,
+) -> None:
+    team, key = await _key(database)
+    await database.write_now(partial(insert_once_sqlite, rows=[_row(team, key, "free", False)]))
+    path = make_url(database.url).database
+    assert path is not None
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        write = asyncio.create_task(
+            database.write_now(partial(insert_once_sqlite, rows=[_row(team, key, "held", False)]))
+        )
+        started = time.monotonic()
+        await asyncio.sleep(0.3)
+        assert time.monotonic() - started < 1.5, "the loop waited on the lock"
+        assert not write.done(), "it waits, on the writer thread, for the lock"
+        holder.execute("COMMIT")
+    finally:
+        holder.close()
+    await asyncio.wait_for(write, 10)
+    async with database.read() as unit:
+        ids = (await unit.session.scalars(select(UsageRecord.request_id))).all()
+    assert sorted(ids) == ["free", "held"]

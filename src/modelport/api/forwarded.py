@@ -22,6 +22,8 @@ SCHEMES = {"http": ("http", "ws"), "https": ("https", "wss")}
 
 
 LOOPBACK: Networks = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
+MAX_PEERS = 4096
+"""Peers whose standing is remembered; past this many the memory starts over."""
 
 
 class TrustedProxyMiddleware:
@@ -29,14 +31,27 @@ class TrustedProxyMiddleware:
         self.app = app
         self._trusted = trusted
         self._scheme_from = trusted or LOOPBACK
+        self._peers: dict[str, tuple[bool, bool]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         peer = scope.get("client")
         if scope["type"] in ("http", "websocket") and peer:
-            address = parse_address(peer[0])
-            if within(address, self._scheme_from):
-                self._rewrite(scope, peer[0], forwarded_for=within(address, self._trusted))
+            scheme_from, forwarded_for = self._standing(peer[0])
+            if scheme_from:
+                self._rewrite(scope, peer[0], forwarded_for=forwarded_for)
         await self.app(scope, receive, send)
+
+    def _standing(self, peer: str) -> tuple[bool, bool]:
+        """Whether `peer` may set the scheme, and the client's address. Remembered per peer:
+        testing an address against networks took about 7% of a /v1 request's CPU."""
+        standing = self._peers.get(peer)
+        if standing is None:
+            if len(self._peers) >= MAX_PEERS:
+                self._peers.clear()
+            address = parse_address(peer)
+            standing = within(address, self._scheme_from), within(address, self._trusted)
+            self._peers[peer] = standing
+        return standing
 
     def _rewrite(self, scope: Scope, peer: str, *, forwarded_for: bool) -> None:
         forwarded: list[str] = []

@@ -28,6 +28,9 @@ from modelport.errors import StorageUnavailable
 
 _WRITE = "modelport_write"
 UNAVAILABLE = "The database is unavailable; try again shortly."
+CHECKPOINT_EVERY = 200
+"""Transactions `write_now` commits on the event loop's thread between two checkpoints of
+the WAL, which the writer thread runs (a checkpoint writes pages back and syncs the file)."""
 T = TypeVar("T")
 
 
@@ -61,6 +64,17 @@ def _configure_sqlite(engine: Engine) -> None:
         # can fail with SQLITE_BUSY instead of waiting when another writer got in between.
         immediate = connection.get_execution_options().get(_WRITE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class _Locked(Exception):
+    """Another connection holds SQLite's write lock; nothing was written."""
+
+
+def _plain_sqlite_engine(url: str) -> Engine:
+    """An engine on the same file with the standard library's driver and the same PRAGMAs."""
+    engine = create_engine(make_url(url).set(drivername="sqlite"), pool_size=1)
+    _configure_sqlite(engine)
+    return engine
 
 
 _UNREACHABLE_SQLSTATES = ("08", "57P", "53300")
@@ -155,6 +169,10 @@ class Database:
         self._thread: ThreadPoolExecutor | None = None
         self._thread_engine: Engine | None = None
         self._thread_connection: PoolProxiedConnection | None = None
+        self._here_engine: Engine | None = None
+        self._here_connection: PoolProxiedConnection | None = None
+        self._since_checkpoint = 0
+        self._checkpoint: asyncio.Future[None] | None = None
 
     def read(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work for reads: a plain transaction, committed when the block ends."""
@@ -183,6 +201,86 @@ class Database:
             raise
         await unit.committed()
 
+    async def write_now(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` in one write transaction on SQLite's own driver: on the event loop's
+        thread when the write lock is free at this moment, else as `write_in_thread` does.
+
+        The hand-off to the writer thread and back (two wake-ups, the GIL passed back and
+        forth) cost more CPU than SQLite's own insert and commit, about 27 us: at c=1 every
+        request paid it (docs/benchmarks.md, "Gateway"). Here the loop never waits: its
+        connection has no busy timeout (a held lock sends the work to the thread, which
+        waits) and never checkpoints (the thread does, every CHECKPOINT_EVERY commits).
+        Raises StorageUnavailable when the transaction fails; nothing of it is then written.
+        """
+        if not self.is_sqlite:
+            raise RuntimeError("write_now is for SQLite")
+        try:
+            result = self._write_here(work)
+        except _Locked:
+            return await self.write_in_thread(work)
+        except (sqlite3.Error, OSError) as exc:  # a constraint too: the caller retries either
+            raise StorageUnavailable(UNAVAILABLE) from exc
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpoint is None:
+            self._since_checkpoint = 0
+            self._checkpoint = asyncio.get_running_loop().run_in_executor(
+                self._executor(), self._checkpoint_wal
+            )
+            self._checkpoint.add_done_callback(self._checkpointed)
+        return result
+
+    def _write_here(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """What `work` returned, once committed. Raises _Locked if another connection holds
+        the write lock (nothing was written), sqlite3.Error if the transaction failed."""
+        connection = self._here_connection
+        if connection is None:
+            if self._here_engine is None:
+                self._here_engine = _plain_sqlite_engine(self.url)
+            connection = self._here_connection = self._here_engine.raw_connection()
+            driver = connection.driver_connection
+            assert isinstance(driver, sqlite3.Connection)
+            driver.execute("PRAGMA busy_timeout=0")
+            driver.execute("PRAGMA wal_autocheckpoint=0")
+        driver = connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)  # in autocommit: _on_connect made it so
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+                raise _Locked from exc
+            raise
+        try:
+            result = work(driver)
+            driver.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY and driver.in_transaction:
+                driver.execute("ROLLBACK")
+                raise _Locked from exc
+            self._drop_here(connection)
+            raise
+        except BaseException:
+            self._drop_here(connection)
+            raise
+        return result
+
+    def _drop_here(self, connection: PoolProxiedConnection) -> None:
+        self._here_connection = None
+        connection.close()  # back to the pool, which rolls back what is left open
+
+    def _checkpoint_wal(self) -> None:
+        driver = self._thread_driver()
+        driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _checkpointed(self, future: asyncio.Future[None]) -> None:
+        self._checkpoint = None
+        if not future.cancelled() and future.exception() is not None:
+            self._since_checkpoint = CHECKPOINT_EVERY  # try again after the next commit
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writes")
+        return self._thread
+
     async def write_in_thread(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` in one write transaction on SQLite's own driver, on a thread of its own.
 
@@ -195,35 +293,35 @@ class Database:
         """
         if not self.is_sqlite:
             raise RuntimeError("write_in_thread is for SQLite")
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writes")
         try:
             return await asyncio.get_running_loop().run_in_executor(
-                self._thread, self._in_transaction, work
+                self._executor(), self._in_transaction, work
             )
         except (sqlite3.Error, OSError) as exc:  # a constraint too: the caller retries either
             raise StorageUnavailable(UNAVAILABLE) from exc
 
-    def _in_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _thread_driver(self) -> sqlite3.Connection:
         # The thread keeps its connection (a pool checkout and return per transaction cost
         # a quarter of it); one that failed is closed, and the next transaction opens another.
         connection = self._thread_connection
         if connection is None:
             if self._thread_engine is None:
-                plain = make_url(self.url).set(drivername="sqlite")  # the standard library's
-                engine = create_engine(plain, pool_size=1)
-                _configure_sqlite(engine)
-                self._thread_engine = engine
+                self._thread_engine = _plain_sqlite_engine(self.url)
             connection = self._thread_connection = self._thread_engine.raw_connection()
         driver = connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)  # in autocommit: _on_connect made it so
+        return driver
+
+    def _in_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        driver = self._thread_driver()
         try:
             driver.execute("BEGIN IMMEDIATE")
             result = work(driver)
             driver.execute("COMMIT")
         except BaseException:
-            self._thread_connection = None
-            connection.close()  # back to the pool, which rolls back what is left open
+            connection, self._thread_connection = self._thread_connection, None
+            if connection is not None:
+                connection.close()  # back to the pool, which rolls back what is left open
             raise
         return result
 
@@ -246,6 +344,11 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._here_connection is not None:
+            self._drop_here(self._here_connection)
+        if self._here_engine is not None:
+            self._here_engine.dispose()
+            self._here_engine = None
         if self._thread is not None:  # its connection belongs to that thread
             await asyncio.get_running_loop().run_in_executor(
                 self._thread, self._close_thread_engine

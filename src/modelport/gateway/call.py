@@ -50,16 +50,15 @@ class Call:
         """A piece of the stream went to the client: the first one times the first token."""
         if self.first_sent is None:
             self.first_sent = time.perf_counter()
-            metrics.TIME_TO_FIRST_TOKEN.labels(self.model.id).observe(
-                self.first_sent - self.started
-            )
+            first_token = metrics.series(metrics.TIME_TO_FIRST_TOKEN, self.model.id)
+            first_token.observe(self.first_sent - self.started)
 
     def streamed(self) -> None:
         """The stream ended whole: time per output token, after the first."""
         tokens = 0 if self.usage_row is None else self.usage_row.completion_tokens
         if self.first_sent is not None and tokens > 1:
             seconds = (time.perf_counter() - self.first_sent) / (tokens - 1)
-            metrics.TIME_PER_OUTPUT_TOKEN.labels(self.model.id).observe(seconds)
+            metrics.series(metrics.TIME_PER_OUTPUT_TOKEN, self.model.id).observe(seconds)
 
     def row(self, status: Status, *, completion_chars: int = 0, charge: bool = True) -> UsageRow:
         """The usage row: the upstream's own counts, or estimates marked as such.

@@ -12,7 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from modelport.api.context import ROUTE_TEMPLATE, request_id_of
 from modelport.drain import Drain
@@ -129,18 +129,3 @@ def pattern(template: str) -> re.Pattern[str]:
     segment, or the rest of the path for `{name:path}` (model ids may hold slashes)."""
     regex = re.sub(r"\{(\w+):path\}", r"(?P<\1>.+)", template)
     return re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex))
-
-
-class DataPlaneMiddleware:
-    """Sends `/v1/...` to the data plane and everything else on down the stack."""
-
-    def __init__(self, app: ASGIApp, data_plane: DataPlane) -> None:
-        self.app = app
-        self._data_plane = data_plane
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"] if scope["type"] == "http" else ""
-        if path == "/v1" or path.startswith("/v1/"):
-            await self._data_plane(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)

@@ -27,7 +27,7 @@ class InterruptWatch:
         self._owner = asyncio.current_task()
         self._armed = True
         self.reason: str | None = None
-        self._task = asyncio.create_task(self._watch())
+        self._task: asyncio.Task[None] | None = asyncio.create_task(self._watch())
         drain.watch(self)
 
     async def _watch(self) -> None:
@@ -46,7 +46,12 @@ class InterruptWatch:
     def stop(self) -> None:
         """Disarm: from here on the request finishes whatever happens to the client."""
         self._armed = False
-        self._task.cancel()
+        if self._task is not None:
+            self._task.cancel()
+            # The cancelled task keeps its CancelledError, whose traceback holds this watch's
+            # frame: with the task referenced here that was a reference cycle per request,
+            # left to the garbage collector along with the connection objects it reached.
+            self._task = None
         self._drain.unwatch(self)
 
     def absorb(self) -> None:

@@ -139,7 +139,8 @@ class UsageRecorder:
         return True
 
     async def _write(self, rows: list[UsageRow], touches: dict[uuid.UUID, datetime]) -> None:
-        """Commit rows and touches. On SQLite the rows go in one trip to a writer thread:
+        """Commit rows and touches. On SQLite the rows go in one transaction on SQLite's own
+        driver, on the loop's thread unless the write lock is held (`Database.write_now`):
         aiosqlite's many trips per commit were most of a request's CPU (docs/benchmarks.md).
         Touches (once a minute per key) go first in a unit of their own, so that rows are
         never reported failed once written.
@@ -155,16 +156,16 @@ class UsageRecorder:
             async with self._database.write() as unit:
                 await KeyRepository(unit.session).touch(touches)
         if rows:
-            await self._database.write_in_thread(partial(insert_once_sqlite, rows=rows))
+            await self._database.write_now(partial(insert_once_sqlite, rows=rows))
 
 
 def _count(row: UsageRow) -> None:
     """Count a committed row's tokens, cost and duration by model."""
-    metrics.USAGE_ROWS.labels(row.status).inc()
-    metrics.TOKENS.labels(row.model, "prompt").inc(row.prompt_tokens)
-    metrics.TOKENS.labels(row.model, "completion").inc(row.completion_tokens)
+    metrics.series(metrics.USAGE_ROWS, row.status).inc()
+    metrics.series(metrics.TOKENS, row.model, "prompt").inc(row.prompt_tokens)
+    metrics.series(metrics.TOKENS, row.model, "completion").inc(row.completion_tokens)
     metrics.COST.inc(row.model, amount=row.cost_picousd)
-    metrics.MODEL_DURATION.labels(row.model, row.status).observe(row.latency_ms / 1000)
+    metrics.series(metrics.MODEL_DURATION, row.model, row.status).observe(row.latency_ms / 1000)
 
 
 def _ids(batch: list[tuple[UsageRow, asyncio.Future[None] | None]]) -> list[str]:
