@@ -184,14 +184,55 @@ class SharedTargets:
         }
 
 
+class _Holds:
+    """What one worker's calls reserved (monthly spend, credit) and it has not settled yet.
+
+    A worker killed mid-request never settles: its connection closes, and the parent
+    releases these at no cost at once, as nothing was spent; without this they would hold
+    the key's spend or credit for `RESERVATION_SECONDS`, and a prepaid key be refused
+    meanwhile.
+    """
+
+    def __init__(self, targets: SharedTargets) -> None:
+        self._targets = targets
+        self._held: dict[tuple[str, uuid.UUID, str], Any] = {}
+        """By (target, key, request id): the `LimitCheck`, or the credit's amount."""
+
+    def note(self, target: str, method: str, args: tuple[Any, ...], result: Any) -> None:
+        """Record what a call that succeeded reserved or settled."""
+        if target == "limits" and method in ("admit", "settle"):
+            check: LimitCheck = args[0]
+            if check.spend is None:
+                return
+            slot = (target, check.key_id, check.spend.request_id)
+            if method == "settle":
+                self._held.pop(slot, None)
+            elif result.refused is None:
+                self._held[slot] = check
+        elif target == "credit" and method == "reserve" and result:
+            key_id, _granted, amount, request_id = args
+            self._held[(target, key_id, request_id)] = amount
+        elif target == "credit" and method == "settle":
+            key_id, request_id, _amount, _cost = args
+            self._held.pop((target, key_id, request_id), None)
+
+    async def release(self) -> None:
+        held, self._held = self._held, {}
+        for (target, key_id, request_id), hold in held.items():
+            if target == "limits":
+                await self._targets.key_limits.settle(hold, 0, 0)
+            else:
+                await self._targets.credit.settle(key_id, request_id, hold, 0)
+
+
 class StateServer:
     """The parent's side: answers workers' calls on a Unix socket, concurrently."""
 
     def __init__(self, path: Path, targets: SharedTargets) -> None:
         self._path = path
+        self._targets = targets
         self._methods = targets.methods()
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_unix_server(self._connection, path=self._path)
@@ -203,29 +244,39 @@ class StateServer:
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         outbox = _Outbox(writer)
+        holds = _Holds(self._targets)
+        calls: set[asyncio.Task[None]] = set()
         try:
             while True:
                 call_id, target, method, args = await _read(reader)
-                task = asyncio.create_task(self._answer(outbox, call_id, target, method, args))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                task = asyncio.create_task(
+                    self._answer(outbox, holds, call_id, target, method, args)
+                )
+                calls.add(task)
+                task.add_done_callback(calls.discard)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # the worker is gone
         except pickle.UnpicklingError:
             log.exception("a shared call was refused")
         finally:
             writer.close()
+        if calls:  # its last calls may still be reserving
+            await asyncio.wait(calls)
+        await holds.release()
 
     async def _answer(
         self,
         outbox: _Outbox,
+        holds: _Holds,
         call_id: int,
         target: str,
         method: str,
         args: tuple[Any, ...],
     ) -> None:
         try:
-            result = ("ok", await self._methods[target][method](*args))
+            value = await self._methods[target][method](*args)
+            holds.note(target, method, args, value)
+            result = ("ok", value)
         except StorageUnavailable as exc:
             result = ("unavailable", str(exc))
         except Exception:
