@@ -101,3 +101,26 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+def test_a_parent_that_cannot_serve_the_shared_counters_says_why_in_one_line(
+    tmp_path: Path,
+) -> None:
+    """The workers' private folder is made under TMPDIR: too deep a one, and the parent's
+    Unix socket path is longer than the kernel takes. The parent must say so and stop, not
+    wait for a socket that will never be served."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    env = clean_env(MODELPORT_DATA_DIR=str(tmp_path / "data"), TMPDIR=str(deep))
+    done = subprocess.run(
+        [sys.executable, "-m", "modelport", "serve", "--workers", "2", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.startswith("modelport:")]
+    assert len(lines) == 1
+    assert lines[0].startswith("modelport: cannot serve the workers' shared counters")
+    assert "AF_UNIX path too long" in lines[0]

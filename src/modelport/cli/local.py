@@ -108,14 +108,19 @@ def _serve_workers(settings: Settings, app: Any, *, migrate: bool) -> None:
     import asyncio
 
     from modelport.cli.server import uvicorn_config
-    from modelport.cli.workers import supervise
+    from modelport.cli.workers import SharedStateFailed, supervise
 
     asyncio.run(_start_and_stop(app))
     try:
         sock = uvicorn_config(app, settings).bind_socket()
     except SystemExit:
         raise typer.Exit(1) from None  # uvicorn logged why (the port is taken)
-    raise typer.Exit(supervise(settings, sock))
+    try:
+        code = supervise(settings, sock)
+    except SharedStateFailed as exc:
+        typer.echo(f"modelport: {exc}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
 
 
 async def _start_and_stop(app: Any) -> None:

@@ -68,6 +68,11 @@ def supervise(settings: Settings, sock: socket.socket) -> int:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+class SharedStateFailed(Exception):
+    """The parent could not start serving its workers' shared counters (the message says
+    why, in one line)."""
+
+
 class _StateHost:
     """The parent's counters, served to the workers from a thread with its own event loop."""
 
@@ -78,10 +83,16 @@ class _StateHost:
         self._stopping: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="shared-state", daemon=True)
         self._ready = threading.Event()
+        self._failed: Exception | None = None
+        """Why serving failed before it was ready (the thread's error, raised by start)."""
 
     def start(self) -> None:
         self._thread.start()
         self._ready.wait()
+        if self._failed is not None:
+            raise SharedStateFailed(
+                f"cannot serve the workers' shared counters on {self._link.socket}: {self._failed}"
+            ) from self._failed
 
     def stop(self) -> None:
         if self._stopping is not None:
@@ -89,7 +100,13 @@ class _StateHost:
         self._thread.join(10)
 
     def _run(self) -> None:
-        self._loop.run_until_complete(self._serve())
+        try:
+            self._loop.run_until_complete(self._serve())
+        except Exception as exc:
+            if self._ready.is_set():
+                raise
+            self._failed = exc
+            self._ready.set()
 
     async def _serve(self) -> None:
         from modelport.components import shared_targets
