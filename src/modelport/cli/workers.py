@@ -132,6 +132,9 @@ class _Worker:
         self.started = time.monotonic()
         self.signalled = 0
         """How many of the parent's signals it has been sent."""
+        self.serving = False
+        """Whether it said it is ready (only its message counts: a pipe that ends without
+        one is a worker that died before it was ready)."""
 
 
 class _Supervisor:
@@ -184,16 +187,19 @@ class _Supervisor:
 
     def _note_ready(self) -> None:
         for worker in self._workers.values():
-            if not worker.ready.closed and worker.ready.poll():
-                with contextlib.suppress(EOFError, OSError):
-                    worker.ready.recv()
+            if worker.ready.closed or not worker.ready.poll():
+                continue
+            try:
+                worker.ready.recv()
+            except (EOFError, OSError):
+                continue  # it died before it was ready: `_replace` counts that
+            finally:
                 worker.ready.close()
-                self._fast_deaths = 0
-                if self._announced:  # a replacement
-                    log.info(
-                        "worker ready", extra={"worker": worker.index, "pid": worker.process.pid}
-                    )
-        if not self._announced and all(w.ready.closed for w in self._workers.values()):
+            worker.serving = True
+            self._fast_deaths = 0
+            if self._announced:  # a replacement
+                log.info("worker ready", extra={"worker": worker.index, "pid": worker.process.pid})
+        if not self._announced and all(w.serving for w in self._workers.values()):
             self._announced = True
             pids = sorted(w.process.pid or 0 for w in self._workers.values())
             log.info("workers ready", extra={"workers": len(pids), "pids": pids})
