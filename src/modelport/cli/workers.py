@@ -49,6 +49,8 @@ FAST_DEATH_SECONDS = 10.0
 FAST_DEATHS = 3
 """Failures to start in a row that stop the server (a bad setting would loop forever)."""
 _PR_SET_PDEATHSIG = 1
+_STOPPING = {signal.SIGTERM, signal.SIGINT}
+"""The signals that stop the server."""
 _spawn = multiprocessing.get_context("spawn")
 
 
@@ -149,7 +151,7 @@ class _Supervisor:
         self._stop_logged = False
 
     def run(self) -> int:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in _STOPPING:
             signal.signal(sig, self._on_signal)
         for index in range(self._settings.workers):
             self._start(index)
@@ -167,6 +169,10 @@ class _Supervisor:
 
     def _on_signal(self, sig: int, frame: FrameType | None) -> None:
         self._signals.append(sig)
+        # Stopping: no worker will be started on the socket again. Once the workers have
+        # closed their listeners, the parent's copy would keep the port listening with
+        # nobody to accept; closed, a new connection is refused (a proxy tries elsewhere).
+        self._sock.close()
         for worker in list(self._workers.values()):
             self._pass_signals(worker)
 
@@ -205,17 +211,30 @@ class _Supervisor:
             log.info("workers ready", extra={"workers": len(pids), "pids": pids})
 
     def _start(self, index: int) -> None:
-        parent_end, child_end = _spawn.Pipe(duplex=False)
-        process = _spawn.Process(
-            target=work,
-            args=(self._settings, self._sock, self._link.numbered(index), child_end, os.getpid()),
-            name=f"modelport-worker-{index}",
-            daemon=False,
-        )
-        process.start()
-        child_end.close()
-        self._workers[index] = worker = _Worker(index, process, parent_end)
-        self._pass_signals(worker)  # any that came while it was being started
+        """Start worker `index`, unless stopping. Signals wait meanwhile: their handler
+        closes the socket the new worker is being handed."""
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+        try:
+            if self._signals:
+                return
+            parent_end, child_end = _spawn.Pipe(duplex=False)
+            process = _spawn.Process(
+                target=work,
+                args=(
+                    self._settings,
+                    self._sock,
+                    self._link.numbered(index),
+                    child_end,
+                    os.getpid(),
+                ),
+                name=f"modelport-worker-{index}",
+                daemon=False,
+            )
+            process.start()
+            child_end.close()
+            self._workers[index] = _Worker(index, process, parent_end)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def _replace(self, worker: _Worker) -> bool:
         """Start another worker in place of a dead one, unless stopping; False when the
@@ -245,6 +264,7 @@ def work(
 ) -> None:
     """Worker `link.index` (a spawned process): the hub's app, served by a `DrainingServer`
     on `sock`. Its log lines carry `worker: <index>` (a replacement takes the dead one's)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)  # held while it was started
     if sys.platform == "linux":
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:
