@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport.errors import StorageUnavailable
-from modelport.infra.background import stop
+from modelport.infra.background import Poller
 from modelport.infra.breaker import Breaker
 from modelport.infra.cooldown import MemoryDeploymentHealth
 from modelport.infra.credit import MemoryCreditLedger
@@ -455,8 +455,7 @@ class SharedDeploymentHealth:
     ) -> None:
         self._client = client
         self._local = local
-        self._poll = poll
-        self._polling: asyncio.Task[None] | None = None
+        self._poller = Poller(self._refresh, poll, "cooldown-poll")
 
     def cooling(self, deployment: str, now: float) -> bool:
         return self._local.cooling(deployment, now)
@@ -474,16 +473,15 @@ class SharedDeploymentHealth:
             self._local.cool(deployment, until)
 
     async def start(self) -> None:
-        self._polling = asyncio.create_task(self._poll_forever(), name="cooldown-poll")
+        """Learn the cooldowns in force, then keep learning them in the background."""
+        await self._poller.start()
 
     async def close(self) -> None:
-        await stop(self._polling)
-        self._polling = None
+        await self._poller.close()
 
-    async def _poll_forever(self) -> None:
-        while True:
-            with contextlib.suppress(StateUnreachable):
-                cooling = await self._client.call("health", "snapshot")
-                for deployment, until in cooling.items():
-                    self._local.cool(deployment, until)
-            await asyncio.sleep(self._poll)
+    async def _refresh(self) -> None:
+        """Copy the parent's cooldowns in force into this worker's memory."""
+        with contextlib.suppress(StateUnreachable):
+            cooling = await self._client.call("health", "snapshot")
+            for deployment, until in cooling.items():
+                self._local.cool(deployment, until)
