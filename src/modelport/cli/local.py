@@ -85,7 +85,7 @@ def serve(
         typer.echo(f"modelport: {exc}", err=True)
         raise typer.Exit(2) from None
     if settings.workers > 1:
-        _serve_workers(settings, app, migrate=migrate)
+        _serve_workers(settings, app)
         return
     DrainingServer(uvicorn_config(app, settings), app.state.components.drain).run()
 
@@ -102,9 +102,10 @@ def _check_workers(value: str) -> None:
         raise typer.Exit(2)
 
 
-def _serve_workers(settings: Settings, app: Any, *, migrate: bool) -> None:
-    """The parent of `--workers N`: the app's lifespan runs here once (migration, setup
-    link) and its resources close; then the workers serve (`cli/workers.py`)."""
+def _serve_workers(settings: Settings, app: Any) -> None:
+    """The parent of `--workers N`: the app's lifespan runs here once (migration, unless
+    `--no-migrate` had `serve` check the database is at the head already; setup link) and its
+    resources close; then the workers serve (`cli/workers.py`)."""
     import asyncio
 
     from modelport.cli.server import uvicorn_config
