@@ -6,10 +6,15 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import shutil
 import struct
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
 
 from modelport.infra.credit import MemoryCreditLedger
 from modelport.infra.key_counters import LimitCheck, MemoryKeyLimitStore, SpendHold
@@ -19,6 +24,9 @@ from modelport.infra.shared_state import (
     SharedKeyLimitStore,
     SharedRateLimiter,
     StateClient,
+    StateServer,
+    StateUnreachable,
+    WorkerLink,
 )
 from tests.support import shared_state
 
@@ -120,3 +128,24 @@ async def test_a_dead_workers_unsettled_spend_is_released_and_its_settled_cost_k
         assert await _reserve_until(lambda rid: admitted(b, rid, 500), "next")
         assert not await admitted(b, "over", 1)
         await survivor.close()
+
+
+async def test_closing_the_parent_ends_every_worker_connection_and_its_handler() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="mp-state-"))
+    server = StateServer(WorkerLink(folder).socket, shared_state.targets())
+    await server.start()
+    client = StateClient(WorkerLink(folder).socket)
+    try:
+        await client.call("rate", "hit", "b", 5, 60, 1)
+        ours = {
+            asyncio.current_task(),
+            *(t for t in asyncio.all_tasks() if t.get_name() == "shared-state"),
+        }
+        assert len(asyncio.all_tasks() - ours) == 1  # the parent's handler of this connection
+        await server.close()
+        assert asyncio.all_tasks() - ours == set()
+        with pytest.raises(StateUnreachable):  # the worker sees its parent gone
+            await asyncio.wait_for(client.call("rate", "hit", "b", 5, 60, 1), 5)
+    finally:
+        await client.close()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -233,16 +233,34 @@ class StateServer:
         self._targets = targets
         self._methods = targets.methods()
         self._server: asyncio.Server | None = None
+        self._lines: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
+        """Each worker connection's handler, and its end of the connection."""
 
     async def start(self) -> None:
         self._server = await asyncio.start_unix_server(self._connection, path=self._path)
         os.chmod(self._path, 0o600)
 
     async def close(self) -> None:
+        """Stop listening and close every worker's connection; return once their handlers
+        have ended (as when a worker goes: no handler is left to be cancelled)."""
         if self._server is not None:
             self._server.close()
+        lines = dict(self._lines)
+        for writer in lines.values():
+            writer.close()
+        if lines:
+            await asyncio.wait(lines)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handler = asyncio.current_task()
+        assert handler is not None
+        self._lines[handler] = writer
+        try:
+            await self._serve(reader, writer)
+        finally:
+            del self._lines[handler]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         outbox = _Outbox(writer)
         holds = _Holds(self._targets)
         calls: set[asyncio.Task[None]] = set()
