@@ -123,13 +123,15 @@ def test_a_database_behind_is_refused_until_upgraded(tmp_path: Path) -> None:
     env = env_for(url, tmp_path)
 
     behind = f"is at migration {previous}, this modelport needs {HEAD}: run `modelport db upgrade`"
-    token, refused, current = side_by_side(
+    token, refused, refused_workers, current = side_by_side(
         lambda: modelport(None, "tokens", "create", "ci", env=env),
         lambda: modelport(None, "serve", "--no-migrate", env=env),
+        lambda: modelport(None, "serve", "--no-migrate", "--workers", "2", env=env),
         lambda: modelport(None, "db", "current", env=env),
     )
     assert_clean_failure(token, behind)
     assert_clean_failure(refused, behind)
+    assert_clean_failure(refused_workers, behind)
     assert (current.code, current.out) == (
         1,
         f"{previous} (the newest is {HEAD}: run `{UPGRADE}`)\n",

@@ -5,6 +5,8 @@ their streams ended with an error event the client reads."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import threading
 import time
@@ -154,3 +156,60 @@ def test_sigterm_drains_then_bills_what_it_cuts_once(
     assert settled == sum(row.cost_picousd for row in recorded)
     assert '"message":"draining"' in hub.logs()
     assert PACE_SECONDS * LONG > GRACE + 5, "the long streams could not have finished"
+
+
+def _listener_inode(port: int) -> str:
+    """The kernel's listening socket on `port` (one, whichever processes hold it)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
+            return fields[9]
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def _holds(pid: int, inode: str) -> bool:
+    folder = Path(f"/proc/{pid}/fd")
+    links = []
+    for fd in folder.iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            links.append(os.readlink(fd))
+    return f"socket:[{inode}]" in links
+
+
+def test_a_stopping_parent_lets_go_of_the_port_while_its_workers_drain(
+    loop: BackgroundLoop, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    """Once the workers have closed their listeners, a connection must be refused (a proxy
+    then tries another server) rather than queued on the parent's copy of the socket with
+    nobody to accept it: the parent closes its copy as soon as it is stopping."""
+    catalog = write_test_catalog(tmp_path / "catalog.toml", upstream.url)
+    env = {
+        "MODELPORT_CATALOG": str(catalog),
+        CREDENTIAL_ENV: CREDENTIAL,
+        "MODELPORT_REDIS_URL": "",
+        "MODELPORT_SHUTDOWN_GRACE_SECONDS": str(GRACE),
+    }
+    hub = Workers(sqlite_url(tmp_path), tmp_path / "hub", loop, env, 2)
+    hub.start()
+    try:
+        inode = _listener_inode(hub.port)
+        assert _holds(hub.pid, inode)
+        with hub.client(hub.new_team().token) as api:
+            created = api.post("/v2/gen-ai/models/api_keys", json={"name": "app"})
+        reader = Reader(hub, created.json()["api_key_info"]["secret_key"], LONG)
+        reader.start()
+        assert reader.first.wait(10), "the stream started"
+
+        hub.signal(signal.SIGTERM)
+        deadline = time.monotonic() + GRACE / 2
+        while _holds(hub.pid, inode):
+            assert time.monotonic() < deadline, "the parent still holds the listening socket"
+            time.sleep(0.02)
+        assert reader.is_alive(), "a worker is still draining"
+        for _ in range(2):  # cut, then stop: the test has seen what it came for
+            hub.signal(signal.SIGTERM)
+            time.sleep(0.1)
+        assert hub.wait(GRACE + 20) == 0
+        reader.join(10)
+    finally:
+        hub.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from modelport.cli.workers import FAST_DEATHS, _spawn, _Supervisor, _Worker
 from modelport.config import Settings
+from modelport.infra.shared_state import WorkerLink
 from tests.support.cli import clean_env
 from tests.support.hub import Hub, free_port
 
@@ -101,3 +104,43 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+def test_a_parent_that_cannot_serve_the_shared_counters_says_why_in_one_line(
+    tmp_path: Path,
+) -> None:
+    """The workers' private folder is made under TMPDIR: too deep a one, and the parent's
+    Unix socket path is longer than the kernel takes. The parent must say so and stop, not
+    wait for a socket that will never be served."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    env = clean_env(MODELPORT_DATA_DIR=str(tmp_path / "data"), TMPDIR=str(deep))
+    done = subprocess.run(
+        [sys.executable, "-m", "modelport", "serve", "--workers", "2", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.startswith("modelport:")]
+    assert len(lines) == 1
+    assert lines[0].startswith("modelport: cannot serve the workers' shared counters")
+    assert "AF_UNIX path too long" in lines[0]
+
+
+def test_a_worker_that_dies_before_it_is_ready_is_not_counted_ready(tmp_path: Path) -> None:
+    """Its pipe ends without a word: that is a failure to start, which must count towards
+    stopping the server, not reset the count as a worker's readiness does."""
+    supervisor = _Supervisor(Settings(workers=2), socket.socket(), WorkerLink(tmp_path))
+    supervisor._fast_deaths = FAST_DEATHS - 1
+    ready, sent = _spawn.Pipe(duplex=False)
+    process = _spawn.Process(target=int)  # ends at once, never saying it is ready
+    process.start()
+    sent.close()
+    process.join(30)
+    supervisor._workers[0] = _Worker(0, process, ready)
+    supervisor._note_ready()
+    assert supervisor._fast_deaths == FAST_DEATHS - 1
+    assert not supervisor._announced
+    assert ready.closed  # not waited on again

@@ -249,3 +249,17 @@ def test_metrics_show_every_worker_whichever_answers(server: Workers) -> None:
             answers
         )
         assert scrape["modelport_cost_usd_total"] == after[0]["modelport_cost_usd_total"]
+
+
+def test_every_worker_s_readiness_says_revocation_is_shared_by_the_workers(
+    server: Workers,
+) -> None:
+    """On SQLite with no Redis (docs/design/workers.md, Metrics, health, logs)."""
+    with httpx.Client(timeout=10) as client:
+        answers = until_every_worker(
+            server, lambda: client.get(server.url + "/readyz", headers=FRESH)
+        )
+    for answer in answers:
+        assert answer.json()["revocation"] == (
+            f"shared by this server's {WORKERS} workers (single node)"
+        )

@@ -145,6 +145,20 @@ async def test_workers_share_their_parent_s_cooldowns() -> None:
         await other.close()
 
 
+async def test_a_worker_that_starts_learns_its_parent_s_cooldowns_in_force() -> None:
+    async with shared_state.parent(shared_state.targets(policy=POLICY)) as line:
+        one = SharedDeploymentHealth(line, MemoryDeploymentHealth(POLICY), poll=POLL)
+        deployment = _deployment()
+        await one.failed(deployment, retry_after=2.0)
+        late = SharedDeploymentHealth(line, MemoryDeploymentHealth(POLICY), poll=60)
+        await late.start()
+        try:
+            assert _cooling(late, deployment)
+            assert abs((late.until(deployment) or 0) - (one.until(deployment) or 0)) < SLACK
+        finally:
+            await late.close()
+
+
 async def test_failures_further_apart_than_the_window_do_not_add_up(
     private_redis: PrivateRedis,
 ) -> None:

@@ -85,7 +85,7 @@ def serve(
         typer.echo(f"modelport: {exc}", err=True)
         raise typer.Exit(2) from None
     if settings.workers > 1:
-        _serve_workers(settings, app, migrate=migrate)
+        _serve_workers(settings, app)
         return
     DrainingServer(uvicorn_config(app, settings), app.state.components.drain).run()
 
@@ -102,20 +102,26 @@ def _check_workers(value: str) -> None:
         raise typer.Exit(2)
 
 
-def _serve_workers(settings: Settings, app: Any, *, migrate: bool) -> None:
-    """The parent of `--workers N`: the app's lifespan runs here once (migration, setup
-    link) and its resources close; then the workers serve (`cli/workers.py`)."""
+def _serve_workers(settings: Settings, app: Any) -> None:
+    """The parent of `--workers N`: the app's lifespan runs here once (migration, unless
+    `--no-migrate` had `serve` check the database is at the head already; setup link) and its
+    resources close; then the workers serve (`cli/workers.py`)."""
     import asyncio
 
     from modelport.cli.server import uvicorn_config
-    from modelport.cli.workers import supervise
+    from modelport.cli.workers import SharedStateFailed, supervise
 
     asyncio.run(_start_and_stop(app))
     try:
         sock = uvicorn_config(app, settings).bind_socket()
     except SystemExit:
         raise typer.Exit(1) from None  # uvicorn logged why (the port is taken)
-    raise typer.Exit(supervise(settings, sock))
+    try:
+        code = supervise(settings, sock)
+    except SharedStateFailed as exc:
+        typer.echo(f"modelport: {exc}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
 
 
 async def _start_and_stop(app: Any) -> None:

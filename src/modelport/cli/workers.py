@@ -49,6 +49,8 @@ FAST_DEATH_SECONDS = 10.0
 FAST_DEATHS = 3
 """Failures to start in a row that stop the server (a bad setting would loop forever)."""
 _PR_SET_PDEATHSIG = 1
+_STOPPING = {signal.SIGTERM, signal.SIGINT}
+"""The signals that stop the server."""
 _spawn = multiprocessing.get_context("spawn")
 
 
@@ -68,6 +70,11 @@ def supervise(settings: Settings, sock: socket.socket) -> int:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+class SharedStateFailed(Exception):
+    """The parent could not start serving its workers' shared counters (the message says
+    why, in one line)."""
+
+
 class _StateHost:
     """The parent's counters, served to the workers from a thread with its own event loop."""
 
@@ -78,10 +85,16 @@ class _StateHost:
         self._stopping: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="shared-state", daemon=True)
         self._ready = threading.Event()
+        self._failed: Exception | None = None
+        """Why serving failed before it was ready (the thread's error, raised by start)."""
 
     def start(self) -> None:
         self._thread.start()
         self._ready.wait()
+        if self._failed is not None:
+            raise SharedStateFailed(
+                f"cannot serve the workers' shared counters on {self._link.socket}: {self._failed}"
+            ) from self._failed
 
     def stop(self) -> None:
         if self._stopping is not None:
@@ -89,7 +102,13 @@ class _StateHost:
         self._thread.join(10)
 
     def _run(self) -> None:
-        self._loop.run_until_complete(self._serve())
+        try:
+            self._loop.run_until_complete(self._serve())
+        except Exception as exc:
+            if self._ready.is_set():
+                raise
+            self._failed = exc
+            self._ready.set()
 
     async def _serve(self) -> None:
         from modelport.components import shared_targets
@@ -115,6 +134,9 @@ class _Worker:
         self.started = time.monotonic()
         self.signalled = 0
         """How many of the parent's signals it has been sent."""
+        self.serving = False
+        """Whether it said it is ready (only its message counts: a pipe that ends without
+        one is a worker that died before it was ready)."""
 
 
 class _Supervisor:
@@ -129,7 +151,7 @@ class _Supervisor:
         self._stop_logged = False
 
     def run(self) -> int:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in _STOPPING:
             signal.signal(sig, self._on_signal)
         for index in range(self._settings.workers):
             self._start(index)
@@ -147,6 +169,10 @@ class _Supervisor:
 
     def _on_signal(self, sig: int, frame: FrameType | None) -> None:
         self._signals.append(sig)
+        # Stopping: no worker will be started on the socket again. Once the workers have
+        # closed their listeners, the parent's copy would keep the port listening with
+        # nobody to accept; closed, a new connection is refused (a proxy tries elsewhere).
+        self._sock.close()
         for worker in list(self._workers.values()):
             self._pass_signals(worker)
 
@@ -167,32 +193,48 @@ class _Supervisor:
 
     def _note_ready(self) -> None:
         for worker in self._workers.values():
-            if not worker.ready.closed and worker.ready.poll():
-                with contextlib.suppress(EOFError, OSError):
-                    worker.ready.recv()
+            if worker.ready.closed or not worker.ready.poll():
+                continue
+            try:
+                worker.ready.recv()
+            except (EOFError, OSError):
+                continue  # it died before it was ready: `_replace` counts that
+            finally:
                 worker.ready.close()
-                self._fast_deaths = 0
-                if self._announced:  # a replacement
-                    log.info(
-                        "worker ready", extra={"worker": worker.index, "pid": worker.process.pid}
-                    )
-        if not self._announced and all(w.ready.closed for w in self._workers.values()):
+            worker.serving = True
+            self._fast_deaths = 0
+            if self._announced:  # a replacement
+                log.info("worker ready", extra={"worker": worker.index, "pid": worker.process.pid})
+        if not self._announced and all(w.serving for w in self._workers.values()):
             self._announced = True
             pids = sorted(w.process.pid or 0 for w in self._workers.values())
             log.info("workers ready", extra={"workers": len(pids), "pids": pids})
 
     def _start(self, index: int) -> None:
-        parent_end, child_end = _spawn.Pipe(duplex=False)
-        process = _spawn.Process(
-            target=work,
-            args=(self._settings, self._sock, self._link.numbered(index), child_end, os.getpid()),
-            name=f"modelport-worker-{index}",
-            daemon=False,
-        )
-        process.start()
-        child_end.close()
-        self._workers[index] = worker = _Worker(index, process, parent_end)
-        self._pass_signals(worker)  # any that came while it was being started
+        """Start worker `index`, unless stopping. Signals wait meanwhile: their handler
+        closes the socket the new worker is being handed."""
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+        try:
+            if self._signals:
+                return
+            parent_end, child_end = _spawn.Pipe(duplex=False)
+            process = _spawn.Process(
+                target=work,
+                args=(
+                    self._settings,
+                    self._sock,
+                    self._link.numbered(index),
+                    child_end,
+                    os.getpid(),
+                ),
+                name=f"modelport-worker-{index}",
+                daemon=False,
+            )
+            process.start()
+            child_end.close()
+            self._workers[index] = _Worker(index, process, parent_end)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def _replace(self, worker: _Worker) -> bool:
         """Start another worker in place of a dead one, unless stopping; False when the
@@ -222,6 +264,7 @@ def work(
 ) -> None:
     """Worker `link.index` (a spawned process): the hub's app, served by a `DrainingServer`
     on `sock`. Its log lines carry `worker: <index>` (a replacement takes the dead one's)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)  # held while it was started
     if sys.platform == "linux":
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:

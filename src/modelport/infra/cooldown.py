@@ -32,7 +32,6 @@ Redis answers again, and keeps the cooldowns it learned.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -42,7 +41,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from modelport.infra.background import stop
+from modelport.infra.background import Poller
 from modelport.infra.breaker import Breaker
 
 log = logging.getLogger("modelport.cooldown")
@@ -178,11 +177,10 @@ class RedisDeploymentHealth:
     ) -> None:
         self._local = local
         self._policy = policy
-        self._poll = poll
         self._breaker = Breaker()
         self._failed = client.register_script(_FAILED)
         self._snapshot = client.register_script(_SNAPSHOT)
-        self._polling: asyncio.Task[None] | None = None
+        self._poller = Poller(self._refresh, poll, "cooldown-poll")
         self._shared = False
 
     def cooling(self, deployment: str, now: float) -> bool:
@@ -215,21 +213,15 @@ class RedisDeploymentHealth:
 
     async def start(self) -> None:
         """Learn the cooldowns in force, then keep learning them in the background."""
-        await self._refresh()
-        self._polling = asyncio.create_task(self._poll_forever(), name="cooldown-poll")
+        await self._poller.start()
 
     async def close(self) -> None:
-        await stop(self._polling)
-        self._polling = None
-
-    async def _poll_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._poll)
-            if not self._breaker.open:
-                await self._refresh()
+        await self._poller.close()
 
     async def _refresh(self) -> None:
         """Copy the cooldowns in force in Redis into this process's memory."""
+        if self._breaker.open:
+            return
         now = time.monotonic()
         try:
             redis_now, cooling = await self._snapshot(keys=[COOLDOWNS_KEY])

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport.errors import StorageUnavailable
-from modelport.infra.background import stop
+from modelport.infra.background import Poller
 from modelport.infra.breaker import Breaker
 from modelport.infra.cooldown import MemoryDeploymentHealth
 from modelport.infra.credit import MemoryCreditLedger
@@ -184,48 +184,117 @@ class SharedTargets:
         }
 
 
+class _Holds:
+    """What one worker's calls reserved (monthly spend, credit) and it has not settled yet.
+
+    A worker killed mid-request never settles: its connection closes, and the parent
+    releases these at no cost at once, as nothing was spent; without this they would hold
+    the key's spend or credit for `RESERVATION_SECONDS`, and a prepaid key be refused
+    meanwhile.
+    """
+
+    def __init__(self, targets: SharedTargets) -> None:
+        self._targets = targets
+        self._held: dict[tuple[str, uuid.UUID, str], Any] = {}
+        """By (target, key, request id): the `LimitCheck`, or the credit's amount."""
+
+    def note(self, target: str, method: str, args: tuple[Any, ...], result: Any) -> None:
+        """Record what a call that succeeded reserved or settled."""
+        if target == "limits" and method in ("admit", "settle"):
+            check: LimitCheck = args[0]
+            if check.spend is None:
+                return
+            slot = (target, check.key_id, check.spend.request_id)
+            if method == "settle":
+                self._held.pop(slot, None)
+            elif result.refused is None:
+                self._held[slot] = check
+        elif target == "credit" and method == "reserve" and result:
+            key_id, _granted, amount, request_id = args
+            self._held[(target, key_id, request_id)] = amount
+        elif target == "credit" and method == "settle":
+            key_id, request_id, _amount, _cost = args
+            self._held.pop((target, key_id, request_id), None)
+
+    async def release(self) -> None:
+        held, self._held = self._held, {}
+        for (target, key_id, request_id), hold in held.items():
+            if target == "limits":
+                await self._targets.key_limits.settle(hold, 0, 0)
+            else:
+                await self._targets.credit.settle(key_id, request_id, hold, 0)
+
+
 class StateServer:
     """The parent's side: answers workers' calls on a Unix socket, concurrently."""
 
     def __init__(self, path: Path, targets: SharedTargets) -> None:
         self._path = path
+        self._targets = targets
         self._methods = targets.methods()
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._lines: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
+        """Each worker connection's handler, and its end of the connection."""
 
     async def start(self) -> None:
         self._server = await asyncio.start_unix_server(self._connection, path=self._path)
         os.chmod(self._path, 0o600)
 
     async def close(self) -> None:
+        """Stop listening and close every worker's connection; return once their handlers
+        have ended (as when a worker goes: no handler is left to be cancelled)."""
         if self._server is not None:
             self._server.close()
+        lines = dict(self._lines)
+        for writer in lines.values():
+            writer.close()
+        if lines:
+            await asyncio.wait(lines)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handler = asyncio.current_task()
+        assert handler is not None
+        self._lines[handler] = writer
+        try:
+            await self._serve(reader, writer)
+        finally:
+            del self._lines[handler]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         outbox = _Outbox(writer)
+        holds = _Holds(self._targets)
+        calls: set[asyncio.Task[None]] = set()
         try:
             while True:
                 call_id, target, method, args = await _read(reader)
-                task = asyncio.create_task(self._answer(outbox, call_id, target, method, args))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                task = asyncio.create_task(
+                    self._answer(outbox, holds, call_id, target, method, args)
+                )
+                calls.add(task)
+                task.add_done_callback(calls.discard)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # the worker is gone
         except pickle.UnpicklingError:
             log.exception("a shared call was refused")
         finally:
             writer.close()
+        if calls:  # its last calls may still be reserving
+            await asyncio.wait(calls)
+        await holds.release()
 
     async def _answer(
         self,
         outbox: _Outbox,
+        holds: _Holds,
         call_id: int,
         target: str,
         method: str,
         args: tuple[Any, ...],
     ) -> None:
         try:
-            result = ("ok", await self._methods[target][method](*args))
+            value = await self._methods[target][method](*args)
+            holds.note(target, method, args, value)
+            result = ("ok", value)
         except StorageUnavailable as exc:
             result = ("unavailable", str(exc))
         except Exception:
@@ -404,8 +473,7 @@ class SharedDeploymentHealth:
     ) -> None:
         self._client = client
         self._local = local
-        self._poll = poll
-        self._polling: asyncio.Task[None] | None = None
+        self._poller = Poller(self._refresh, poll, "cooldown-poll")
 
     def cooling(self, deployment: str, now: float) -> bool:
         return self._local.cooling(deployment, now)
@@ -423,16 +491,15 @@ class SharedDeploymentHealth:
             self._local.cool(deployment, until)
 
     async def start(self) -> None:
-        self._polling = asyncio.create_task(self._poll_forever(), name="cooldown-poll")
+        """Learn the cooldowns in force, then keep learning them in the background."""
+        await self._poller.start()
 
     async def close(self) -> None:
-        await stop(self._polling)
-        self._polling = None
+        await self._poller.close()
 
-    async def _poll_forever(self) -> None:
-        while True:
-            with contextlib.suppress(StateUnreachable):
-                cooling = await self._client.call("health", "snapshot")
-                for deployment, until in cooling.items():
-                    self._local.cool(deployment, until)
-            await asyncio.sleep(self._poll)
+    async def _refresh(self) -> None:
+        """Copy the parent's cooldowns in force into this worker's memory."""
+        with contextlib.suppress(StateUnreachable):
+            cooling = await self._client.call("health", "snapshot")
+            for deployment, until in cooling.items():
+                self._local.cool(deployment, until)
