@@ -20,16 +20,20 @@ from tests.support.cli import clean_env
 from tests.support.hub import Hub, free_port
 
 
-@pytest.mark.parametrize("value", ["0", "65", "1.5"])
-def test_a_bad_workers_option_is_refused_in_one_line(value: str, tmp_path: Path) -> None:
-    env = clean_env(MODELPORT_DATA_DIR=str(tmp_path))
-    done = subprocess.run(
-        [sys.executable, "-m", "modelport", "serve", "--workers", value],
+def _serve(env: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
+    """`modelport serve` with `options`, expected to refuse before it serves."""
+    return subprocess.run(
+        [sys.executable, "-m", "modelport", "serve", *options],
         env=env,
         capture_output=True,
         text=True,
         timeout=30,
     )
+
+
+@pytest.mark.parametrize("value", ["0", "65", "1.5"])
+def test_a_bad_workers_option_is_refused_in_one_line(value: str, tmp_path: Path) -> None:
+    done = _serve(clean_env(MODELPORT_DATA_DIR=str(tmp_path)), "--workers", value)
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         f"modelport: --workers must be a number from 1 to 64, or auto (got {value!r})"
@@ -37,14 +41,7 @@ def test_a_bad_workers_option_is_refused_in_one_line(value: str, tmp_path: Path)
 
 
 def test_a_bad_workers_variable_is_refused_in_one_line(tmp_path: Path) -> None:
-    env = clean_env(MODELPORT_DATA_DIR=str(tmp_path), MODELPORT_WORKERS="many")
-    done = subprocess.run(
-        [sys.executable, "-m", "modelport", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = _serve(clean_env(MODELPORT_DATA_DIR=str(tmp_path), MODELPORT_WORKERS="many"))
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         "modelport: bad setting: MODELPORT_WORKERS: must be a number of processes, or auto"
@@ -115,13 +112,7 @@ def test_a_parent_that_cannot_serve_the_shared_counters_says_why_in_one_line(
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     deep.mkdir(parents=True)
     env = clean_env(MODELPORT_DATA_DIR=str(tmp_path / "data"), TMPDIR=str(deep))
-    done = subprocess.run(
-        [sys.executable, "-m", "modelport", "serve", "--workers", "2", "--port", str(free_port())],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = _serve(env, "--workers", "2", "--port", str(free_port()))
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.startswith("modelport:")]
     assert len(lines) == 1
