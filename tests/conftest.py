@@ -53,6 +53,8 @@ def no_secret_in_any_log() -> Iterator[None]:
 def loop() -> Iterator[BackgroundLoop]:
     background = BackgroundLoop()
     yield background
+    for hub in HUBS:  # a hub a test left running still has the tests' connections open
+        hub.close_database()
     background.close()
 
 
