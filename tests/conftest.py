@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import httpx
@@ -28,6 +29,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     require_references(item)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """The first cleanup registered runs last: after pytest's own last collection (which
+    reports exceptions raised in finalizers), freeze the garbage collector, sparing the exit
+    the collections over every object of the run (~2 s of CPU after collecting the suite
+    alone), as `modelport` itself does."""
+    config.add_cleanup(gc.freeze)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_secret_in_any_log() -> Iterator[None]:
     """At the very end: no hub of the run, whoever started it, logged any secret a test saw
@@ -43,6 +53,8 @@ def no_secret_in_any_log() -> Iterator[None]:
 def loop() -> Iterator[BackgroundLoop]:
     background = BackgroundLoop()
     yield background
+    for hub in HUBS:  # a hub a test left running still has the tests' connections open
+        hub.close_database()
     background.close()
 
 

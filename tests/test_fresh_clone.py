@@ -10,6 +10,8 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -47,7 +49,18 @@ def alone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return clone
 
 
-def _run(clone: Path, *, require: bool) -> tuple[int, dict[str, set[str]], str]:
+Run = tuple[int, dict[str, set[str]], str]
+
+
+@pytest.fixture(scope="module")
+def runs(alone: Path) -> Iterator[dict[bool, Future[Run]]]:
+    """Both runs of the clone's tests (without and with the spec required), started together:
+    each is a pytest process that mostly imports, and they take half the time side by side."""
+    with ThreadPoolExecutor(2) as pool:
+        yield {require: pool.submit(_run, alone, require=require) for require in (False, True)}
+
+
+def _run(clone: Path, *, require: bool) -> Run:
     """pytest on the clone's spec-reading tests: exit code, outcomes by module, and output.
 
     Asserts that no test made a temporary folder (a hub, a database, a catalog)."""
@@ -77,8 +90,10 @@ def test_the_spec_readers_are_found() -> None:
     } <= set(readers)
 
 
-def test_without_shared_they_skip_saying_where_the_spec_comes_from(alone: Path) -> None:
-    code, outcomes, output = _run(alone, require=False)
+def test_without_shared_they_skip_saying_where_the_spec_comes_from(
+    runs: dict[bool, Future[Run]],
+) -> None:
+    code, outcomes, output = runs[False].result()
     assert code == 0, output
     # Each module has a test marked `reference`, and every one of them skipped.
     assert outcomes == {module: {"SKIPPED"} for module in _spec_readers()}, output
@@ -86,8 +101,8 @@ def test_without_shared_they_skip_saying_where_the_spec_comes_from(alone: Path) 
     assert "CI provides ../shared" in output
 
 
-def test_with_the_spec_required_they_fail(alone: Path) -> None:
-    code, outcomes, output = _run(alone, require=True)
+def test_with_the_spec_required_they_fail(runs: dict[bool, Future[Run]]) -> None:
+    code, outcomes, output = runs[True].result()
     assert code == 1, output
     assert outcomes == {module: {"ERROR"} for module in _spec_readers()}, output
     assert SOURCE in output

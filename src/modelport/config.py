@@ -17,8 +17,6 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from modelport.core.addresses import Networks, parse_networks
 
@@ -181,6 +179,11 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("sqlite", "postgres")):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        # Imported here: SQLAlchemy costs every CLI command ~0.1 s to import, and the API
+        # commands (keys, models, usage) never touch a database.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
             make_url(value)
         except ArgumentError:

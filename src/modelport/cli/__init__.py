@@ -8,6 +8,8 @@ hub URL and token of `--url/--token`, `MODELPORT_URL/MODELPORT_TOKEN` or a conte
 
 from __future__ import annotations
 
+import gc
+
 import typer
 
 from modelport.cli import audit, auth, keys, local, models, usage
@@ -31,4 +33,11 @@ app.command("audit")(audit.audit)
 
 
 def main() -> None:
-    app(prog_name="modelport")
+    try:
+        app(prog_name="modelport")
+    finally:
+        # The command is done (a server has stopped, its logs are flushed): the collections
+        # Python runs while exiting would walk every object the imports made, ~0.3 s of CPU
+        # after `serve`. Frozen objects are not walked; the memory goes back to the system
+        # all the same, and atexit handlers still run.
+        gc.freeze()

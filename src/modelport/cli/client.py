@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-import httpx
 import typer
 from pydantic import ValidationError
 
@@ -83,6 +82,10 @@ class Api:
     """A thin httpx wrapper that turns /v2 errors into a clean exit with their message."""
 
     def __init__(self, url: str | None, token: str | None, context: str | None = None) -> None:
+        # Imported here, not at the top: httpx costs every CLI command (`--help`, `tokens`,
+        # `db`) ~0.07 s to import, and only the API commands need it.
+        import httpx
+
         settings = load_settings()
         named = context or _given_before_the_command.get("context")
         if named is None:
@@ -109,6 +112,8 @@ class Api:
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """The JSON answer; on any failure, exits with a one-line message (never the token)."""
+        import httpx  # already imported by __init__
+
         try:
             response = self._client.request(method, path, **kwargs)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
