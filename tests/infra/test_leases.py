@@ -182,3 +182,23 @@ async def test_a_revoke_begun_while_redis_was_down_is_heard_on_the_redis_that_ca
     await until(lambda: other.holds, "the other lease to hold on the new Redis", LEASE * 5)
     await revoker.settle(announced)  # (the commit happened in between)
     assert other.vouches(digest("revoked"), other.epoch) is False
+
+
+async def test_a_mark_stops_vouching_only_for_its_lifetime(redis_server: PrivateRedis) -> None:
+    """A limit change or top-up marks the key too: once its mark has expired, the key is
+    back on the fast path instead of costing a database read on every request for good."""
+    client = aioredis.Redis.from_url(f"redis://127.0.0.1:{redis_server.port}/0")
+    lease = RedisLease(client, client, mark_seconds=0.2, lease_seconds=LEASE)
+    await lease.start()
+    try:
+        await until(lambda: lease.holds, "the lease to hold")
+        changed = digest("topped-up")
+        announced = await lease.announce(changed)
+        assert lease.vouches(changed, lease.epoch) is False
+        await asyncio.sleep(0.25)
+        await until(lambda: lease.holds, "the lease to hold")
+        assert lease.vouches(changed, lease.epoch) is True, "the mark has expired"
+        await lease.settle(announced)
+    finally:
+        await lease.close()
+        await client.aclose()

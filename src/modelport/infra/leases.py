@@ -237,11 +237,13 @@ class RedisLease:
         return self._silent_peers
 
     def vouches(self, digest: Digest, epoch: int) -> bool | None:
-        return (
-            epoch == self._epoch
-            and time.monotonic() < self._valid_until
-            and digest not in self._marks
-        )
+        now = time.monotonic()
+        if epoch != self._epoch or now >= self._valid_until:
+            return False
+        # A mark outlives every cache entry that could hold the old secret; once it has
+        # expired the key is back on the fast path (a top-up or a limit change marks too).
+        marked_until = self._marks.get(digest)
+        return marked_until is None or marked_until <= now
 
     async def announce(self, digest: Digest) -> Announcement:
         self._mark(digest)
