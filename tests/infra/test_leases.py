@@ -202,3 +202,19 @@ async def test_a_mark_stops_vouching_only_for_its_lifetime(redis_server: Private
     finally:
         await lease.close()
         await client.aclose()
+
+
+def test_expired_marks_are_dropped_as_new_ones_arrive() -> None:
+    """Without Redis: only the local marks. Expired marks go as soon as a new mark comes, so
+    the marks stay few and marking never rebuilds them all (it used to, past 10,000)."""
+    client = aioredis.Redis.from_url("redis://127.0.0.1:1/0")  # never connected
+    lease = RedisLease(client, client, mark_seconds=0.3)
+    old = [digest(f"old-{n}") for n in range(20_000)]
+    for marked in old:
+        lease._mark(marked)
+    lease._mark(old[0])  # marked again: still one mark, now the newest
+    assert next(iter(lease._marks)) == old[1]
+    assert len(lease._marks) == len(old)
+    time.sleep(0.3)
+    lease._mark(digest("new"))
+    assert list(lease._marks) == [digest("new")]
