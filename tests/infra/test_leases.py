@@ -37,9 +37,10 @@ class Leases:
     def __init__(self, server: PrivateRedis, stack: AsyncExitStack) -> None:
         self.server = server
         self._stack = stack
+        self.capable = True
 
-    async def start(self, port: int | None = None) -> RedisLease:
-        url = f"redis://127.0.0.1:{port or self.server.port}/0"
+    async def start(self, port: int | None = None, user: str = "") -> RedisLease:
+        url = f"redis://{user}127.0.0.1:{port or self.server.port}/0"
         client = aioredis.Redis.from_url(
             url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
         )
@@ -48,7 +49,8 @@ class Leases:
         await lease.start()
         self._stack.push_async_callback(client.aclose)
         self._stack.push_async_callback(lease.close)
-        await until(lambda: lease.holds, "the lease to hold")
+        if self.capable:
+            await until(lambda: lease.holds, "the lease to hold")
         return lease
 
     async def past_boot(self) -> None:
@@ -218,3 +220,42 @@ def test_expired_marks_are_dropped_as_new_ones_arrive() -> None:
     time.sleep(0.3)
     lease._mark(digest("new"))
     assert list(lease._marks) == [digest("new")]
+
+
+async def test_a_redis_refusing_an_announcement_keeps_the_revoke_waiting(leases: Leases) -> None:
+    """Redis answers, but refuses the revoker's XADD (an ACL here; Redis < 6.2 or a key of
+    the wrong type alike). Renewals pass, so nobody takes the revoker for cut off and the
+    other replica keeps trusting its cache: the revoke must not answer (it used to, after
+    two lease periods, as if cut off)."""
+    admin = aioredis.Redis.from_url(f"redis://127.0.0.1:{leases.server.port}/0")
+    await admin.acl_setuser(
+        "revoker", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all"]
+    )
+    revoker, other = await leases.start(user="revoker:pw@"), await leases.start()
+    await leases.past_boot()
+    await admin.acl_setuser("revoker", enabled=True, commands=["-xadd"])
+    revoked = digest("revoked")
+    announced = await revoker.announce(revoked)
+    settling = asyncio.create_task(revoker.settle(announced))
+    await asyncio.sleep(2 * LEASE + MARGIN_SECONDS + 0.5)
+    assert not settling.done(), "answered while the other replica may trust its cache"
+    await admin.acl_setuser("revoker", enabled=True, commands=["+xadd"])
+    await asyncio.wait_for(settling, 3 * LEASE)
+    assert other.vouches(revoked, other.epoch) is False
+    await admin.aclose()
+
+
+async def test_a_redis_that_cannot_carry_leases_leaves_cache_hits_to_the_ledger(
+    leases: Leases,
+) -> None:
+    """Probed before the first renewal (here the stream's key holds a string: WRONGTYPE,
+    as Redis < 6.2 refuses MINID): no lease, and every hit asks the ledger."""
+    admin = aioredis.Redis.from_url(f"redis://127.0.0.1:{leases.server.port}/0")
+    await admin.set("mp:revocations", "not a stream")
+    leases.capable = False
+    lease = await leases.start()
+    await until(lambda: lease.vouches(digest("any"), lease.epoch) is None, "the probe")
+    announced = await lease.announce(digest("revoked"))
+    assert await timed(lease.settle(announced)) < 0.1, "left to the ledger's mark"
+    assert lease.vouches(digest("revoked"), lease.epoch) is None
+    await admin.aclose()

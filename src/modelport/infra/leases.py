@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from modelport.core.digest import Digest
 
@@ -104,6 +104,13 @@ redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
 return {b, silent}
 """
 )
+
+_PROBE = """
+-- KEYS: stream. Fails on a Redis that refuses what the lease needs: scripts, XTRIM/XADD
+-- with MINID (Redis 6.2), a stream at the key (an ACL denying XADD is caught at settle).
+redis.call('XTRIM', KEYS[1], 'MINID', '~', '0')
+return 0
+"""
 
 _SETTLED = (
     _LIB
@@ -212,6 +219,9 @@ class RedisLease:
         self._announce = client.register_script(_ANNOUNCE)
         self._renew = client.register_script(_RENEW)
         self._settled = client.register_script(_SETTLED)
+        self._probe = client.register_script(_PROBE)
+        self._capable: bool | None = None
+        """False: Redis refuses what leases need; every cache hit is left to the ledger."""
         self._marks: OrderedDict[Digest, float] = OrderedDict()
         """Digest -> when its mark expires, oldest first (every mark lives as long)."""
         self._unsent: dict[Digest, Announcement] = {}
@@ -239,6 +249,8 @@ class RedisLease:
         return self._silent_peers
 
     def vouches(self, digest: Digest, epoch: int) -> bool | None:
+        if self._capable is False:
+            return None
         now = time.monotonic()
         if epoch != self._epoch or now >= self._valid_until:
             return False
@@ -248,15 +260,18 @@ class RedisLease:
         return marked_until is None or marked_until <= now
 
     async def announce(self, digest: Digest) -> Announcement:
-        self._mark(digest)
         announcement = Announcement(digest)
-        if not await self._send(announcement):
+        if self._capable is False:
+            return announcement  # the ledger's mark does it, as with LocalLease
+        self._mark(digest)
+        if not await self._try_send(announcement):
             self._unsent[digest] = announcement
         return announcement
 
     async def settle(self, announcement: Announcement) -> None:
         pause = 0.001
-        while True:
+        refused = False
+        while self._capable is not False:
             try:
                 if announcement.entry is None:
                     await self._send(announcement)
@@ -271,6 +286,13 @@ class RedisLease:
                 if done == -1:  # Redis restarted and lost the entry: announce it again
                     announcement.entry = None
                     continue
+            except ResponseError as exc:
+                # Redis answers but refuses (an ACL, a key of the wrong type, a read-only
+                # replica): the other replicas still renew, so none takes this one for cut
+                # off, and their caches are trusted. Only waiting keeps the guarantee.
+                if not refused:
+                    log.error("revocation not announced, Redis refuses: %s; waiting", exc)
+                    refused = True
             except (RedisError, OSError):
                 # Only while Redis cannot be reached: a Redis that restarted meanwhile does
                 # not know this replica, so nobody there would take it for silent.
@@ -324,20 +346,39 @@ class RedisLease:
         marks.pop(digest, None)  # re-inserted last: the order stays that of expiry
         marks[digest] = now + self._mark_seconds
 
-    async def _send(self, announcement: Announcement) -> bool:
-        try:
-            boot, entry = await self._announce(
-                keys=[BOOT_KEY, BOOT_AT_KEY, STREAM_KEY],
-                args=[_fresh_boot(), announcement.digest.hex(), int(self._mark_seconds * 1000)],
-            )
-        except (RedisError, OSError):
-            return False
+    async def _send(self, announcement: Announcement) -> None:
+        boot, entry = await self._announce(
+            keys=[BOOT_KEY, BOOT_AT_KEY, STREAM_KEY],
+            args=[_fresh_boot(), announcement.digest.hex(), int(self._mark_seconds * 1000)],
+        )
         announcement.boot, announcement.entry = _as_bytes(boot), _as_bytes(entry)
         self._unsent.pop(announcement.digest, None)
+
+    async def _try_send(self, announcement: Announcement) -> bool:
+        try:
+            await self._send(announcement)
+        except (RedisError, OSError):
+            return False
         return True
 
+    async def _check_capable(self) -> None:
+        """Before the first renewal: whether this Redis can carry leases at all. One that
+        cannot (older than 6.2, say) would refuse every announcement while renewals pass,
+        so the replica is left to the ledger, as without leases; retried while unreachable."""
+        while self._capable is None and not self._closing:
+            try:
+                await self._probe(keys=[STREAM_KEY])
+            except ResponseError as exc:
+                log.warning("Redis cannot carry cache leases (%s): every cache hit asks it", exc)
+                self._capable = False
+            except (RedisError, OSError):
+                await asyncio.sleep(self._lease / 3)
+            else:
+                self._capable = True
+
     async def _renewing(self) -> None:
-        while not self._closing:
+        await self._check_capable()
+        while self._capable and not self._closing:
             try:
                 await self._renew_once()
             except (RedisError, OSError) as exc:
@@ -348,7 +389,7 @@ class RedisLease:
     async def _renew_once(self) -> None:
         sent = time.monotonic()
         for announcement in list(self._unsent.values()):
-            if not await self._send(announcement):
+            if not await self._try_send(announcement):
                 return  # announced before this replica may count as present again
         for _ in range(2):
             await self._catch_up()
@@ -385,7 +426,7 @@ class RedisLease:
             pass
 
     async def _reading(self) -> None:
-        while not self._closing:
+        while not self._closing and self._capable is not False:
             try:
                 if await self._read(self._reader, block=READ_BLOCK_MS):
                     await self._client.hset(ACKS_KEY, self._id, self._position)
