@@ -259,3 +259,54 @@ async def test_a_redis_that_cannot_carry_leases_leaves_cache_hits_to_the_ledger(
     assert await timed(lease.settle(announced)) < 0.1, "left to the ledger's mark"
     assert lease.vouches(digest("revoked"), lease.epoch) is None
     await admin.aclose()
+
+
+async def test_an_entry_redis_lost_with_its_boot_marker_is_announced_again(
+    leases: Leases,
+) -> None:
+    """Redis restarted from a snapshot taken before the entry: same boot marker, no entry.
+    The other replica never read it and would never ack it: the revoke used to wait for
+    good (and return on any later revoke's entry while the other still trusted its cache)."""
+    admin = aioredis.Redis.from_url(leases.server.url)
+    revoker = await leases.start()
+    other, cut = await leases.behind_relay()
+    await leases.past_boot()
+    revoked = digest("revoked")
+    await admin.save()
+    await admin.aclose()
+    cut.cut()
+    announced = await revoker.announce(revoked)
+    await asyncio.to_thread(leases.server.kill)
+    await asyncio.to_thread(leases.server.start)
+    cut.restore()
+    await asyncio.wait_for(revoker.settle(announced), 3 * LEASE)
+    assert other.vouches(revoked, other.epoch) is False
+
+
+async def test_a_replica_that_read_entries_redis_lost_makes_everyone_start_over(
+    leases: Leases,
+) -> None:
+    """Its position is past the stream Redis came back with (a snapshot, or a replica that
+    lagged): later entries could get lower ids than it acked, so the boot marker is
+    replaced and every replica reads the stream from its start."""
+    revoker, other = await leases.start(), await leases.start()
+    await leases.past_boot()
+    admin = aioredis.Redis.from_url(leases.server.url)
+    await admin.save()
+    await revoker.settle(await revoker.announce(digest("lost")))
+    boot = await admin.get("mp:boot")
+    await asyncio.to_thread(leases.server.kill)
+    await asyncio.to_thread(leases.server.start)
+    admin = aioredis.Redis.from_url(leases.server.url)
+    assert await admin.get("mp:boot") == boot, "the snapshot kept the boot marker"
+
+    async def replaced() -> None:
+        while await admin.get("mp:boot") == boot:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(replaced(), 2 * LEASE)
+    await admin.aclose()
+    await until(lambda: other.holds and revoker.holds, "both leases on the new marker")
+    announced = await revoker.announce(digest("after"))
+    await revoker.settle(announced)
+    assert other.vouches(digest("after"), other.epoch) is False

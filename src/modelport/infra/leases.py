@@ -63,6 +63,15 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function ms(n) return string.format('%.0f', n) end
+local function parse(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+local function id_less(a, b)
+  local ams, aseq = parse(a)
+  local bms, bseq = parse(b)
+  return ams < bms or (ams == bms and aseq < bseq)
+end
 local function boot(now, fresh)
   local value = redis.call('GET', KEYS[1])
   if not value then
@@ -88,9 +97,28 @@ return {b, id}
 _RENEW = (
     _LIB
     + """
--- KEYS: boot, boot_at, leases, acks; ARGV: fresh boot, replica, lease ms, ack, forget ms
+-- KEYS: boot, boot_at, leases, acks, stream
+-- ARGV: fresh boot, replica, lease ms, ack, forget ms, the caller's boot
 local now = now_ms()
 local b = boot(now, ARGV[1])
+-- Under another boot marker the caller's position means nothing here: it reads this stream
+-- from its start and comes again, with no lease or ack in between.
+if b ~= ARGV[6] then return {b, 0} end
+-- The caller has read past this stream's last entry: Redis lost entries while keeping its
+-- boot marker (restarted from a snapshot, or failed over to a replica that lagged). Later
+-- entries could get lower ids than what replicas have acked: a new marker for everyone.
+local last = '0-0'
+local info = redis.pcall('XINFO', 'STREAM', KEYS[5])
+if type(info) == 'table' and not info.err then
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then last = info[i + 1] end
+  end
+end
+if id_less(last, ARGV[4]) then
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('SET', KEYS[2], ms(now))
+  return {ARGV[1], 0}
+end
 local forgotten = ms(now - tonumber(ARGV[5]))
 for _, peer in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', forgotten)) do
   redis.call('HDEL', KEYS[4], peer)
@@ -115,23 +143,19 @@ return 0
 _SETTLED = (
     _LIB
     + """
--- KEYS: boot, boot_at, leases, acks; ARGV: boot of the entry, entry id, lease ms, replica
--- 0: every live lease has taken the entry in; 1: not yet; -1: Redis lost it (restarted)
+-- KEYS: boot, boot_at, leases, acks, stream
+-- ARGV: boot of the entry, entry id, lease ms, replica
+-- 0: every live lease has taken the entry in; 1: not yet; -1: Redis lost it (a restart, or
+-- a snapshot or replica without it: a replica that never read it would never ack it)
 local now = now_ms()
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if #redis.call('XRANGE', KEYS[5], ARGV[2], ARGV[2]) == 0 then return -1 end
 local at = tonumber(redis.call('GET', KEYS[2]) or ms(now))
 if now < at + tonumber(ARGV[3]) then return 1 end
-local function parse(id)
-  local dash = string.find(id, '-', 1, true)
-  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
-end
-local ems, eseq = parse(ARGV[2])
 for _, peer in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], ms(now), '+inf')) do
   if peer ~= ARGV[4] then
     local ack = redis.call('HGET', KEYS[4], peer)
-    if not ack then return 1 end
-    local ams, aseq = parse(ack)
-    if ams < ems or (ams == ems and aseq < eseq) then return 1 end
+    if not ack or id_less(ack, ARGV[2]) then return 1 end
   end
 end
 return 0
@@ -278,7 +302,7 @@ class RedisLease:
                 if announcement.boot is None or announcement.entry is None:
                     raise RedisError("not announced")
                 done = await self._settled(
-                    keys=[BOOT_KEY, BOOT_AT_KEY, LEASES_KEY, ACKS_KEY],
+                    keys=[BOOT_KEY, BOOT_AT_KEY, LEASES_KEY, ACKS_KEY, STREAM_KEY],
                     args=[announcement.boot, announcement.entry, self._lease_ms, self._id],
                 )
                 if done == 0:
@@ -394,8 +418,15 @@ class RedisLease:
         for _ in range(2):
             await self._catch_up()
             raw_boot, silent = await self._renew(
-                keys=[BOOT_KEY, BOOT_AT_KEY, LEASES_KEY, ACKS_KEY],
-                args=[_fresh_boot(), self._id, self._lease_ms, self._position, FORGET_MS],
+                keys=[BOOT_KEY, BOOT_AT_KEY, LEASES_KEY, ACKS_KEY, STREAM_KEY],
+                args=[
+                    _fresh_boot(),
+                    self._id,
+                    self._lease_ms,
+                    self._position,
+                    FORGET_MS,
+                    self._boot or b"",
+                ],
             )
             boot = _as_bytes(raw_boot)
             if boot == self._boot:
