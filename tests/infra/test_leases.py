@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack
 
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio import BlockingConnectionPool
 
 from modelport.core.digest import Digest, Digester
 from modelport.infra.leases import MARGIN_SECONDS, LocalLease, RedisLease
@@ -45,7 +46,10 @@ class Leases:
             url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
         )
         reader = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=TIMEOUT)
-        lease = RedisLease(client, reader, mark_seconds=60, lease_seconds=LEASE)
+        renewer = aioredis.Redis.from_url(
+            url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
+        )
+        lease = RedisLease(client, reader, renewer, mark_seconds=60, lease_seconds=LEASE)
         await lease.start()
         self._stack.push_async_callback(client.aclose)
         self._stack.push_async_callback(lease.close)
@@ -190,7 +194,8 @@ async def test_a_mark_stops_vouching_only_for_its_lifetime(redis_server: Private
     """A limit change or top-up marks the key too: once its mark has expired, the key is
     back on the fast path instead of costing a database read on every request for good."""
     client = aioredis.Redis.from_url(f"redis://127.0.0.1:{redis_server.port}/0")
-    lease = RedisLease(client, client, mark_seconds=0.2, lease_seconds=LEASE)
+    renewer = aioredis.Redis.from_url(redis_server.url)
+    lease = RedisLease(client, client, renewer, mark_seconds=0.2, lease_seconds=LEASE)
     await lease.start()
     try:
         await until(lambda: lease.holds, "the lease to hold")
@@ -210,7 +215,7 @@ def test_expired_marks_are_dropped_as_new_ones_arrive() -> None:
     """Without Redis: only the local marks. Expired marks go as soon as a new mark comes, so
     the marks stay few and marking never rebuilds them all (it used to, past 10,000)."""
     client = aioredis.Redis.from_url("redis://127.0.0.1:1/0")  # never connected
-    lease = RedisLease(client, client, mark_seconds=0.3)
+    lease = RedisLease(client, client, client, mark_seconds=0.3)
     old = [digest(f"old-{n}") for n in range(20_000)]
     for marked in old:
         lease._mark(marked)
@@ -310,3 +315,32 @@ async def test_a_replica_that_read_entries_redis_lost_makes_everyone_start_over(
     announced = await revoker.announce(digest("after"))
     await revoker.settle(announced)
     assert other.vouches(digest("after"), other.epoch) is False
+
+
+async def test_a_lease_renews_while_requests_hold_every_pooled_connection(
+    redis_server: PrivateRedis,
+) -> None:
+    """A burst holds the request path's pool (one connection here, busy for 2 lease periods):
+    renewals have a connection of their own, so the lease does not lapse meanwhile."""
+    url = redis_server.url
+    pool = BlockingConnectionPool.from_url(url, max_connections=1, timeout=5)
+    client = aioredis.Redis.from_pool(pool)
+    reader = aioredis.Redis.from_url(url, socket_timeout=2)
+    renewer = aioredis.Redis.from_url(url, socket_timeout=TIMEOUT)
+    lease = RedisLease(client, reader, renewer, mark_seconds=60, lease_seconds=LEASE)
+    await lease.start()
+    try:
+        await until(lambda: lease.holds, "the lease to hold")
+
+        async def busy() -> None:
+            await client.blpop(["nothing"], timeout=2 * LEASE)
+
+        burst = asyncio.create_task(busy())
+        lapsed = False
+        while not burst.done():
+            lapsed = lapsed or not lease.holds
+            await asyncio.sleep(0.01)
+        assert not lapsed, "the lease lapsed while the pool was busy"
+    finally:
+        await lease.close()
+        await client.aclose()

@@ -226,17 +226,24 @@ class LocalLease:
 
 
 class RedisLease:
-    """A replica's lease in Redis, and its copy of every revocation announced meanwhile."""
+    """A replica's lease in Redis, and its copy of every revocation announced meanwhile.
+
+    `client`: the request path's pool (announce, settle). `reader`: a connection of its own
+    for the blocking stream read and the acks. `renewer`: one of its own for renewals, so
+    that a burst of requests waiting for the pool cannot make the lease lapse (which would
+    send every request to the database: a burst feeding itself)."""
 
     def __init__(
         self,
         client: aioredis.Redis,
         reader: aioredis.Redis,
+        renewer: aioredis.Redis,
         mark_seconds: float,
         lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self._client = client
         self._reader = reader
+        self._renewer = renewer
         self._mark_seconds = mark_seconds
         self._lease = lease_seconds
         self._id = secrets.token_hex(8)
@@ -288,7 +295,7 @@ class RedisLease:
         if self._capable is False:
             return announcement  # the ledger's mark does it, as with LocalLease
         self._mark(digest)
-        if not await self._try_send(announcement):
+        if not await self._try_send(announcement, self._client):
             self._unsent[digest] = announcement
         return announcement
 
@@ -298,7 +305,7 @@ class RedisLease:
         while self._capable is not False:
             try:
                 if announcement.entry is None:
-                    await self._send(announcement)
+                    await self._send(announcement, self._client)
                 if announcement.boot is None or announcement.entry is None:
                     raise RedisError("not announced")
                 done = await self._settled(
@@ -344,6 +351,7 @@ class RedisLease:
             await self._client.zrem(LEASES_KEY, self._id)
             await self._client.hdel(ACKS_KEY, self._id)
         await self._reader.aclose()
+        await self._renewer.aclose()
 
     @property
     def _lease_ms(self) -> int:
@@ -370,17 +378,18 @@ class RedisLease:
         marks.pop(digest, None)  # re-inserted last: the order stays that of expiry
         marks[digest] = now + self._mark_seconds
 
-    async def _send(self, announcement: Announcement) -> None:
+    async def _send(self, announcement: Announcement, client: aioredis.Redis) -> None:
         boot, entry = await self._announce(
             keys=[BOOT_KEY, BOOT_AT_KEY, STREAM_KEY],
             args=[_fresh_boot(), announcement.digest.hex(), int(self._mark_seconds * 1000)],
+            client=client,
         )
         announcement.boot, announcement.entry = _as_bytes(boot), _as_bytes(entry)
         self._unsent.pop(announcement.digest, None)
 
-    async def _try_send(self, announcement: Announcement) -> bool:
+    async def _try_send(self, announcement: Announcement, client: aioredis.Redis) -> bool:
         try:
-            await self._send(announcement)
+            await self._send(announcement, client)
         except (RedisError, OSError):
             return False
         return True
@@ -391,7 +400,7 @@ class RedisLease:
         so the replica is left to the ledger, as without leases; retried while unreachable."""
         while self._capable is None and not self._closing:
             try:
-                await self._probe(keys=[STREAM_KEY])
+                await self._probe(keys=[STREAM_KEY], client=self._renewer)
             except ResponseError as exc:
                 log.warning("Redis cannot carry cache leases (%s): every cache hit asks it", exc)
                 self._capable = False
@@ -413,7 +422,7 @@ class RedisLease:
     async def _renew_once(self) -> None:
         sent = time.monotonic()
         for announcement in list(self._unsent.values()):
-            if not await self._try_send(announcement):
+            if not await self._try_send(announcement, self._renewer):
                 return  # announced before this replica may count as present again
         for _ in range(2):
             await self._catch_up()
@@ -427,6 +436,7 @@ class RedisLease:
                     FORGET_MS,
                     self._boot or b"",
                 ],
+                client=self._renewer,
             )
             boot = _as_bytes(raw_boot)
             if boot == self._boot:
@@ -453,14 +463,14 @@ class RedisLease:
 
     async def _catch_up(self) -> None:
         """Take in the stream up to its tip, without blocking."""
-        while await self._read(self._client, block=None):
+        while await self._read(self._renewer, block=None):
             pass
 
     async def _reading(self) -> None:
         while not self._closing and self._capable is not False:
             try:
                 if await self._read(self._reader, block=READ_BLOCK_MS):
-                    await self._client.hset(ACKS_KEY, self._id, self._position)
+                    await self._reader.hset(ACKS_KEY, self._id, self._position)
             except (RedisError, OSError):
                 await asyncio.sleep(0.2)
 
