@@ -38,6 +38,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from modelport.core.digest import Digest
+from modelport.infra.background import stop
 
 log = logging.getLogger("modelport.revocation")
 
@@ -339,17 +340,15 @@ class RedisLease:
         ]
 
     async def close(self) -> None:
-        # The loops also stop on the flag: a cancellation racing a Redis timeout can come
-        # back as that timeout, which the loops shrug off.
+        # Every loop has ended before the lease is given back: a renewal still running
+        # could otherwise write it again after, leaving a silent peer for FORGET_SECONDS.
         self._closing = True
         for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=READ_BLOCK_MS / 1000 + 3)
+            await stop(task)
         with contextlib.suppress(RedisError, OSError):
             # Leaving cleanly: other replicas need not take this lease for a silent peer.
-            await self._client.zrem(LEASES_KEY, self._id)
-            await self._client.hdel(ACKS_KEY, self._id)
+            await self._renewer.zrem(LEASES_KEY, self._id)
+            await self._renewer.hdel(ACKS_KEY, self._id)
         await self._reader.aclose()
         await self._renewer.aclose()
 
