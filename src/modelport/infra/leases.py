@@ -262,7 +262,13 @@ class RedisLease:
         self._epoch = 1
         self._valid_until = 0.0
         self._renewed_at = time.monotonic()
-        """When Redis last confirmed this replica's lease (at first: when it started)."""
+        """The latest moment a renewal of this lease may have run in Redis (at first: when
+        it started). Not only confirmed ones: one whose reply was lost may have run too."""
+        timeout = renewer.connection_pool.connection_kwargs.get("socket_timeout")
+        self._renew_timeout: float = lease_seconds if timeout is None else float(timeout)
+        """How long a failed renewal's request may still be on its way to Redis."""
+        self._unreachable_settles = 0
+        """Revokes waiting on a Redis they cannot reach: no renewal is sent meanwhile."""
         self._silent_peers = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
@@ -303,35 +309,47 @@ class RedisLease:
     async def settle(self, announcement: Announcement) -> None:
         pause = 0.001
         refused = False
-        while self._capable is not False:
-            try:
-                if announcement.entry is None:
-                    await self._send(announcement, self._client)
-                if announcement.boot is None or announcement.entry is None:
-                    raise RedisError("not announced")
-                done = await self._settled(
-                    keys=[BOOT_KEY, BOOT_AT_KEY, LEASES_KEY, ACKS_KEY, STREAM_KEY],
-                    args=[announcement.boot, announcement.entry, self._lease_ms, self._id],
-                )
-                if done == 0:
-                    return
-                if done == -1:  # Redis restarted and lost the entry: announce it again
-                    announcement.entry = None
-                    continue
-            except ResponseError as exc:
-                # Redis answers but refuses (an ACL, a key of the wrong type, a read-only
-                # replica): the other replicas still renew, so none takes this one for cut
-                # off, and their caches are trusted. Only waiting keeps the guarantee.
-                if not refused:
-                    log.error("revocation not announced, Redis refuses: %s; waiting", exc)
-                    refused = True
-            except (RedisError, OSError):
-                # Only while Redis cannot be reached: a Redis that restarted meanwhile does
-                # not know this replica, so nobody there would take it for silent.
-                if self._silent_long_enough():
-                    return
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.05)
+        unreachable = False  # counted in self._unreachable_settles while True
+        try:
+            while self._capable is not False:
+                try:
+                    if announcement.entry is None:
+                        await self._send(announcement, self._client)
+                    if announcement.boot is None or announcement.entry is None:
+                        raise RedisError("not announced")
+                    done = await self._settled(
+                        keys=[BOOT_KEY, BOOT_AT_KEY, LEASES_KEY, ACKS_KEY, STREAM_KEY],
+                        args=[announcement.boot, announcement.entry, self._lease_ms, self._id],
+                    )
+                    if unreachable:
+                        unreachable = False
+                        self._unreachable_settles -= 1
+                    if done == 0:
+                        return
+                    if done == -1:  # Redis lost the entry: announce it again
+                        announcement.entry = None
+                        continue
+                except ResponseError as exc:
+                    # Redis answers but refuses (an ACL, a key of the wrong type, a read-only
+                    # replica): the other replicas still renew, so none takes this one for
+                    # cut off, and their caches are trusted. Only waiting keeps the guarantee.
+                    if not refused:
+                        log.error("revocation not announced, Redis refuses: %s; waiting", exc)
+                        refused = True
+                except (RedisError, OSError):
+                    # Only while Redis cannot be reached: a Redis that restarted meanwhile
+                    # does not know this replica, so nobody there would take it for silent.
+                    # Renewals pause meanwhile: the silence is counted from the last one.
+                    if not unreachable:
+                        unreachable = True
+                        self._unreachable_settles += 1
+                    if self._silent_long_enough():
+                        return
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        finally:
+            if unreachable:
+                self._unreachable_settles -= 1
 
     async def start(self) -> None:
         self._tasks = [
@@ -358,7 +376,7 @@ class RedisLease:
 
     def _silent_long_enough(self) -> bool:
         """Whether every other replica has either seen this one's lease lapse or lost its
-        own by now: two lease periods since the last renewal this replica heard back from.
+        own by now: two lease periods since the last renewal that may have run in Redis.
         (A replica that never held one can only wait out the others' leases, in case Redis
         is down for all: the design note's exceptions.)"""
         return time.monotonic() >= self._renewed_at + 2 * self._lease + MARGIN_SECONDS
@@ -419,24 +437,33 @@ class RedisLease:
             await asyncio.sleep(self._lease / 3)
 
     async def _renew_once(self) -> None:
+        if self._unreachable_settles:
+            return  # a revoke counts this replica's silence from the last renewal sent
         sent = time.monotonic()
         for announcement in list(self._unsent.values()):
             if not await self._try_send(announcement, self._renewer):
                 return  # announced before this replica may count as present again
         for _ in range(2):
             await self._catch_up()
-            raw_boot, silent = await self._renew(
-                keys=[BOOT_KEY, BOOT_AT_KEY, LEASES_KEY, ACKS_KEY, STREAM_KEY],
-                args=[
-                    _fresh_boot(),
-                    self._id,
-                    self._lease_ms,
-                    self._position,
-                    FORGET_MS,
-                    self._boot or b"",
-                ],
-                client=self._renewer,
-            )
+            try:
+                raw_boot, silent = await self._renew(
+                    keys=[BOOT_KEY, BOOT_AT_KEY, LEASES_KEY, ACKS_KEY, STREAM_KEY],
+                    args=[
+                        _fresh_boot(),
+                        self._id,
+                        self._lease_ms,
+                        self._position,
+                        FORGET_MS,
+                        self._boot or b"",
+                    ],
+                    client=self._renewer,
+                )
+            except (RedisError, OSError):
+                # Its reply was lost, not necessarily the renewal: it may have run, or run
+                # once its request arrives, and pushed the lease's end in Redis later.
+                self._renewed_at = time.monotonic() + self._renew_timeout
+                raise
+            self._renewed_at = time.monotonic()
             boot = _as_bytes(raw_boot)
             if boot == self._boot:
                 break
@@ -446,7 +473,6 @@ class RedisLease:
             self._break()
         else:
             return
-        self._renewed_at = time.monotonic()
         self._silent_peers = int(silent)
         if self._silent_peers:
             self._break()
