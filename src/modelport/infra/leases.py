@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -261,7 +263,7 @@ class RedisLease:
         self._position = b"0-0"
         self._epoch = 1
         self._valid_until = 0.0
-        self._renewed_at = time.monotonic()
+        self._renewed_at = _now()
         """The latest moment a renewal of this lease may have run in Redis (at first: when
         it started). Not only confirmed ones: one whose reply was lost may have run too."""
         timeout = renewer.connection_pool.connection_kwargs.get("socket_timeout")
@@ -279,7 +281,7 @@ class RedisLease:
 
     @property
     def holds(self) -> bool:
-        return time.monotonic() < self._valid_until
+        return _now() < self._valid_until
 
     @property
     def silent_peers(self) -> int:
@@ -289,7 +291,7 @@ class RedisLease:
     def vouches(self, digest: Digest, epoch: int) -> bool | None:
         if self._capable is False:
             return None
-        now = time.monotonic()
+        now = _now()
         if epoch != self._epoch or now >= self._valid_until:
             return False
         # A mark outlives every cache entry that could hold the old secret; once it has
@@ -379,13 +381,13 @@ class RedisLease:
         own by now: two lease periods since the last renewal that may have run in Redis.
         (A replica that never held one can only wait out the others' leases, in case Redis
         is down for all: the design note's exceptions.)"""
-        return time.monotonic() >= self._renewed_at + 2 * self._lease + MARGIN_SECONDS
+        return _now() >= self._renewed_at + 2 * self._lease + MARGIN_SECONDS
 
     def _mark(self, digest: Digest) -> None:
         """Mark `digest` and drop the expired marks, from the oldest: O(1) amortised (a
         rebuild of the whole dict stalled the event loop half a second per stream batch at
         10,000 marks)."""
-        now = time.monotonic()
+        now = _now()
         marks = self._marks
         while marks:
             oldest, expires = next(iter(marks.items()))
@@ -432,14 +434,14 @@ class RedisLease:
             try:
                 await self._renew_once()
             except (RedisError, OSError) as exc:
-                if time.monotonic() >= self._valid_until:
+                if _now() >= self._valid_until:
                     log.debug("lease not renewed: %s", exc)
             await asyncio.sleep(self._lease / 3)
 
     async def _renew_once(self) -> None:
         if self._unreachable_settles:
             return  # a revoke counts this replica's silence from the last renewal sent
-        sent = time.monotonic()
+        sent = _now()
         for announcement in list(self._unsent.values()):
             if not await self._try_send(announcement, self._renewer):
                 return  # announced before this replica may count as present again
@@ -461,9 +463,9 @@ class RedisLease:
             except (RedisError, OSError):
                 # Its reply was lost, not necessarily the renewal: it may have run, or run
                 # once its request arrives, and pushed the lease's end in Redis later.
-                self._renewed_at = time.monotonic() + self._renew_timeout
+                self._renewed_at = _now() + self._renew_timeout
                 raise
-            self._renewed_at = time.monotonic()
+            self._renewed_at = _now()
             boot = _as_bytes(raw_boot)
             if boot == self._boot:
                 break
@@ -477,12 +479,12 @@ class RedisLease:
         if self._silent_peers:
             self._break()
             return
-        if time.monotonic() >= self._valid_until:
+        if _now() >= self._valid_until:
             self._epoch += 1  # a new run: nothing cached before it is vouched for
         self._valid_until = sent + self._lease - MARGIN_SECONDS
 
     def _break(self) -> None:
-        if time.monotonic() < self._valid_until:
+        if _now() < self._valid_until:
             self._epoch += 1
         self._valid_until = 0.0
 
@@ -523,6 +525,19 @@ def _entries(answer: object) -> list[tuple[bytes, Digest]]:
         if digest is not None:
             found.append((_as_bytes(entry), Digest(bytes.fromhex(_as_bytes(digest).decode()))))
     return found
+
+
+def _clock() -> Callable[[], float]:
+    """Seconds that keep counting while the host sleeps (CLOCK_BOOTTIME on Linux): the
+    monotonic clock stops during a suspend, and a lease would outlive its end in Redis.
+    (A paused VM's clock may not count the pause: the design note's assumptions.)"""
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    if boottime is None:
+        return time.monotonic
+    return functools.partial(time.clock_gettime, boottime)
+
+
+_now = _clock()
 
 
 def _fresh_boot() -> str:
