@@ -75,12 +75,25 @@ local function id_less(a, b)
   local bms, bseq = parse(b)
   return ams < bms or (ams == bms and aseq < bseq)
 end
+-- The boot marker ends with this Redis process's run id: a Redis restarted from a snapshot
+-- or AOF, or a replica promoted in a failover, kept the marker but may have lost the last
+-- entries, acks and renewals. Its run id differs, so it gets a new marker as if empty.
+local function run_id()
+  return string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+end
+local function this_run(value)
+  local run = run_id()
+  return value and string.sub(value, -#run) == run
+end
+local function new_boot(now, fresh)
+  local value = fresh .. '@' .. run_id()
+  redis.call('SET', KEYS[1], value)
+  redis.call('SET', KEYS[2], ms(now))
+  return value
+end
 local function boot(now, fresh)
   local value = redis.call('GET', KEYS[1])
-  if not value then
-    redis.call('SET', KEYS[1], fresh)
-    value = fresh
-  end
+  if not this_run(value) then return new_boot(now, fresh) end
   redis.call('SET', KEYS[2], ms(now), 'NX')
   return value
 end
@@ -107,9 +120,9 @@ local b = boot(now, ARGV[1])
 -- Under another boot marker the caller's position means nothing here: it reads this stream
 -- from its start and comes again, with no lease or ack in between.
 if b ~= ARGV[6] then return {b, 0} end
--- The caller has read past this stream's last entry: Redis lost entries while keeping its
--- boot marker (restarted from a snapshot, or failed over to a replica that lagged). Later
--- entries could get lower ids than what replicas have acked: a new marker for everyone.
+-- The caller has read past this stream's last entry: the stream lost entries while the
+-- boot marker stayed (deleted by hand, say; a restart changes the run id). Later entries
+-- could get lower ids than what replicas have acked: a new marker for everyone.
 local last = '0-0'
 local info = redis.pcall('XINFO', 'STREAM', KEYS[5])
 if type(info) == 'table' and not info.err then
@@ -117,11 +130,7 @@ if type(info) == 'table' and not info.err then
     if info[i] == 'last-generated-id' then last = info[i + 1] end
   end
 end
-if id_less(last, ARGV[4]) then
-  redis.call('SET', KEYS[1], ARGV[1])
-  redis.call('SET', KEYS[2], ms(now))
-  return {ARGV[1], 0}
-end
+if id_less(last, ARGV[4]) then return {new_boot(now, ARGV[1]), 0} end
 local forgotten = ms(now - tonumber(ARGV[5]))
 for _, peer in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', forgotten)) do
   redis.call('HDEL', KEYS[4], peer)
@@ -151,7 +160,8 @@ _SETTLED = (
 -- 0: every live lease has taken the entry in; 1: not yet; -1: Redis lost it (a restart, or
 -- a snapshot or replica without it: a replica that never read it would never ack it)
 local now = now_ms()
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local b = redis.call('GET', KEYS[1])
+if b ~= ARGV[1] or not this_run(b) then return -1 end
 if #redis.call('XRANGE', KEYS[5], ARGV[2], ARGV[2]) == 0 then return -1 end
 local at = tonumber(redis.call('GET', KEYS[2]) or ms(now))
 if now < at + tonumber(ARGV[3]) then return 1 end
