@@ -18,7 +18,9 @@ not return until each replica that could trust its cache has taken it in.
   cut off from Redis and revoking keys nobody hears of. While a peer is silent, no replica
   trusts its cache (every key is checked in the database), until it returns or
   `FORGET_SECONDS` pass. A revoker cut off from Redis returns once it has been silent for
-  two lease periods: by then every other replica has noticed, or lost its own lease.
+  two lease periods: by then every other replica has noticed, or lost its own lease. A
+  Redis that answers with an error is not "cut off": the revoke waits until it accepts.
+- Needs Redis 6.2 (`MINID`); a Redis that fails the probe leaves every hit to the ledger.
 
 `docs/design/leases.md` argues the whole guarantee, Redis restarts included.
 """
