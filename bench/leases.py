@@ -39,7 +39,9 @@ STOPPED_ROUNDS = 3
 
 async def peer(url: str) -> None:
     """A replica's lease and nothing else, until killed."""
-    lease = RedisLease(_client(url), _client(url, timeout=3), mark_seconds=MARK_SECONDS)
+    lease = RedisLease(
+        _client(url), _client(url, timeout=3), _client(url), mark_seconds=MARK_SECONDS
+    )
     await lease.start()
     await asyncio.Event().wait()
 
@@ -57,7 +59,7 @@ async def timed(work: Awaitable[object], into: list[int]) -> None:
 async def measure(url: str, rounds: int, peers: list[Process]) -> dict[str, list[int]]:
     client = _client(url)
     ledger = RedisRevocationLedger(client, ttl=MARK_SECONDS)
-    lease = RedisLease(client, _client(url, timeout=3), mark_seconds=MARK_SECONDS)
+    lease = RedisLease(client, _client(url, timeout=3), _client(url), mark_seconds=MARK_SECONDS)
     await lease.start()
     digester = Digester(b"b" * 32)
     found: dict[str, list[int]] = {

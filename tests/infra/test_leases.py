@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack
 
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio import BlockingConnectionPool
 
 from modelport.core.digest import Digest, Digester
 from modelport.infra.leases import MARGIN_SECONDS, LocalLease, RedisLease
@@ -37,18 +38,23 @@ class Leases:
     def __init__(self, server: PrivateRedis, stack: AsyncExitStack) -> None:
         self.server = server
         self._stack = stack
+        self.capable = True
 
-    async def start(self, port: int | None = None) -> RedisLease:
-        url = f"redis://127.0.0.1:{port or self.server.port}/0"
+    async def start(self, port: int | None = None, user: str = "") -> RedisLease:
+        url = f"redis://{user}127.0.0.1:{port or self.server.port}/0"
         client = aioredis.Redis.from_url(
             url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
         )
         reader = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=TIMEOUT)
-        lease = RedisLease(client, reader, mark_seconds=60, lease_seconds=LEASE)
+        renewer = aioredis.Redis.from_url(
+            url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
+        )
+        lease = RedisLease(client, reader, renewer, mark_seconds=60, lease_seconds=LEASE)
         await lease.start()
         self._stack.push_async_callback(client.aclose)
         self._stack.push_async_callback(lease.close)
-        await until(lambda: lease.holds, "the lease to hold")
+        if self.capable:
+            await until(lambda: lease.holds, "the lease to hold")
         return lease
 
     async def past_boot(self) -> None:
@@ -149,8 +155,9 @@ async def test_after_redis_restarts_a_revoke_waits_out_the_leases_it_forgot(
 ) -> None:
     revoker, other = await leases.start(), await leases.start()
     epoch = other.epoch
-    leases.server.kill()
-    leases.server.start()
+    # Off the event loop: the leases go on renewing (and failing) while Redis restarts.
+    await asyncio.to_thread(leases.server.kill)
+    await asyncio.to_thread(leases.server.start)
     announced = await revoker.announce(digest("revoked"))
     started = time.monotonic()
     await revoker.settle(announced)
@@ -182,3 +189,177 @@ async def test_a_revoke_begun_while_redis_was_down_is_heard_on_the_redis_that_ca
     await until(lambda: other.holds, "the other lease to hold on the new Redis", LEASE * 5)
     await revoker.settle(announced)  # (the commit happened in between)
     assert other.vouches(digest("revoked"), other.epoch) is False
+
+
+async def test_a_mark_stops_vouching_only_for_its_lifetime(redis_server: PrivateRedis) -> None:
+    """A limit change or top-up marks the key too: once its mark has expired, the key is
+    back on the fast path instead of costing a database read on every request for good."""
+    client = aioredis.Redis.from_url(f"redis://127.0.0.1:{redis_server.port}/0")
+    renewer = aioredis.Redis.from_url(redis_server.url)
+    lease = RedisLease(client, client, renewer, mark_seconds=0.2, lease_seconds=LEASE)
+    await lease.start()
+    try:
+        await until(lambda: lease.holds, "the lease to hold")
+        changed = digest("topped-up")
+        announced = await lease.announce(changed)
+        assert lease.vouches(changed, lease.epoch) is False
+        await asyncio.sleep(0.25)
+        await until(lambda: lease.holds, "the lease to hold")
+        assert lease.vouches(changed, lease.epoch) is True, "the mark has expired"
+        await lease.settle(announced)
+    finally:
+        await lease.close()
+        await client.aclose()
+
+
+def test_expired_marks_are_dropped_as_new_ones_arrive() -> None:
+    """Without Redis: only the local marks. Expired marks go as soon as a new mark comes, so
+    the marks stay few and marking never rebuilds them all (it used to, past 10,000)."""
+    client = aioredis.Redis.from_url("redis://127.0.0.1:1/0")  # never connected
+    lease = RedisLease(client, client, client, mark_seconds=0.3)
+    old = [digest(f"old-{n}") for n in range(20_000)]
+    for marked in old:
+        lease._mark(marked)
+    lease._mark(old[0])  # marked again: still one mark, now the newest
+    assert next(iter(lease._marks)) == old[1]
+    assert len(lease._marks) == len(old)
+    time.sleep(0.3)
+    lease._mark(digest("new"))
+    assert list(lease._marks) == [digest("new")]
+
+
+async def test_a_redis_refusing_an_announcement_keeps_the_revoke_waiting(leases: Leases) -> None:
+    """Redis answers, but refuses the revoker's XADD (an ACL here; Redis < 6.2 or a key of
+    the wrong type alike). Renewals pass, so nobody takes the revoker for cut off and the
+    other replica keeps trusting its cache: the revoke must not answer (it used to, after
+    two lease periods, as if cut off)."""
+    admin = aioredis.Redis.from_url(f"redis://127.0.0.1:{leases.server.port}/0")
+    await admin.acl_setuser(
+        "revoker", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all"]
+    )
+    revoker, other = await leases.start(user="revoker:pw@"), await leases.start()
+    await leases.past_boot()
+    await admin.acl_setuser("revoker", enabled=True, commands=["-xadd"])
+    revoked = digest("revoked")
+    announced = await revoker.announce(revoked)
+    settling = asyncio.create_task(revoker.settle(announced))
+    await asyncio.sleep(2 * LEASE + MARGIN_SECONDS + 0.5)
+    assert not settling.done(), "answered while the other replica may trust its cache"
+    await admin.acl_setuser("revoker", enabled=True, commands=["+xadd"])
+    await asyncio.wait_for(settling, 3 * LEASE)
+    assert other.vouches(revoked, other.epoch) is False
+    await admin.aclose()
+
+
+async def test_a_redis_that_cannot_carry_leases_leaves_cache_hits_to_the_ledger(
+    leases: Leases,
+) -> None:
+    """Probed before the first renewal (here the stream's key holds a string: WRONGTYPE,
+    as Redis < 6.2 refuses MINID): no lease, and every hit asks the ledger."""
+    admin = aioredis.Redis.from_url(f"redis://127.0.0.1:{leases.server.port}/0")
+    await admin.set("mp:revocations", "not a stream")
+    leases.capable = False
+    lease = await leases.start()
+    await until(lambda: lease.vouches(digest("any"), lease.epoch) is None, "the probe")
+    announced = await lease.announce(digest("revoked"))
+    assert await timed(lease.settle(announced)) < 0.1, "left to the ledger's mark"
+    assert lease.vouches(digest("revoked"), lease.epoch) is None
+    await admin.aclose()
+
+
+async def test_an_entry_redis_lost_with_its_boot_marker_is_announced_again(
+    leases: Leases,
+) -> None:
+    """Redis restarted from a snapshot taken before the entry: same boot marker, no entry.
+    The other replica never read it and would never ack it: the revoke used to wait for
+    good (and return on any later revoke's entry while the other still trusted its cache)."""
+    admin = aioredis.Redis.from_url(leases.server.url)
+    revoker = await leases.start()
+    other, cut = await leases.behind_relay()
+    await leases.past_boot()
+    revoked = digest("revoked")
+    await admin.save()
+    await admin.aclose()
+    cut.cut()
+    announced = await revoker.announce(revoked)
+    await asyncio.to_thread(leases.server.kill)
+    await asyncio.to_thread(leases.server.start)
+    cut.restore()
+    await asyncio.wait_for(revoker.settle(announced), 3 * LEASE)
+    assert other.vouches(revoked, other.epoch) is False
+
+
+async def test_a_redis_restarted_from_a_snapshot_gives_everyone_a_new_boot_marker(
+    leases: Leases,
+) -> None:
+    """A snapshot keeps the boot marker but not the renewals and acks after it: lease ends
+    in Redis earlier than the replicas' own. The marker carries Redis's run id, so the
+    restarted Redis gets a new one, and every replica starts a new run on it."""
+    revoker, other = await leases.start(), await leases.start()
+    await leases.past_boot()
+    admin = aioredis.Redis.from_url(leases.server.url)
+    await admin.save()
+    await admin.aclose()
+    epoch = other.epoch
+    await asyncio.to_thread(leases.server.kill)
+    await asyncio.to_thread(leases.server.start)
+    await until(lambda: other.epoch > epoch and other.holds, "a new run on the new marker")
+    announced = await revoker.announce(digest("after"))
+    assert await timed(revoker.settle(announced)) >= LEASE - MARGIN_SECONDS - 0.1, (
+        "waited out the leases the snapshot forgot"
+    )
+    assert other.vouches(digest("after"), other.epoch) is False
+
+
+async def test_a_replica_past_the_end_of_the_stream_makes_everyone_start_over(
+    leases: Leases,
+) -> None:
+    """The stream lost entries (deleted here) while the boot marker stayed: later entries
+    could get lower ids than a replica already acked, so the marker is replaced."""
+    revoker, other = await leases.start(), await leases.start()
+    await leases.past_boot()
+    await revoker.settle(await revoker.announce(digest("lost")))
+    admin = aioredis.Redis.from_url(leases.server.url)
+    boot = await admin.get("mp:boot")
+    epoch = other.epoch
+    await admin.delete("mp:revocations")
+
+    async def replaced() -> None:
+        while await admin.get("mp:boot") == boot:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(replaced(), 2 * LEASE)
+    await admin.aclose()
+    await until(lambda: other.epoch > epoch and other.holds, "a new run on the new marker")
+    announced = await revoker.announce(digest("after"))
+    await revoker.settle(announced)
+    assert other.vouches(digest("after"), other.epoch) is False
+
+
+async def test_a_lease_renews_while_requests_hold_every_pooled_connection(
+    redis_server: PrivateRedis,
+) -> None:
+    """A burst holds the request path's pool (one connection here, busy for 2 lease periods):
+    renewals have a connection of their own, so the lease does not lapse meanwhile."""
+    url = redis_server.url
+    pool = BlockingConnectionPool.from_url(url, max_connections=1, timeout=5)
+    client = aioredis.Redis.from_pool(pool)
+    reader = aioredis.Redis.from_url(url, socket_timeout=2)
+    renewer = aioredis.Redis.from_url(url, socket_timeout=TIMEOUT)
+    lease = RedisLease(client, reader, renewer, mark_seconds=60, lease_seconds=LEASE)
+    await lease.start()
+    try:
+        await until(lambda: lease.holds, "the lease to hold")
+
+        async def busy() -> None:
+            await client.blpop(["nothing"], timeout=2 * LEASE)
+
+        burst = asyncio.create_task(busy())
+        lapsed = False
+        while not burst.done():
+            lapsed = lapsed or not lease.holds
+            await asyncio.sleep(0.01)
+        assert not lapsed, "the lease lapsed while the pool was busy"
+    finally:
+        await lease.close()
+        await client.aclose()

@@ -27,7 +27,9 @@ START_SECONDS = 30.0
 
 
 class PrivateRedis:
-    """`redis-server` without persistence: killing it loses every key, like a real crash."""
+    """`redis-server` without persistence: killing it loses every key, like a real crash.
+    Unless a test asks for a snapshot (`SAVE`): a restart then loads it, as Redis restarted
+    from an RDB or AOF that lacks the last writes."""
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -42,6 +44,7 @@ class PrivateRedis:
             raise RuntimeError("redis-server is not on PATH; the fault tests need it")
         command = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--logfile", str(self._log)]
+        command += ["--dir", str(self._root)]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + START_SECONDS
         while not self.answers():
