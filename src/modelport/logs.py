@@ -155,6 +155,13 @@ def configure_logging(
     handler.setFormatter(FORMATTERS[log_format]())
     if worker is not None:
         handler.addFilter(_WorkerField(worker))
+    # No line shows where a record was made nor its process or thread: skip finding them
+    # (the logging HOWTO's "Optimization"; 10.1 -> 8.7 us per /v1 access line, measured
+    # alone). `stack_info=True` would be ignored too; no call uses it.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
