@@ -7,6 +7,7 @@ A generated Lua script sets the method, body and headers, and prints one JSON li
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ class Result:
     """Connect, read, write and timeout errors, and non-2xx/3xx answers."""
     p50_us: int
     p99_us: int
+    cpu_seconds: float = 0.0
+    """wrk's own CPU time (user + system) over the run."""
 
     @property
     def rate(self) -> float:
@@ -67,7 +70,10 @@ def script(folder: Path, name: str, body: bytes, token: str | None) -> Path:
 def run(url: str, lua: Path, connections: int, seconds: float) -> Result:
     """One wrk run with a single thread (the machine has two cores to share)."""
     command = [require_wrk(), "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(lua), url]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(command, capture_output=True, text=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     for line in done.stdout.splitlines():
         if line.startswith(MARK):
             found = json.loads(line[len(MARK) :])
@@ -78,5 +84,6 @@ def run(url: str, lua: Path, connections: int, seconds: float) -> Result:
                 errors=errors,
                 p50_us=found["p50_us"],
                 p99_us=found["p99_us"],
+                cpu_seconds=cpu,
             )
     raise RuntimeError(f"wrk printed no results:\n{done.stdout}\n{done.stderr}")

@@ -47,6 +47,8 @@ class Sample:
     p50_us: int
     cpu_ms: dict[str, float]
     """CPU milliseconds per request of each process: the parent, then each worker."""
+    others_cores: float
+    """Cores that wrk and the fake upstream kept busy meanwhile: what the hub could not have."""
 
 
 def wait_for_workers(bench: Bench) -> None:
@@ -93,7 +95,9 @@ def measure(name: str, bench: Bench, lua: Path, connections: int, seconds: float
     pids = processes(bench)
     rows_before, _ = bench.settled_rows()
     before = {label: cpu_seconds_of(pid) for label, pid in pids.items()}
+    upstream_before = bench.upstream.cpu_seconds()
     result = loadgen.run(bench.url("through"), lua, connections, seconds)
+    upstream = bench.upstream.cpu_seconds() - upstream_before
     rows, _ = bench.settled_rows()
     after = {label: cpu_seconds_of(pid) for label, pid in pids.items()}
     if result.errors:
@@ -103,8 +107,9 @@ def measure(name: str, bench: Bench, lua: Path, connections: int, seconds: float
     per_request = {
         label: (after[label] - before[label]) * 1e3 / max(result.requests, 1) for label in pids
     }
+    others = (result.cpu_seconds + upstream) / result.seconds
     print(f"{name:20} {result.rate:8.0f} req/s  CPU ms/req {per_request}", flush=True)
-    return Sample(name, result.requests, result.rate, result.p50_us, per_request)
+    return Sample(name, result.requests, result.rate, result.p50_us, per_request, others)
 
 
 def main() -> None:
@@ -166,6 +171,8 @@ def report(samples: list[Sample], loads: list[str], args: argparse.Namespace) ->
                 f"{statistics.median(s.p50_us for s in mine) / 1e3:.2f}",
                 f"{sum(cpu.values()):.3f}",
                 ", ".join(f"{label} {value:.3f}" for label, value in cpu.items()),
+                f"{statistics.median(s.rate for s in mine) * sum(cpu.values()) / 1e3:.2f}",
+                f"{statistics.median(s.others_cores for s in mine):.2f}",
             ]
         )
     print(
@@ -176,6 +183,8 @@ def report(samples: list[Sample], loads: list[str], args: argparse.Namespace) ->
                 "p50 ms",
                 "CPU ms/request, all processes",
                 "CPU ms/request, each process",
+                "hub, cores busy",
+                "wrk + upstream, cores busy",
             ],
             rows,
         )
