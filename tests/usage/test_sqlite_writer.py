@@ -25,6 +25,7 @@ from modelport.db.engine import Database
 from modelport.db.migrate import upgrade_to_head
 from modelport.db.tables import UsageRecord
 from modelport.errors import StorageUnavailable
+from modelport.usage.recorder import UsageRecorder
 from modelport.usage.repository import UsageRepository, insert_once_sqlite
 from modelport.usage.row import UsageRow
 from tests.support.databases import sqlite_url, team_and_key
@@ -115,3 +116,44 @@ async def test_a_held_write_lock_sends_the_write_to_the_thread_and_never_stalls_
     async with database.read() as unit:
         ids = (await unit.session.scalars(select(UsageRecord.request_id))).all()
     assert sorted(ids) == ["free", "held"]
+
+
+async def test_a_backlog_drains_without_holding_the_loop(database: Database) -> None:
+    """Rows pile up while another connection holds the write lock (a backup, a long
+    transaction); once it lets go, the recorder writes them all, and the loop keeps turning
+    meanwhile: a big batch commits on the writer thread, not on the loop."""
+    team, key = await _key(database)
+    recorder = UsageRecorder(database)
+    await recorder.start()
+    path = make_url(database.url).database
+    assert path is not None
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        for number in range(20_000):
+            recorder.submit(_row(team, key, f"r{number}", False))
+        await asyncio.sleep(0.3)
+        gaps: list[float] = []
+
+        async def tick() -> None:
+            last = time.perf_counter()
+            while True:
+                await asyncio.sleep(0.001)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        ticking = asyncio.create_task(tick())
+        holder.execute("COMMIT")
+    finally:
+        holder.close()
+    deadline = time.monotonic() + 30
+    while recorder.backlog and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    ticking.cancel()
+    await recorder.close()
+    assert recorder.backlog == 0
+    async with database.read() as unit:
+        stored = (await unit.session.execute(text("SELECT count(*) FROM usage_records"))).scalar()
+    assert stored == 20_000
+    assert max(gaps) < 0.1, f"the loop was held {max(gaps) * 1000:.0f} ms in one go"

@@ -27,6 +27,9 @@ from modelport.usage.row import UsageRow
 log = logging.getLogger("modelport.usage")
 
 MAX_BATCH = 512
+ON_LOOP_ROWS = 64
+"""On SQLite, a batch of at most this many rows commits on the loop's thread (a few hundred
+microseconds at most); a bigger one on the writer thread, so that the loop is never held."""
 MAX_BACKLOG = 100_000
 MAX_TOUCHED = 10_000
 LOGGED_IDS = 20
@@ -156,7 +159,14 @@ class UsageRecorder:
             async with self._database.write() as unit:
                 await KeyRepository(unit.session).touch(touches)
         if rows:
-            await self._database.write_now(partial(insert_once_sqlite, rows=rows))
+            # A batch bigger than ordinary traffic makes (a backlog after an outage) goes to
+            # the writer thread: committed on the loop, 100,000 rows held it for a second.
+            write = (
+                self._database.write_now
+                if len(rows) <= ON_LOOP_ROWS
+                else self._database.write_in_thread
+            )
+            await write(partial(insert_once_sqlite, rows=rows))
 
 
 def _count(row: UsageRow) -> None:
