@@ -262,8 +262,69 @@ async def test_a_redis_that_cannot_carry_leases_leaves_cache_hits_to_the_ledger(
     lease = await leases.start()
     await until(lambda: lease.vouches(digest("any"), lease.epoch) is None, "the probe")
     announced = await lease.announce(digest("revoked"))
-    assert await timed(lease.settle(announced)) < 0.1, "left to the ledger's mark"
+    waited = await timed(lease.settle(announced))
+    assert waited < 2 * LEASE + MARGIN_SECONDS + 0.3, "every lease lapsed by then"
     assert lease.vouches(digest("revoked"), lease.epoch) is None
+    announced = await lease.announce(digest("later"))
+    assert await timed(lease.settle(announced)) < 0.1, "the others' leases are off already"
+    await admin.aclose()
+
+
+async def test_an_acl_refusing_info_makes_the_replica_incapable_not_stuck(
+    leases: Leases,
+) -> None:
+    """`+@all -@dangerous` refuses INFO (the boot marker's run id) inside scripts. The probe
+    runs it, so the replica counts as incapable and its revokes answer; they used to wait
+    for good, every script failing with NOPERM while the probe passed."""
+    admin = aioredis.Redis.from_url(f"redis://127.0.0.1:{leases.server.port}/0")
+    await admin.acl_setuser(
+        "app", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", "-@dangerous"]
+    )
+    leases.capable = False
+    lease = await leases.start(user="app:pw@")
+    await until(lambda: lease.vouches(digest("any"), lease.epoch) is None, "the probe")
+    announced = await lease.announce(digest("revoked"))
+    await asyncio.wait_for(lease.settle(announced), 2 * LEASE + MARGIN_SECONDS + 0.5)
+    await admin.aclose()
+
+
+async def test_an_incapable_replica_stops_every_lease_before_its_revoke_answers(
+    leases: Leases,
+) -> None:
+    """One replica's Redis user may not XTRIM (the probe fails for good), the other's may
+    and holds a lease. The
+    incapable one's revokes are not announced, so they may answer only once no lease can
+    vouch for anything: the capable one used to go on trusting the revoked digest."""
+    admin = aioredis.Redis.from_url(f"redis://127.0.0.1:{leases.server.port}/0")
+    await admin.acl_setuser(
+        "app", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", "-xtrim"]
+    )
+    capable = await leases.start()
+    await leases.past_boot()
+    revoked = digest("revoked")
+    epoch = capable.epoch
+    assert capable.vouches(revoked, epoch)
+    leases.capable = False
+    incapable = await leases.start(user="app:pw@")
+    await until(lambda: incapable.vouches(revoked, incapable.epoch) is None, "the probe")
+    announced = await incapable.announce(revoked)
+    await incapable.settle(announced)
+    assert not capable.vouches(revoked, epoch), "trusted after the revoke answered"
+    assert not capable.holds
+    await admin.aclose()
+
+
+async def test_a_transient_probe_refusal_is_probed_again(leases: Leases) -> None:
+    """NOREPLICAS (as during a failover, READONLY or LOADING) fails the probe for a while
+    only: the replica used to stay incapable for good."""
+    admin = aioredis.Redis.from_url(f"redis://127.0.0.1:{leases.server.port}/0")
+    await admin.config_set("min-replicas-to-write", 1)
+    leases.capable = False
+    lease = await leases.start()
+    await asyncio.sleep(LEASE / 2)
+    assert not lease.holds
+    await admin.config_set("min-replicas-to-write", 0)
+    await until(lambda: lease.holds, "the lease to hold once Redis accepts")
     await admin.aclose()
 
 

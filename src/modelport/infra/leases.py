@@ -20,7 +20,10 @@ not return until each replica that could trust its cache has taken it in.
   `FORGET_SECONDS` pass. A revoker cut off from Redis returns once it has been silent for
   two lease periods: by then every other replica has noticed, or lost its own lease. A
   Redis that answers with an error is not "cut off": the revoke waits until it accepts.
-- Needs Redis 6.2 (`MINID`); a Redis that fails the probe leaves every hit to the ledger.
+- Needs Redis 6.2 (`MINID`) and a user allowed `INFO`. A replica whose Redis refuses the
+  probe for good (a permanent error) is **incapable**: it sets `mp:leases:off`, which stops
+  every replica's renewals, and its revokes answer once every lease has lapsed. Transient
+  refusals (READONLY, LOADING, ...) are probed again; meanwhile revokes wait as usual.
 
 `docs/design/leases.md` argues the whole guarantee, Redis restarts included.
 """
@@ -39,7 +42,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoPermissionError, RedisError, ResponseError
 
 from modelport.core.digest import Digest
 from modelport.infra.background import stop
@@ -61,6 +64,22 @@ BOOT_AT_KEY = "mp:boot:at"
 LEASES_KEY = "mp:leases"
 ACKS_KEY = "mp:acks"
 STREAM_KEY = "mp:revocations"
+OFF_KEY = "mp:leases:off"
+"""A hash, incapable replica id -> 1, expiring 10 leases after its last refresh: while it
+exists, no renewal passes and no lease holds."""
+OFF_LEASES = 10
+PERMANENT_ERRORS = (
+    "unknown command",
+    "unknown subcommand",
+    "syntax error",
+    "wrong number of arguments",
+    "noperm",
+    "no permissions",
+    "can't run this command",
+    "wrongtype",
+)
+"""Probe errors that no retry fixes (an old Redis, an ACL, a key of the wrong type)."""
+WARN_EVERY_SECONDS = 60.0
 
 _LIB = """
 local function now_ms()
@@ -80,8 +99,10 @@ end
 -- The boot marker ends with this Redis process's run id: a Redis restarted from a snapshot
 -- or AOF, or a replica promoted in a failover, kept the marker but may have lost the last
 -- entries, acks and renewals. Its run id differs, so it gets a new marker as if empty.
+-- A Redis whose INFO has no run id (some proxies) gets a fixed one: restarts that lose the
+-- stream are still noticed (the boot marker goes), restarts from a snapshot are not.
 local function run_id()
-  return string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+  return string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') or 'none'
 end
 local function this_run(value)
   local run = run_id()
@@ -115,10 +136,17 @@ return {b, id}
 _RENEW = (
     _LIB
     + """
--- KEYS: boot, boot_at, leases, acks, stream
+-- KEYS: boot, boot_at, leases, acks, stream, off
 -- ARGV: fresh boot, replica, lease ms, ack, forget ms, the caller's boot
 local now = now_ms()
 local b = boot(now, ARGV[1])
+-- A replica cannot carry leases: its revokes are not announced, so no lease may hold. The
+-- caller's lease is left to lapse (a lapsed one is given back: it is nobody's silent peer).
+if redis.call('EXISTS', KEYS[6]) == 1 then
+  local mine = redis.call('ZSCORE', KEYS[3], ARGV[2])
+  if mine and tonumber(mine) < now then redis.call('ZREM', KEYS[3], ARGV[2]) end
+  return {b, -1}
+end
 -- Under another boot marker the caller's position means nothing here: it reads this stream
 -- from its start and comes again, with no lease or ack in between.
 if b ~= ARGV[6] then return {b, 0} end
@@ -147,12 +175,17 @@ return {b, silent}
 """
 )
 
-_PROBE = """
--- KEYS: stream. Fails on a Redis that refuses what the lease needs: scripts, XTRIM/XADD
--- with MINID (Redis 6.2), a stream at the key (an ACL denying XADD is caught at settle).
+_PROBE = (
+    _LIB
+    + """
+-- KEYS: stream. Fails on a Redis that refuses what the lease needs: scripts, INFO (the run
+-- id), XTRIM/XADD with MINID (Redis 6.2), a stream at the key (an ACL denying XADD is
+-- caught at settle).
+run_id()
 redis.call('XTRIM', KEYS[1], 'MINID', '~', '0')
 return 0
 """
+)
 
 _SETTLED = (
     _LIB
@@ -268,6 +301,10 @@ class RedisLease:
         self._probe = client.register_script(_PROBE)
         self._capable: bool | None = None
         """False: Redis refuses what leases need; every cache hit is left to the ledger."""
+        self._off_since: float | None = None
+        """Incapable: when `mp:leases:off` was confirmed to hold our field, continuously
+        since (None: not confirmed since the last failure)."""
+        self._warned_at = -WARN_EVERY_SECONDS
         self._marks: OrderedDict[Digest, float] = OrderedDict()
         """Digest -> when its mark expires, oldest first (every mark lives as long)."""
         self._unsent: dict[Digest, Announcement] = {}
@@ -325,7 +362,9 @@ class RedisLease:
         refused = False
         unreachable = False  # counted in self._unreachable_settles while True
         try:
-            while self._capable is not False:
+            while True:
+                if self._incapable():  # the probe may find it while this revoke waits
+                    return await self._settle_off()
                 try:
                     if announcement.entry is None:
                         await self._send(announcement, self._client)
@@ -364,6 +403,45 @@ class RedisLease:
         finally:
             if unreachable:
                 self._unreachable_settles -= 1
+
+    def _incapable(self) -> bool:
+        return self._capable is False
+
+    async def _settle_off(self) -> None:
+        """An incapable replica's revoke: not announced, so it answers once no lease can
+        hold. `mp:leases:off` stops every renewal; once it has held our field continuously
+        for two lease periods, every lease granted before has ended locally."""
+        pause = 0.01
+        while True:
+            await self._refresh_off(self._client)
+            since = self._off_since
+            if since is not None and _now() >= since + 2 * self._lease + MARGIN_SECONDS:
+                return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    async def _refresh_off(self, client: aioredis.Redis) -> None:
+        """Write our field of `mp:leases:off` and push its expiry. A new field (the key had
+        expired, or Redis restarted) or a failure starts the count again: leases may have
+        been granted meanwhile."""
+        try:
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.hset(OFF_KEY, self._id, 1)
+                pipe.pexpire(OFF_KEY, OFF_LEASES * self._lease_ms)
+                added, _ = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._off_since = None
+            self._warn("cannot stop the other replicas' leases: %s; revokes wait", exc)
+            return
+        if added or self._off_since is None:
+            self._off_since = _now()
+
+    def _warn(self, message: str, exc: BaseException) -> None:
+        """Log at most once a minute: these repeat on every renewal."""
+        now = _now()
+        if now - self._warned_at >= WARN_EVERY_SECONDS:
+            self._warned_at = now
+            log.warning(message, exc)
 
     async def start(self) -> None:
         self._tasks = [
@@ -427,24 +505,37 @@ class RedisLease:
 
     async def _check_capable(self) -> None:
         """Before the first renewal: whether this Redis can carry leases at all. One that
-        cannot (older than 6.2, say) would refuse every announcement while renewals pass,
-        so the replica is left to the ledger, as without leases; retried while unreachable."""
+        refuses for good (older than 6.2, an ACL) would refuse every announcement while
+        renewals pass: the replica becomes incapable (`_settle_off`). Any other error
+        (READONLY in a failover, LOADING, MISCONF, ...) is probed again; until then the
+        replica holds no lease and its revokes are announced (or wait) as usual."""
         while self._capable is None and not self._closing:
             try:
                 await self._probe(keys=[STREAM_KEY], client=self._renewer)
             except ResponseError as exc:
-                log.warning("Redis cannot carry cache leases (%s): every cache hit asks it", exc)
-                self._capable = False
+                if _permanent(exc):
+                    log.warning("Redis cannot carry cache leases (%s): no replica holds one", exc)
+                    self._capable = False
+                    return
+                self._warn("lease probe refused, retrying: %s", exc)
             except (RedisError, OSError):
-                await asyncio.sleep(self._lease / 3)
+                pass
             else:
                 self._capable = True
+                return
+            await asyncio.sleep(self._lease / 3)
 
     async def _renewing(self) -> None:
         await self._check_capable()
-        while self._capable and not self._closing:
+        while not self._closing:
+            if self._capable is False:
+                await self._refresh_off(self._renewer)
+                await asyncio.sleep(self._lease)
+                continue
             try:
                 await self._renew_once()
+            except ResponseError as exc:
+                self._warn("lease not renewed, Redis refuses: %s", exc)
             except (RedisError, OSError) as exc:
                 if _now() >= self._valid_until:
                     log.debug("lease not renewed: %s", exc)
@@ -461,7 +552,7 @@ class RedisLease:
             await self._catch_up()
             try:
                 raw_boot, silent = await self._renew(
-                    keys=[BOOT_KEY, BOOT_AT_KEY, LEASES_KEY, ACKS_KEY, STREAM_KEY],
+                    keys=[BOOT_KEY, BOOT_AT_KEY, LEASES_KEY, ACKS_KEY, STREAM_KEY, OFF_KEY],
                     args=[
                         _fresh_boot(),
                         self._id,
@@ -486,6 +577,10 @@ class RedisLease:
             self._boot, self._position = boot, b"0-0"
             self._break()
         else:
+            return
+        if int(silent) < 0:  # a replica cannot carry leases: none holds
+            self._silent_peers = 0
+            self._break()
             return
         self._silent_peers = int(silent)
         if self._silent_peers:
@@ -525,6 +620,13 @@ class RedisLease:
         if entries and self._boot == boot and self._position == position:
             self._position = entries[-1][0]
         return bool(entries)
+
+
+def _permanent(exc: ResponseError) -> bool:
+    if isinstance(exc, NoPermissionError):
+        return True
+    message = str(exc).lower()
+    return any(kind in message for kind in PERMANENT_ERRORS)
 
 
 def _entries(answer: object) -> list[tuple[bytes, Digest]]:
