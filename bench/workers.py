@@ -12,7 +12,7 @@ completed request must have its usage row. Printed: requests/s of each and their
 target: two workers at least 1.7 times one process on two cores), and CPU per request of
 each process, from /proc. On a two-core machine wrk and the upstream share the cores with
 the hub, so the ratio is a floor of what two workers give a machine whose cores serve only
-the hub.
+the hub; the last line says how far their share lets the ratio go on this machine.
 """
 
 from __future__ import annotations
@@ -198,6 +198,28 @@ def report(samples: list[Sample], loads: list[str], args: argparse.Namespace) ->
             f"{workers} / {base}: {statistics.median(ratios):.2f}x "
             f"(per round: {', '.join(f'{r:.2f}' for r in ratios)}; target at least 1.7x)"
         )
+        print(ceiling(samples, base, workers))
+
+
+def ceiling(samples: list[Sample], base: str, workers: str) -> str:
+    """The most the workers could serve on these cores, against what one process served.
+
+    wrk and the upstream run on the same cores and take CPU for every request, so the
+    workers can have only the cores less theirs: at most cores / (the workers' CPU per
+    request + wrk's and the upstream's). The faster the hub, the larger their share and
+    the lower this ceiling.
+    """
+    one = statistics.median(s.rate for s in samples if s.hub == base)
+    two = [s for s in samples if s.hub == workers]
+    hub_ms = statistics.median(sum(s.cpu_ms.values()) for s in two)
+    others_ms = statistics.median(s.others_cores / s.rate * 1e3 for s in two)
+    cores = len(os.sched_getaffinity(0))
+    best = cores * 1e3 / (hub_ms + others_ms)
+    return (
+        f"ceiling here: {best / one:.2f}x ({cores} cores / ({hub_ms:.3f} ms of the workers"
+        f" + {others_ms:.3f} ms of wrk and the upstream per request) = {best:,.0f} requests/s,"
+        f" against {one:,.0f})"
+    )
 
 
 if __name__ == "__main__":
