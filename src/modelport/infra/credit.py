@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from modelport.infra.redis_holds import RedisHolds, hold_member
@@ -91,13 +90,6 @@ class RedisCreditLedger(RedisHolds[CreditLoader, MemoryCreditLedger]):
     reserve_script = _RESERVE
     settle_script = _SETTLE
 
-    def __init__(
-        self, client: aioredis.Redis, load: CreditLoader, fallback: MemoryCreditLedger
-    ) -> None:
-        super().__init__(client, load, fallback)
-        self._recovered = False
-        """Whether Redis has served since the fallback last counted."""
-
     async def reserve(self, key_id: uuid.UUID, granted: int, amount: int, request_id: str) -> bool:
         if self._breaker.open:
             return await self._fallback.reserve(key_id, granted, amount, request_id)
@@ -111,7 +103,7 @@ class RedisCreditLedger(RedisHolds[CreditLoader, MemoryCreditLedger]):
         except (RedisError, OSError):
             self._lost()
             return await self._fallback.reserve(key_id, granted, amount, request_id)
-        self._recovered = True
+        self._served()
         return answer == 1
 
     async def settle(self, key_id: uuid.UUID, request_id: str, amount: int, cost: int) -> None:
@@ -125,14 +117,8 @@ class RedisCreditLedger(RedisHolds[CreditLoader, MemoryCreditLedger]):
         await self._fallback.settle(key_id, request_id, amount, cost)
         self._note_missed(*_names(key_id), member)
 
-    def _lost(self) -> None:
-        """Redis failed. An outage after Redis has served again starts from the database's
-        figures, not from what this process counted in an earlier one: meanwhile the key
-        spent through Redis, which that count never saw."""
-        if self._recovered:
-            self._fallback = MemoryCreditLedger(self._load)
-            self._recovered = False
-        self._breaker.trip()
+    def _fresh_fallback(self) -> MemoryCreditLedger:
+        return MemoryCreditLedger(self._load)
 
     async def _reserve_once(
         self, key_id: uuid.UUID, hold: list[str | int], spent: int | None

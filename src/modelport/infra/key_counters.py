@@ -214,8 +214,9 @@ class RedisKeyLimitStore(RedisHolds[SettledLoader, MemoryKeyLimitStore]):
                 settled = await self._load(check.key_id, check.spend.month)
                 reset_at, answer = await self._admit_once(check, settled)
         except (RedisError, OSError):
-            self._breaker.trip()
+            self._lost()
             return await self._fallback.admit(check)
+        self._served()
         return _verdict(check, reset_at, answer)
 
     async def settle(self, check: LimitCheck, tokens: int, cost: int) -> None:
@@ -231,7 +232,7 @@ class RedisKeyLimitStore(RedisHolds[SettledLoader, MemoryKeyLimitStore]):
         try:
             await self._settle(keys=names, args=[counted, WINDOW + 1, member, cost])
         except (RedisError, OSError):
-            self._breaker.trip()
+            self._lost()
             await self._missed_settlement(check, tokens, cost)
 
     async def minute(self, key_id: uuid.UUID) -> MinuteCounts:
@@ -242,9 +243,12 @@ class RedisKeyLimitStore(RedisHolds[SettledLoader, MemoryKeyLimitStore]):
         try:
             requests, tokens = await self._client.mget(names)
         except (RedisError, OSError):
-            self._breaker.trip()
+            self._lost()
             return await self._fallback.minute(key_id)
         return MinuteCounts(int(requests or 0), int(tokens or 0), reset_at)
+
+    def _fresh_fallback(self) -> MemoryKeyLimitStore:
+        return MemoryKeyLimitStore(self._load)
 
     async def _missed_settlement(self, check: LimitCheck, tokens: int, cost: int) -> None:
         """Settle in this process's counters, and note what Redis missed, for `_repair`."""

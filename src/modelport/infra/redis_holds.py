@@ -9,6 +9,7 @@ missing) and a sorted set of the holds of requests in flight, whose members are
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import ClassVar, Generic, TypeVar
 
 import redis.asyncio as aioredis
@@ -24,10 +25,10 @@ Load = TypeVar("Load")
 Fallback = TypeVar("Fallback")
 
 
-class RedisHolds(Generic[Load, Fallback]):
-    """A subclass brings its two scripts; `load` reads the database's figures when a counter
-    is missing, and `fallback`, this process's own store, answers while the breaker is open
-    (for a pause after each failure)."""
+class RedisHolds(ABC, Generic[Load, Fallback]):
+    """A subclass brings its two scripts and `_fresh_fallback`; `load` reads the database's
+    figures when a counter is missing, and `fallback`, this process's own store, answers
+    while the breaker is open (for a pause after each failure)."""
 
     reserve_script: ClassVar[str]
     settle_script: ClassVar[str]
@@ -41,6 +42,25 @@ class RedisHolds(Generic[Load, Fallback]):
         self._settle = client.register_script(self.settle_script)
         self._missed: list[tuple[str, str, str]] = []
         """(counter, reservations, member) of each settlement Redis did not get."""
+        self._recovered = False
+        """Whether Redis has served since the fallback last counted."""
+
+    @abstractmethod
+    def _fresh_fallback(self) -> Fallback:
+        """A new store of this process's own, which loads what it needs from the database."""
+
+    def _served(self) -> None:
+        """Redis answered a reservation."""
+        self._recovered = True
+
+    def _lost(self) -> None:
+        """Redis failed. An outage after Redis has served again starts from the database's
+        figures, not from what this process counted in an earlier one: meanwhile the key
+        spent through Redis, which that count never saw."""
+        if self._recovered:
+            self._fallback = self._fresh_fallback()
+            self._recovered = False
+        self._breaker.trip()
 
     def _note_missed(self, counter: str, reservations: str, member: str) -> None:
         """Remember a settlement Redis did not get (the fallback counted it), for `_repair`."""
