@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.infra.helpers import Books
 from tests.support.servers import PrivateRedis
 
 
@@ -13,3 +14,8 @@ from tests.support.servers import PrivateRedis
 def private_redis() -> Iterator[PrivateRedis]:
     with PrivateRedis() as server:
         yield server
+
+
+@pytest.fixture
+def books() -> Books:
+    return Books()

@@ -15,36 +15,15 @@ import redis.asyncio as aioredis
 from modelport.infra.breaker import PAUSE_AFTER_FAILURE
 from modelport.infra.credit import CreditLedger, MemoryCreditLedger, RedisCreditLedger
 from modelport.infra.shared_state import SharedCreditLedger
+from tests.infra.helpers import RUNS, Books, redis_client, run_client
 from tests.support import shared_state
-from tests.support.hub import free_port
 from tests.support.servers import PrivateRedis
 
 AMOUNT = 100
 """Picodollars each request here reserves."""
 
 
-class Books:
-    """What the database says each key's usage cost since its first top-up."""
-
-    def __init__(self) -> None:
-        self.spent = 0
-        self.reads = 0
-
-    async def __call__(self, key_id: uuid.UUID) -> int:
-        self.reads += 1
-        return self.spent
-
-
-def _client(url: str) -> aioredis.Redis:
-    return aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-
-
-@pytest.fixture
-def books() -> Books:
-    return Books()
-
-
-@pytest.fixture(params=["memory", "redis", "redis down", "workers", "parent gone"])
+@pytest.fixture(params=RUNS)
 async def ledger(
     request: pytest.FixtureRequest, books: Books, private_redis: PrivateRedis
 ) -> AsyncIterator[CreditLedger]:
@@ -59,12 +38,8 @@ async def ledger(
     if request.param == "parent gone":
         yield SharedCreditLedger(shared_state.parent_gone(), MemoryCreditLedger(books))
         return
-    url = private_redis.url
-    if request.param == "redis down":
-        url = f"redis://127.0.0.1:{free_port()}/0"
-    client = _client(url)
-    yield RedisCreditLedger(client, books, MemoryCreditLedger(books))
-    await client.aclose()
+    async with run_client(request.param, private_redis) as client:
+        yield RedisCreditLedger(client, books, MemoryCreditLedger(books))
 
 
 def _rid() -> str:
@@ -117,7 +92,7 @@ async def test_keys_do_not_share_credit(ledger: CreditLedger) -> None:
 async def test_two_processes_share_one_redis_counter_rebuilt_from_the_database(
     books: Books, private_redis: PrivateRedis
 ) -> None:
-    one, two = _client(private_redis.url), _client(private_redis.url)
+    one, two = redis_client(private_redis.url), redis_client(private_redis.url)
     first = RedisCreditLedger(one, books, MemoryCreditLedger(books))
     second = RedisCreditLedger(two, books, MemoryCreditLedger(books))
     key = uuid.uuid4()

@@ -34,8 +34,8 @@ from modelport.infra.key_counters import (
 )
 from modelport.infra.ratelimit import Allowance
 from modelport.infra.shared_state import SharedKeyLimitStore
+from tests.infra.helpers import RUNS, Books, redis_client, run_client
 from tests.support import shared_state
-from tests.support.hub import free_port
 from tests.support.redis_monitor import RoundTrips
 from tests.support.servers import PrivateRedis
 
@@ -44,30 +44,7 @@ AMOUNT = 100
 """Picodollars each request here reserves."""
 
 
-class Books:
-    """The database's settled spend of every key, as the stores' loader reads it."""
-
-    def __init__(self) -> None:
-        self.settled = 0
-        self.reads = 0
-
-    async def __call__(self, key_id: uuid.UUID, month: str) -> int:
-        self.reads += 1
-        return self.settled
-
-
-def _client(url: str) -> aioredis.Redis:
-    # Generous timeouts: a slow answer on a busy machine must not send the `redis` runs to
-    # the fallback (the `redis down` runs are there for that).
-    return aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-
-
-@pytest.fixture
-def books() -> Books:
-    return Books()
-
-
-@pytest.fixture(params=["memory", "redis", "redis down", "workers", "parent gone"])
+@pytest.fixture(params=RUNS)
 async def store(
     request: pytest.FixtureRequest, books: Books, private_redis: PrivateRedis
 ) -> AsyncIterator[KeyLimitStore]:
@@ -81,21 +58,16 @@ async def store(
     if request.param == "parent gone":
         yield SharedKeyLimitStore(shared_state.parent_gone(), MemoryKeyLimitStore(books))
         return
-    url = private_redis.url
-    if request.param == "redis down":
-        url = f"redis://127.0.0.1:{free_port()}/0"
-    client = _client(url)
-    yield RedisKeyLimitStore(client, books, MemoryKeyLimitStore(books))
-    await client.aclose()
+    async with run_client(request.param, private_redis) as client:
+        yield RedisKeyLimitStore(client, books, MemoryKeyLimitStore(books))
 
 
 @pytest.fixture
 async def redis_store(
     books: Books, private_redis: PrivateRedis
 ) -> AsyncIterator[RedisKeyLimitStore]:
-    client = _client(private_redis.url)
-    yield RedisKeyLimitStore(client, books, MemoryKeyLimitStore(books))
-    await client.aclose()
+    async with run_client("redis", private_redis) as client:
+        yield RedisKeyLimitStore(client, books, MemoryKeyLimitStore(books))
 
 
 async def _whole_window() -> None:
@@ -169,7 +141,7 @@ async def test_spend_is_held_until_settled_and_a_refusal_holds_nothing(
     store: KeyLimitStore, books: Books
 ) -> None:
     key = uuid.uuid4()
-    books.settled, limit = 100, 300
+    books.spent, limit = 100, 300
     a, b, c = (_check(key, spend=limit) for _ in range(3))
     assert [(await store.admit(x)).refused for x in (a, b, c)] == [None, None, "spend"]
     await store.settle(a, 0, 50)  # settled 150, b holds 100
@@ -187,12 +159,12 @@ async def test_a_first_request_loads_the_spend_and_counts_once(
 ) -> None:
     key = uuid.uuid4()
     await _whole_window()
-    books.settled = 1_000
+    books.spent = 1_000
     refused = await store.admit(_check(key, rpm=5, spend=1_000))
     assert refused.refused == "spend"
     assert _left(refused.requests) == 4
     assert books.reads == 1
-    books.settled = 0  # the store keeps its counter: not read again
+    books.spent = 0  # the store keeps its counter: not read again
     again = await store.admit(_check(key, rpm=5, spend=1_000))
     assert again.refused == "spend"
     assert _left(again.requests) == 3
@@ -231,10 +203,10 @@ async def test_an_expired_spend_counter_is_rebuilt_from_the_database(
 ) -> None:
     key = uuid.uuid4()
     assert (await redis_store.admit(_check(key, spend=1_000))).refused is None
-    client = _client(private_redis.url)
+    client = redis_client(private_redis.url)
     await client.delete(f"mp:spend:{key}:{MONTH}")
     await client.aclose()
-    books.settled = 900  # plus the 100 still held: the limit
+    books.spent = 900  # plus the 100 still held: the limit
     assert (await redis_store.admit(_check(key, spend=1_000))).refused == "spend"
     assert books.reads == 2
 
@@ -308,7 +280,7 @@ async def test_a_settlement_redis_missed_is_repaired_once_redis_answers_again(
         assert (await store.admit(missed)).refused is None  # holds AMOUNT
         with private_redis.frozen():
             await store.settle(missed, 0, 9 * AMOUNT)  # times out: Redis never hears of it
-        books.settled = 9 * AMOUNT  # the request's usage row has it
+        books.spent = 9 * AMOUNT  # the request's usage row has it
         await asyncio.sleep(PAUSE_AFTER_FAILURE + 0.1)
         # The counter is rebuilt from the database and the missed hold released: one more
         # request fits (9 + 1 holds the limit), the next does not. Unrepaired, Redis would
@@ -316,5 +288,31 @@ async def test_a_settlement_redis_missed_is_repaired_once_redis_answers_again(
         verdicts = [await store.admit(_check(key, spend=limit)) for _ in range(3)]
         assert [v.refused for v in verdicts] == [None, "spend", "spend"]
         assert books.reads == 2
+    finally:
+        await client.aclose()
+
+
+async def test_an_outage_after_redis_served_again_starts_from_the_database(
+    books: Books, private_redis: PrivateRedis
+) -> None:
+    client = aioredis.Redis.from_url(private_redis.url, socket_timeout=0.2)
+    store = RedisKeyLimitStore(client, books, MemoryKeyLimitStore(books))
+    key, limit = uuid.uuid4(), 10 * AMOUNT
+    try:
+        with private_redis.frozen():  # the first outage: this process counts the spend (0)
+            first = _check(key, spend=limit)
+            assert (await store.admit(first)).refused is None
+            await store.settle(first, 0, 0)
+        await asyncio.sleep(PAUSE_AFTER_FAILURE + 0.1)
+        for _ in range(8):  # Redis is back and counts what the key spends
+            served = _check(key, spend=limit)
+            assert (await store.admit(served)).refused is None
+            await store.settle(served, 0, AMOUNT)
+        books.spent = 8 * AMOUNT  # the usage rows have it
+        with private_redis.frozen():  # the second outage
+            verdicts = [await store.admit(_check(key, spend=limit)) for _ in range(3)]
+        # Started from the database, two more holds fit (8 + 2 holds the limit). Counting on
+        # from the first outage (0 spent), this process would admit ten more.
+        assert [v.refused for v in verdicts] == [None, None, "spend"]
     finally:
         await client.aclose()

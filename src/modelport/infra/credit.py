@@ -15,10 +15,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from modelport.infra.breaker import Breaker
+from modelport.infra.redis_holds import RedisHolds, hold_member
 from modelport.infra.spend import COUNTER_SECONDS, RESERVATION_SECONDS, MemorySpendLedger
 
 CreditLoader = Callable[[uuid.UUID], Awaitable[int]]
@@ -26,7 +25,6 @@ CreditLoader = Callable[[uuid.UUID], Awaitable[int]]
 
 _SLOT = "credit"
 """The one period of the memory ledger: credit has no month."""
-MISSED_AT_MOST = 10_000
 
 
 class CreditLedger(Protocol):
@@ -85,31 +83,19 @@ return 1
 """
 
 
-class RedisCreditLedger:
+class RedisCreditLedger(RedisHolds[CreditLoader, MemoryCreditLedger]):
     """The credit counters every replica shares; this process's own stand in while Redis
     fails, and the counters it missed are rebuilt from the database once it is back."""
 
-    def __init__(
-        self, client: aioredis.Redis, load: CreditLoader, fallback: MemoryCreditLedger
-    ) -> None:
-        self._client = client
-        self._load = load
-        self._fallback = fallback
-        self._breaker = Breaker()
-        self._reserve = client.register_script(_RESERVE)
-        self._settle = client.register_script(_SETTLE)
-        self._missed: list[tuple[str, str, str]] = []
-        """(spent counter, reservations, member) of each settlement Redis did not get."""
-        self._recovered = False
-        """Whether Redis has served since the fallback last counted."""
+    reserve_script = _RESERVE
+    settle_script = _SETTLE
 
     async def reserve(self, key_id: uuid.UUID, granted: int, amount: int, request_id: str) -> bool:
         if self._breaker.open:
             return await self._fallback.reserve(key_id, granted, amount, request_id)
-        member = f"{request_id}:{amount}"
+        member = hold_member(request_id, amount)
         try:
-            if self._missed:
-                await self._repair()
+            await self._repair()
             answer = await self._reserve_once(key_id, [granted, member, amount], None)
             if answer == -1:  # rebuild it from the database
                 spent = await self._load(key_id)
@@ -117,11 +103,11 @@ class RedisCreditLedger:
         except (RedisError, OSError):
             self._lost()
             return await self._fallback.reserve(key_id, granted, amount, request_id)
-        self._recovered = True
+        self._served()
         return answer == 1
 
     async def settle(self, key_id: uuid.UUID, request_id: str, amount: int, cost: int) -> None:
-        member = f"{request_id}:{amount}"
+        member = hold_member(request_id, amount)
         if not self._breaker.open:
             try:
                 await self._settle(keys=list(_names(key_id)), args=[member, cost])
@@ -129,18 +115,10 @@ class RedisCreditLedger:
             except (RedisError, OSError):
                 self._lost()
         await self._fallback.settle(key_id, request_id, amount, cost)
-        if len(self._missed) < MISSED_AT_MOST:
-            spent, reservations = _names(key_id)
-            self._missed.append((spent, reservations, member))
+        self._note_missed(*_names(key_id), member)
 
-    def _lost(self) -> None:
-        """Redis failed. An outage after Redis has served again starts from the database's
-        figures, not from what this process counted in an earlier one: meanwhile the key
-        spent through Redis, which that count never saw."""
-        if self._recovered:
-            self._fallback = MemoryCreditLedger(self._load)
-            self._recovered = False
-        self._breaker.trip()
+    def _fresh_fallback(self) -> MemoryCreditLedger:
+        return MemoryCreditLedger(self._load)
 
     async def _reserve_once(
         self, key_id: uuid.UUID, hold: list[str | int], spent: int | None
@@ -154,20 +132,6 @@ class RedisCreditLedger:
             COUNTER_SECONDS,
         ]
         return int(await self._reserve(keys=list(_names(key_id)), args=args))
-
-    async def _repair(self) -> None:
-        """Drop what missed settlements left wrong: the counter (rebuilt from the database on
-        the next request) and the hold."""
-        missed, self._missed = self._missed, []
-        try:
-            async with self._client.pipeline(transaction=True) as pipe:
-                pipe.delete(*{spent for spent, _, _ in missed})
-                for _, reservations, member in missed:
-                    pipe.zrem(reservations, member)
-                await pipe.execute()
-        except (RedisError, OSError):
-            self._missed = missed + self._missed
-            raise
 
 
 def _names(key_id: uuid.UUID) -> tuple[str, str]:

@@ -3,7 +3,7 @@
 Admitting a request is one decision over three counters, so it is one call: against Redis,
 one Lua script (one round trip; a second one, after a database read, only when the key's
 spend counter must be rebuilt; and one more, once, after Redis failed a settlement: see
-`RedisKeyLimitStore._repair`). Settling is one more script. The checks run in a fixed
+`infra/redis_holds.py`). Settling is one more script. The checks run in a fixed
 order, and the first refusal ends them:
 1. requests a minute: the request counts, even when refused (as any rate limiter hit does);
 2. tokens a minute: a look at the counter, which only settlement moves;
@@ -17,11 +17,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from modelport.infra.breaker import Breaker
 from modelport.infra.ratelimit import Allowance, MemoryRateLimiter, counter_name, window_bounds
+from modelport.infra.redis_holds import RedisHolds, hold_member
 from modelport.infra.spend import (
     COUNTER_SECONDS,
     RESERVATION_SECONDS,
@@ -31,9 +30,6 @@ from modelport.infra.spend import (
 
 WINDOW = 60
 """Seconds of the requests and tokens windows."""
-MISSED_AT_MOST = 10_000
-"""Missed settlements remembered until Redis is back; past that, counters heal on their own
-when they expire (`COUNTER_SECONDS`)."""
 
 Refusal = Literal["requests", "tokens", "spend"]
 
@@ -200,20 +196,11 @@ return 1
 """
 
 
-class RedisKeyLimitStore:
+class RedisKeyLimitStore(RedisHolds[SettledLoader, MemoryKeyLimitStore]):
     """The counters every replica shares; this process's own stand in while Redis fails."""
 
-    def __init__(
-        self, client: aioredis.Redis, load: SettledLoader, fallback: MemoryKeyLimitStore
-    ) -> None:
-        self._client = client
-        self._load = load
-        self._fallback = fallback
-        self._breaker = Breaker()
-        self._admit = client.register_script(_ADMIT)
-        self._settle = client.register_script(_SETTLE)
-        self._missed: list[tuple[str, str, str]] = []
-        """(settled counter, reservations, member) of each settlement Redis did not get."""
+    reserve_script = _ADMIT
+    settle_script = _SETTLE
 
     async def admit(self, check: LimitCheck) -> Verdict:
         if check.rpm_limit is None and check.tpm_limit is None and check.spend is None:
@@ -221,15 +208,15 @@ class RedisKeyLimitStore:
         if self._breaker.open:
             return await self._fallback.admit(check)
         try:
-            if self._missed:
-                await self._repair()
+            await self._repair()
             reset_at, answer = await self._admit_once(check, None)
             if answer[2] == -1 and check.spend is not None:  # rebuild it from the database
                 settled = await self._load(check.key_id, check.spend.month)
                 reset_at, answer = await self._admit_once(check, settled)
         except (RedisError, OSError):
-            self._breaker.trip()
+            self._lost()
             return await self._fallback.admit(check)
+        self._served()
         return _verdict(check, reset_at, answer)
 
     async def settle(self, check: LimitCheck, tokens: int, cost: int) -> None:
@@ -245,7 +232,7 @@ class RedisKeyLimitStore:
         try:
             await self._settle(keys=names, args=[counted, WINDOW + 1, member, cost])
         except (RedisError, OSError):
-            self._breaker.trip()
+            self._lost()
             await self._missed_settlement(check, tokens, cost)
 
     async def minute(self, key_id: uuid.UUID) -> MinuteCounts:
@@ -256,34 +243,18 @@ class RedisKeyLimitStore:
         try:
             requests, tokens = await self._client.mget(names)
         except (RedisError, OSError):
-            self._breaker.trip()
+            self._lost()
             return await self._fallback.minute(key_id)
         return MinuteCounts(int(requests or 0), int(tokens or 0), reset_at)
+
+    def _fresh_fallback(self) -> MemoryKeyLimitStore:
+        return MemoryKeyLimitStore(self._load)
 
     async def _missed_settlement(self, check: LimitCheck, tokens: int, cost: int) -> None:
         """Settle in this process's counters, and note what Redis missed, for `_repair`."""
         await self._fallback.settle(check, tokens, cost)
-        if check.spend is not None and len(self._missed) < MISSED_AT_MOST:
-            settled, reservations = _spend_names(check)
-            self._missed.append((settled, reservations, _member(check.spend)))
-
-    async def _repair(self) -> None:
-        """Once Redis answers again, drop what the missed settlements left wrong.
-
-        Each one left its key's settled counter short of the cost (the usage row has it) and
-        its reservation held. Deleting the counter makes the next admission rebuild it from
-        the database (`settled_loader`), and the hold goes.
-        """
-        missed, self._missed = self._missed, []
-        try:
-            async with self._client.pipeline(transaction=True) as pipe:
-                pipe.delete(*{settled for settled, _, _ in missed})
-                for _, reservations, member in missed:
-                    pipe.zrem(reservations, member)
-                await pipe.execute()
-        except (RedisError, OSError):
-            self._missed = missed + self._missed
-            raise
+        if check.spend is not None:
+            self._note_missed(*_spend_names(check), _member(check.spend))
 
     async def _admit_once(
         self, check: LimitCheck, settled: int | None
@@ -305,7 +276,7 @@ class RedisKeyLimitStore:
             _or_blank(settled),
             COUNTER_SECONDS,
         ]
-        answer = await self._admit(keys=[*names, *_spend_names(check)], args=args)
+        answer = await self._reserve(keys=[*names, *_spend_names(check)], args=args)
         return reset_at, [None if value is None else int(value) for value in answer]
 
 
@@ -323,14 +294,14 @@ def _verdict(check: LimitCheck, reset_at: int, answer: list[int | None]) -> Verd
     return Verdict(requests, tokens, "spend" if spend == 0 else None)
 
 
-def _spend_names(check: LimitCheck) -> list[str]:
+def _spend_names(check: LimitCheck) -> tuple[str, str]:
     """The settled counter and the reservations of the check's key and month."""
     month = "-" if check.spend is None else check.spend.month  # not touched without a hold
-    return [f"mp:spend:{check.key_id}:{month}", f"mp:reserved:{check.key_id}:{month}"]
+    return f"mp:spend:{check.key_id}:{month}", f"mp:reserved:{check.key_id}:{month}"
 
 
 def _member(hold: SpendHold) -> str:
-    return f"{hold.request_id}:{hold.amount}"
+    return hold_member(hold.request_id, hold.amount)
 
 
 def _or_blank(value: int | None) -> str | int:
