@@ -269,50 +269,52 @@ async def test_reading_the_minute_is_one_round_trip(
     assert (counts.requests, counts.tokens) == (1, 0)
 
 
-async def test_a_settlement_redis_missed_is_repaired_once_redis_answers_again(
+@pytest.fixture
+async def impatient_store(
     books: Books, private_redis: PrivateRedis
-) -> None:
+) -> AsyncIterator[RedisKeyLimitStore]:
+    """A Redis store that gives up on a frozen Redis after 0.2 s."""
     client = aioredis.Redis.from_url(private_redis.url, socket_timeout=0.2)
-    store = RedisKeyLimitStore(client, books, MemoryKeyLimitStore(books))
-    key, limit = uuid.uuid4(), 10 * AMOUNT
     try:
-        missed = _check(key, spend=limit)
-        assert (await store.admit(missed)).refused is None  # holds AMOUNT
-        with private_redis.frozen():
-            await store.settle(missed, 0, 9 * AMOUNT)  # times out: Redis never hears of it
-        books.spent = 9 * AMOUNT  # the request's usage row has it
-        await asyncio.sleep(PAUSE_AFTER_FAILURE + 0.1)
-        # The counter is rebuilt from the database and the missed hold released: one more
-        # request fits (9 + 1 holds the limit), the next does not. Unrepaired, Redis would
-        # still count 0 settled and the stale hold, and admit eight more.
-        verdicts = [await store.admit(_check(key, spend=limit)) for _ in range(3)]
-        assert [v.refused for v in verdicts] == [None, "spend", "spend"]
-        assert books.reads == 2
+        yield RedisKeyLimitStore(client, books, MemoryKeyLimitStore(books))
     finally:
         await client.aclose()
+
+
+async def test_a_settlement_redis_missed_is_repaired_once_redis_answers_again(
+    impatient_store: RedisKeyLimitStore, books: Books, private_redis: PrivateRedis
+) -> None:
+    store, key, limit = impatient_store, uuid.uuid4(), 10 * AMOUNT
+    missed = _check(key, spend=limit)
+    assert (await store.admit(missed)).refused is None  # holds AMOUNT
+    with private_redis.frozen():
+        await store.settle(missed, 0, 9 * AMOUNT)  # times out: Redis never hears of it
+    books.spent = 9 * AMOUNT  # the request's usage row has it
+    await asyncio.sleep(PAUSE_AFTER_FAILURE + 0.1)
+    # The counter is rebuilt from the database and the missed hold released: one more
+    # request fits (9 + 1 holds the limit), the next does not. Unrepaired, Redis would
+    # still count 0 settled and the stale hold, and admit eight more.
+    verdicts = [await store.admit(_check(key, spend=limit)) for _ in range(3)]
+    assert [v.refused for v in verdicts] == [None, "spend", "spend"]
+    assert books.reads == 2
 
 
 async def test_an_outage_after_redis_served_again_starts_from_the_database(
-    books: Books, private_redis: PrivateRedis
+    impatient_store: RedisKeyLimitStore, books: Books, private_redis: PrivateRedis
 ) -> None:
-    client = aioredis.Redis.from_url(private_redis.url, socket_timeout=0.2)
-    store = RedisKeyLimitStore(client, books, MemoryKeyLimitStore(books))
-    key, limit = uuid.uuid4(), 10 * AMOUNT
-    try:
-        with private_redis.frozen():  # the first outage: this process counts the spend (0)
-            first = _check(key, spend=limit)
-            assert (await store.admit(first)).refused is None
-            await store.settle(first, 0, 0)
-        await asyncio.sleep(PAUSE_AFTER_FAILURE + 0.1)
-        for _ in range(8):  # Redis is back and counts what the key spends
-            served = _check(key, spend=limit)
-            assert (await store.admit(served)).refused is None
-            await store.settle(served, 0, AMOUNT)
-        books.spent = 8 * AMOUNT  # the usage rows have it
-        with private_redis.frozen():  # the second outage
-            verdicts = [await store.admit(_check(key, spend=limit)) for _ in range(3)]
-        # Started from the database, two more holds fit (8 + 2 holds the limit). Counting on
-        # from the first outage (0 spent), this process would admit ten more.
-        assert [v.refused for v in verdicts] == [None, None, "spend"]
-    finally:
-        await client.aclose()
+    store, key, limit = impatient_store, uuid.uuid4(), 10 * AMOUNT
+    with private_redis.frozen():  # the first outage: this process counts the spend (0)
+        first = _check(key, spend=limit)
+        assert (await store.admit(first)).refused is None
+        await store.settle(first, 0, 0)
+    await asyncio.sleep(PAUSE_AFTER_FAILURE + 0.1)
+    for _ in range(8):  # Redis is back and counts what the key spends
+        served = _check(key, spend=limit)
+        assert (await store.admit(served)).refused is None
+        await store.settle(served, 0, AMOUNT)
+    books.spent = 8 * AMOUNT  # the usage rows have it
+    with private_redis.frozen():  # the second outage
+        verdicts = [await store.admit(_check(key, spend=limit)) for _ in range(3)]
+    # Started from the database, two more holds fit (8 + 2 holds the limit). Counting on
+    # from the first outage (0 spent), this process would admit ten more.
+    assert [v.refused for v in verdicts] == [None, None, "spend"]
