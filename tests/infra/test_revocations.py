@@ -107,6 +107,8 @@ async def test_a_settle_without_its_mark_still_distrusts_older_reads(ledgers: Le
     await writer.settle(D)
     assert await reader.is_marked(D, before) is True
     assert await reader.is_marked(D, time.monotonic()) is False
+    await writer.mark(D)  # the next change: that settle did not cancel it in advance
+    assert await reader.is_marked(D, time.monotonic()) is True
 
 
 async def test_a_settle_from_another_process_is_seen(tmp_path: Path) -> None:
