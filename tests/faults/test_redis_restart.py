@@ -31,7 +31,7 @@ async def _mark_after_restart(redis: PrivateRedis, data_dir: Path) -> bool:
     revoked = hub.digester.digest("revoked")
     try:
         # Connections in use together: the pool now holds this many.
-        await asyncio.gather(*(hub.ledger.is_marked(probe) for _ in range(POOLED)))
+        await asyncio.gather(*(hub.ledger.is_marked(probe, 0.0) for _ in range(POOLED)))
         await asyncio.to_thread(redis.kill)
         await asyncio.to_thread(redis.start)
         await hub.ledger.mark(revoked)

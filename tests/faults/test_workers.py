@@ -263,3 +263,37 @@ def test_every_worker_s_readiness_says_revocation_is_shared_by_the_workers(
         assert answer.json()["revocation"] == (
             f"shared by this server's {WORKERS} workers (single node)"
         )
+
+
+def _verified(url: str) -> dict[tuple[str, str], float]:
+    """Accepted verifications so far: (worker, source) -> count."""
+    text = httpx.get(url + "/metrics", headers=FRESH, timeout=10).text
+    return {
+        (sample.labels["worker"], sample.labels["source"]): sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "modelport_key_verifications"
+        for sample in family.samples
+        if sample.name == "modelport_key_verifications_total"
+    }
+
+
+def test_a_changed_key_is_read_once_by_each_worker_then_cached(server: Workers) -> None:
+    """A limit change through one worker: each worker reads the key once, sees the new limit
+    and trusts its cache again (the change settled before its response), not for 11 minutes."""
+    with server.client(server.new_team().token) as api, httpx.Client(timeout=10) as v1:
+        key = create_key(api, "changing", rpm_limit=100)
+
+        def state() -> httpx.Response:
+            return v1.get(server.url + "/v1/key", headers={**bearer(key["secret_key"]), **FRESH})
+
+        assert {a.status_code for a in until_every_worker(server, state)} == {200}
+        changed = api.put(f"{KEYS}/{key['uuid']}", json={"rpm_limit": 7}, headers=FRESH)
+        assert changed.status_code == 200, changed.text
+        before = _verified(server.url)
+        answers = until_every_worker(server, state)
+        after = _verified(server.url)
+    assert [a.json()["rate_limits"]["requests"]["limit"] for a in answers] == [7] * len(answers)
+    grew = {series: count - before.get(series, 0.0) for series, count in after.items()}
+    workers = [str(n) for n in range(WORKERS)]
+    assert [grew.get((w, "database"), 0.0) for w in workers] == [1.0] * WORKERS, grew
+    assert sum(grew.get((w, "cache"), 0.0) for w in workers) == len(answers) - WORKERS, grew

@@ -36,20 +36,20 @@ async def test_a_hung_redis_sends_key_checks_to_the_database_without_waiting_eac
     ledger = RedisRevocationLedger(client, ttl=60)
     digest = Digester(b"s" * 32).digest("mp_hung")
     try:
-        await ledger.is_marked(digest)  # adopts the boot marker: shared from now on
-        assert await ledger.is_marked(digest) is False
+        await ledger.is_marked(digest, 0.0)  # adopts the boot marker: shared from now on
+        assert await ledger.is_marked(digest, 0.0) is False
         epoch = ledger.epoch
         with private_redis.frozen():
             started = time.monotonic()
-            assert await ledger.is_marked(digest) is None, "checked in the database"
+            assert await ledger.is_marked(digest, 0.0) is None, "checked in the database"
             assert time.monotonic() - started >= TIMEOUT
             assert ledger.epoch > epoch, "every cached verification forgotten"
             assert not ledger.shared
             started = time.monotonic()
-            assert await ledger.is_marked(digest) is None
+            assert await ledger.is_marked(digest, 0.0) is None
             assert time.monotonic() - started < TIMEOUT / 2, "paused: no second timeout"
         await asyncio.sleep(1.1)  # the pause ends
-        answers = [await ledger.is_marked(digest) for _ in range(2)]
+        answers = [await ledger.is_marked(digest, 0.0) for _ in range(2)]
         assert answers == [None, False], "trusted again after re-reading the boot marker"
         assert ledger.shared
     finally:

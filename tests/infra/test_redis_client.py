@@ -27,9 +27,9 @@ async def test_more_calls_at_once_than_connections_all_answer(
     hub = build_components(settings)
     digest = hub.digester.digest("mp_probe")
     try:
-        await hub.ledger.is_marked(digest)  # adopts the boot marker: shared from now on
+        await hub.ledger.is_marked(digest, 0.0)  # adopts the boot marker: shared from now on
         epoch = hub.ledger.epoch
-        answers = await asyncio.gather(*(hub.ledger.is_marked(digest) for _ in range(CALLS)))
+        answers = await asyncio.gather(*(hub.ledger.is_marked(digest, 0.0) for _ in range(CALLS)))
         assert answers == [False] * CALLS, "every call answered by Redis"
         assert hub.ledger.epoch == epoch, "the ledger never gave up on Redis"
         assert hub.ledger.shared

@@ -12,6 +12,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -36,11 +37,11 @@ def path(tmp_path: Path) -> Path:
 
 async def test_a_mark_in_one_worker_is_seen_by_another_at_once(path: Path) -> None:
     one, other = SharedRevocationLedger(path, TTL), SharedRevocationLedger(path, TTL)
-    assert await other.is_marked(_digest(1)) is False
+    assert await other.is_marked(_digest(1), time.monotonic()) is False
     await one.mark(_digest(1))
-    assert await other.is_marked(_digest(1)) is True
-    assert await one.is_marked(_digest(1)) is True
-    assert await other.is_marked(_digest(2)) is False
+    assert await other.is_marked(_digest(1), time.monotonic()) is True
+    assert await one.is_marked(_digest(1), time.monotonic()) is True
+    assert await other.is_marked(_digest(2), time.monotonic()) is False
     assert (one.epoch, other.epoch, other.shared) == (0, 0, True)
     await one.close()
     await other.close()
@@ -53,9 +54,9 @@ async def test_a_mark_from_another_process_is_seen(path: Path) -> None:
         "asyncio.run(L(Path(sys.argv[1]), 660.0).mark(hashlib.sha256(b'7').digest()))"
     )
     mine = SharedRevocationLedger(path, TTL)
-    assert await mine.is_marked(_digest(7)) is False
+    assert await mine.is_marked(_digest(7), time.monotonic()) is False
     subprocess.run([sys.executable, "-c", code, str(path)], check=True, timeout=30)
-    assert await mine.is_marked(_digest(7)) is True
+    assert await mine.is_marked(_digest(7), time.monotonic()) is True
 
 
 async def test_a_worker_started_later_sees_every_live_mark(path: Path) -> None:
@@ -63,23 +64,23 @@ async def test_a_worker_started_later_sees_every_live_mark(path: Path) -> None:
     for n in range(100):
         await one.mark(_digest(n))
     later = SharedRevocationLedger(path, TTL)
-    assert [await later.is_marked(_digest(n)) for n in range(100)] == [True] * 100
+    assert [await later.is_marked(_digest(n), time.monotonic()) for n in range(100)] == [True] * 100
 
 
 async def test_an_expired_mark_no_longer_counts(path: Path) -> None:
     one, other = SharedRevocationLedger(path, 0.0), SharedRevocationLedger(path, TTL)
     await one.mark(_digest(1))
-    assert await other.is_marked(_digest(1)) is False
+    assert await other.is_marked(_digest(1), time.monotonic()) is False
 
 
 async def test_marks_overwritten_alive_make_every_worker_unsure(path: Path) -> None:
     one, other = SharedRevocationLedger(path, TTL), SharedRevocationLedger(path, TTL)
-    assert await other.is_marked(_digest(0)) is False
+    assert await other.is_marked(_digest(0), time.monotonic()) is False
     for n in range(SLOTS + 1):  # the first mark's slot is reused while it is alive
         await one.mark(_digest(n))
-    assert await other.is_marked(_digest(SLOTS)) is None
-    assert await other.is_marked(_digest(-1)) is None
-    assert await SharedRevocationLedger(path, TTL).is_marked(_digest(-1)) is None
+    assert await other.is_marked(_digest(SLOTS), time.monotonic()) is None
+    assert await other.is_marked(_digest(-1), time.monotonic()) is None
+    assert await SharedRevocationLedger(path, TTL).is_marked(_digest(-1), time.monotonic()) is None
 
 
 async def test_marks_overwritten_once_expired_change_nothing(path: Path) -> None:
@@ -88,8 +89,8 @@ async def test_marks_overwritten_once_expired_change_nothing(path: Path) -> None
     for n in range(SLOTS):
         await gone.mark(_digest(n))
     await one.mark(_digest(-1))
-    assert await other.is_marked(_digest(-1)) is True
-    assert await other.is_marked(_digest(5)) is False
+    assert await other.is_marked(_digest(-1), time.monotonic()) is True
+    assert await other.is_marked(_digest(5), time.monotonic()) is False
 
 
 def test_the_file_is_the_workers_alone(path: Path) -> None:

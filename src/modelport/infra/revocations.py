@@ -1,9 +1,11 @@
 """The revocation ledger: which digests' cached verifications must not be trusted.
 
-A key's old digest is marked *before* the regenerate or delete commits. A verifier that finds
-a digest in its cache asks the ledger whether it is marked; if it is, or if the ledger cannot
-tell, the verifier asks the database instead. So a revoked secret is refused by every process
-as soon as the change commits, and a cache fill racing the revoke cannot resurrect it.
+Every change to a key marks its digest *before* it commits, and settles the mark once it has
+committed. A verifier that finds a digest in its cache asks the ledger whether it is marked;
+if it is, or if the ledger cannot tell, the verifier asks the database instead. So a revoked
+secret is refused by every process as soon as the change commits, and a cache fill racing
+the change cannot resurrect it; a key that stays valid (new limits, credit) is trusted again
+from a cache fill that began after the settle, since that read saw the change.
 `docs/design/revocation.md` gives the whole argument, including Redis failures.
 """
 
@@ -11,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -31,10 +35,23 @@ RETRY_SECONDS = 0.5
 
 class RevocationLedger(Protocol):
     async def mark(self, digest: Digest) -> None:
-        """Mark `digest` revoked. Never fails: what cannot be shared now is retried."""
+        """Mark `digest` changed, before the change commits: its change is *pending*.
 
-    async def is_marked(self, digest: Digest) -> bool | None:
-        """True if marked, False if known clear, None if unknown (then check the database)."""
+        Never fails: what cannot be shared now is retried."""
+
+    async def settle(self, digest: Digest) -> None:
+        """The change `mark` announced has committed (called after the commit): *settled*.
+
+        Never fails. A change that rolls back never settles; its mark stays pending until it
+        expires."""
+
+    async def is_marked(self, digest: Digest, read_since: float) -> bool | None:
+        """Whether a cached verification of `digest`, from a database read that began at
+        `read_since` (`time.monotonic()`), must not be trusted.
+
+        False if `digest` is not marked, or no change to it is pending and the last settled
+        strictly before `read_since` (that read saw every committed change); True otherwise;
+        None if unknown (then check the database)."""
 
     @property
     def epoch(self) -> int:
@@ -51,22 +68,73 @@ class RevocationLedger(Protocol):
     async def close(self) -> None: ...
 
 
+@dataclass(slots=True)
+class _Changes:
+    expiry: float = -math.inf
+    pending: int = 0
+    settled_at: float = -math.inf
+
+
+class Marks:
+    """Marks and settles folded per digest: how many changes are pending, when the last
+    settled. A digest's record lives until its latest mark or settle expires; a mark never
+    settled (its process died, its change rolled back) keeps it pending until then."""
+
+    def __init__(self) -> None:
+        self._digests: dict[bytes, _Changes] = {}
+
+    def mark(self, digest: bytes, expiry: float, now: float) -> None:
+        changes = self._live(digest, now)
+        changes.pending += 1
+        changes.expiry = max(changes.expiry, expiry)
+
+    def settle(self, digest: bytes, at: float, expiry: float, now: float) -> None:
+        changes = self._live(digest, now)
+        # Not below 0: a settle whose mark expired first (its change was held open longer
+        # than a mark lives) must not cancel a later mark in advance.
+        changes.pending = max(0, changes.pending - 1)
+        changes.settled_at = max(changes.settled_at, at)
+        changes.expiry = max(changes.expiry, expiry)
+
+    def distrusts(self, digest: bytes, read_since: float, now: float) -> bool:
+        changes = self._digests.get(digest)
+        if changes is None or changes.expiry <= now:
+            return False
+        return changes.pending > 0 or changes.settled_at >= read_since
+
+    def prune(self, now: float) -> None:
+        """Forget the expired records."""
+        self._digests = {d: c for d, c in self._digests.items() if c.expiry > now}
+
+    def __len__(self) -> int:
+        return len(self._digests)
+
+    def _live(self, digest: bytes, now: float) -> _Changes:
+        changes = self._digests.get(digest)
+        if changes is None or changes.expiry <= now:
+            changes = self._digests[digest] = _Changes()
+        return changes
+
+
 class MemoryRevocationLedger:
     """The ledger of a single process: enough when one process serves everything."""
 
     def __init__(self, ttl: float) -> None:
         self._ttl = ttl
-        self._marks: dict[Digest, float] = {}
+        self._marks = Marks()
 
     async def mark(self, digest: Digest) -> None:
         now = time.monotonic()
         if len(self._marks) > 10_000:
-            self._marks = {d: e for d, e in self._marks.items() if e > now}
-        self._marks[digest] = now + self._ttl
+            self._marks.prune(now)
+        self._marks.mark(digest, now + self._ttl, now)
 
-    async def is_marked(self, digest: Digest) -> bool | None:
-        expiry = self._marks.get(digest)
-        return expiry is not None and expiry > time.monotonic()
+    async def settle(self, digest: Digest) -> None:
+        now = time.monotonic()
+        self._marks.settle(digest, now, now + self._ttl, now)
+
+    async def is_marked(self, digest: Digest, read_since: float) -> bool | None:
+        return self._marks.distrusts(digest, read_since, time.monotonic())
 
     @property
     def epoch(self) -> int:
@@ -89,6 +157,9 @@ class RedisRevocationLedger:
     - While Redis cannot be reached, `is_marked` answers None, so every request is checked in
       the database; when it comes back, caches filled meanwhile are forgotten too.
     - A mark that cannot be written is retried until it is.
+    - `settle` does nothing: a mark keeps its whole lifetime, since the replicas' monotonic
+      clocks are not one clock (with leases, `infra/leases.py`, a changed key is likewise
+      read from the database until its lease mark lapses).
     """
 
     def __init__(self, client: aioredis.Redis, ttl: float) -> None:
@@ -115,7 +186,10 @@ class RedisRevocationLedger:
             if self._retrying is None or self._retrying.done():
                 self._retrying = asyncio.create_task(self._retry(), name="revocation-retry")
 
-    async def is_marked(self, digest: Digest) -> bool | None:
+    async def settle(self, digest: Digest) -> None:
+        return None
+
+    async def is_marked(self, digest: Digest, read_since: float) -> bool | None:
         if self._breaker.open:
             return None
         try:

@@ -21,13 +21,17 @@ import time
 from pathlib import Path
 
 from modelport.core.digest import Digest
+from modelport.infra.revocations import Marks
 
-SLOTS = 65_536
-"""Marks kept: more than a worker can miss in a mark's lifetime unless revokes come faster
-than about 100 a second; if they do, workers check every key in the database meanwhile."""
+SLOTS = 131_072
+"""Records kept (a change writes two): more than a worker can miss in a record's lifetime
+unless changes come faster than about 100 a second; if they do, workers check every key in
+the database meanwhile."""
 _HEADER = struct.Struct("<Qd")
-"""Marks ever written; the monotonic time until which an overwritten mark would have lived."""
-_SLOT = struct.Struct("<32sd")
+"""Records ever written; the monotonic time until which an overwritten one would have lived."""
+_SLOT = struct.Struct("<B32sdd")
+"""MARK or SETTLE, the digest, when it was written and when it expires (monotonic)."""
+MARK, SETTLE = 1, 2
 _HEADER_SIZE = 64
 SIZE = _HEADER_SIZE + SLOTS * _SLOT.size
 
@@ -50,53 +54,62 @@ class SharedRevocationLedger:
         self._map = mmap.mmap(self._fd, SIZE)
         self._seen = 0
         self._lost_until = 0.0
-        self._marks: dict[bytes, float] = {}
+        self._marks = Marks()
 
     async def mark(self, digest: Digest) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            count, lost_until = _HEADER.unpack_from(self._map, 0)
-            offset = _HEADER_SIZE + (count % SLOTS) * _SLOT.size
-            _, overwritten = _SLOT.unpack_from(self._map, offset)
-            now = time.monotonic()
-            _SLOT.pack_into(self._map, offset, digest, now + self._ttl)
-            # The slot first, then the count: a reader that sees the count sees the slot. A
-            # writer killed in between leaves the count as it was: its revoke never commits.
-            _HEADER.pack_into(self._map, 0, count + 1, max(lost_until, overwritten))
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._append(MARK, digest)
 
-    async def is_marked(self, digest: Digest) -> bool | None:
+    async def settle(self, digest: Digest) -> None:
+        self._append(SETTLE, digest)
+
+    async def is_marked(self, digest: Digest, read_since: float) -> bool | None:
         (count,) = struct.unpack_from("<Q", self._map, 0)
         if count != self._seen:
             self._catch_up()
         now = time.monotonic()
         if now < self._lost_until:
-            return None  # some mark was overwritten before this worker read it
-        expiry = self._marks.get(digest)
-        return expiry is not None and expiry > now
+            return None  # some record was overwritten before this worker read it
+        return self._marks.distrusts(digest, read_since, now)
+
+    def _append(self, kind: int, digest: Digest) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            count, lost_until = _HEADER.unpack_from(self._map, 0)
+            offset = _HEADER_SIZE + (count % SLOTS) * _SLOT.size
+            *_, overwritten = _SLOT.unpack_from(self._map, offset)
+            now = time.monotonic()  # under the lock: records are in the order of their times
+            _SLOT.pack_into(self._map, offset, kind, digest, now, now + self._ttl)
+            # The slot first, then the count: a reader that sees the count sees the slot. A
+            # writer killed in between leaves the count as it was: a mark's change never
+            # commits; a settle's mark stays pending until it expires.
+            _HEADER.pack_into(self._map, 0, count + 1, max(lost_until, overwritten))
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def _catch_up(self) -> None:
+        now = time.monotonic()
         fcntl.flock(self._fd, fcntl.LOCK_SH)
         try:
             count, lost_until = _HEADER.unpack_from(self._map, 0)
-            # Marks overwritten before this read: expired ones no longer matter, the others
+            # Records overwritten before this read: expired ones no longer matter, the others
             # are covered by `lost_until`, which their overwriting pushed past their expiry.
             for index in range(max(self._seen, count - SLOTS), count):
                 offset = _HEADER_SIZE + (index % SLOTS) * _SLOT.size
-                digest, expiry = _SLOT.unpack_from(self._map, offset)
-                self._marks[digest] = max(expiry, self._marks.get(digest, 0.0))
+                kind, digest, at, expiry = _SLOT.unpack_from(self._map, offset)
+                if kind == MARK:
+                    self._marks.mark(digest, expiry, now)
+                else:
+                    self._marks.settle(digest, at, expiry, now)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._seen = count
         self._lost_until = max(self._lost_until, lost_until)
         if len(self._marks) > SLOTS:
-            now = time.monotonic()
-            self._marks = {d: e for d, e in self._marks.items() if e > now}
+            self._marks.prune(time.monotonic())
 
     @property
     def epoch(self) -> int:
-        return 0  # marks are never lost: one overwritten too early makes `is_marked` unsure
+        return 0  # never lost: a record overwritten too early makes `is_marked` unsure
 
     @property
     def shared(self) -> bool:

@@ -45,6 +45,8 @@ class KeyIdentity:
 @dataclass(frozen=True, slots=True)
 class _Entry:
     identity: KeyIdentity
+    read_at: float
+    """When the database read that filled it began (`time.monotonic()`)."""
     expires: float
     epoch: int
     lease_epoch: int
@@ -92,7 +94,7 @@ class KeyVerifier:
             vouched = self._lease.vouches(digest, entry.lease_epoch)
             if vouched or (
                 vouched is None
-                and await self._ledger.is_marked(digest) is False
+                and await self._ledger.is_marked(digest, entry.read_at) is False
                 and entry.epoch == self._ledger.epoch
             ):
                 return _accepted(entry.identity, "cache")
@@ -100,8 +102,9 @@ class KeyVerifier:
 
     async def _from_database(self, digest: Digest) -> KeyIdentity:
         # The entry expires relative to when the read began, so that a fill that raced a
-        # revoke dies no later than the ledger's mark does; and it is trusted only in the
-        # ledger epoch (and lease run) the read began in.
+        # revoke dies no later than the ledger's mark does; it is trusted only in the ledger
+        # epoch (and lease run) the read began in, and for a marked digest only if the read
+        # began after the key's last change settled.
         started = time.monotonic()
         epoch, lease_epoch = self._ledger.epoch, self._lease.epoch
         async with self._database.read() as unit:
@@ -121,7 +124,8 @@ class KeyVerifier:
             if len(self._cache) >= self._size:
                 self._cache.pop(next(iter(self._cache)))
             until = row.secret_expires_at
-            self._cache[digest] = _Entry(identity, started + self._ttl, epoch, lease_epoch, until)
+            expires = started + self._ttl
+            self._cache[digest] = _Entry(identity, started, expires, epoch, lease_epoch, until)
         return identity
 
     def forget(self, digest: Digest) -> None:
