@@ -19,7 +19,12 @@ import pytest
 
 from modelport.core.digest import Digest
 from modelport.infra import shared_revocations
-from modelport.infra.shared_revocations import SLOTS, SharedRevocationLedger
+from modelport.infra.shared_revocations import (
+    SIZE,
+    SLOTS,
+    IncompatibleLedgerFile,
+    SharedRevocationLedger,
+)
 
 TTL = 660.0
 
@@ -91,6 +96,40 @@ async def test_marks_overwritten_once_expired_change_nothing(path: Path) -> None
     await one.mark(_digest(-1))
     assert await other.is_marked(_digest(-1), time.monotonic()) is True
     assert await other.is_marked(_digest(5), time.monotonic()) is False
+
+
+async def test_a_settle_overwritten_alive_makes_every_worker_unsure(path: Path) -> None:
+    """Only the settle is alive when its slot is reused: a worker that missed it cannot tell
+    which reads it covers (any before it), so it must not answer from what it has."""
+    brief, one = SharedRevocationLedger(path, 0.0), SharedRevocationLedger(path, TTL)
+    other = SharedRevocationLedger(path, TTL)
+    await one.settle(_digest(0), await brief.mark(_digest(0)))  # slots 0 (expired) and 1
+    for n in range(1, SLOTS + 1):  # expired at once; the last reuses slot 1
+        await brief.mark(_digest(n))
+    assert await other.is_marked(_digest(0), time.monotonic()) is None
+    assert await other.is_marked(_digest(-1), time.monotonic()) is None
+
+
+async def test_a_settle_that_fails_leaves_the_mark_pending_and_raises_nothing(
+    path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    one, other = SharedRevocationLedger(path, TTL), SharedRevocationLedger(path, TTL)
+    mark = await one.mark(_digest(1))
+    await one.close()  # shutting down: the map is closed
+    await one.settle(_digest(1), mark)
+    assert "could not be settled" in caplog.text
+    assert await other.is_marked(_digest(1), time.monotonic()) is True
+    await other.close()
+
+
+@pytest.mark.parametrize("size", [64 + SLOTS * 49, SIZE], ids=["older layout", "no marker"])
+def test_a_file_of_another_version_is_refused_with_a_clear_error(tmp_path: Path, size: int) -> None:
+    """A worker of new code under a parent of older code (upgraded while it ran)."""
+    old = tmp_path / "revocations"
+    with old.open("wb") as file:
+        file.truncate(size)
+    with pytest.raises(IncompatibleLedgerFile, match="restart the server"):
+        SharedRevocationLedger(old, TTL)
 
 
 def test_the_file_is_the_workers_alone(path: Path) -> None:

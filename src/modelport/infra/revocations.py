@@ -1,22 +1,24 @@
 """The revocation ledger: which digests' cached verifications must not be trusted.
 
-Every change to a key marks its digest *before* it commits, and settles the mark once it has
-committed. A verifier that finds a digest in its cache asks the ledger whether it is marked;
-if it is, or if the ledger cannot tell, the verifier asks the database instead. So a revoked
-secret is refused by every process as soon as the change commits, and a cache fill racing
-the change cannot resurrect it; a key that stays valid (new limits, credit) is trusted again
-from a cache fill that began after the settle, since that read saw the change.
+Every change to a key marks its digest *before* it commits, and settles that mark once its
+transaction has ended (committed or rolled back). A verifier that finds a digest in its
+cache asks the ledger whether it is marked; if it is, or if the ledger cannot tell, the
+verifier asks the database instead. So a revoked secret is refused by every process as soon
+as the change commits, and a cache fill racing the change cannot resurrect it; a key that
+stays valid (new limits, credit) is trusted again from a cache fill that began after the
+settle, since that read saw the change.
 `docs/design/revocation.md` gives the whole argument, including Redis failures.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -34,24 +36,25 @@ RETRY_SECONDS = 0.5
 
 
 class RevocationLedger(Protocol):
-    async def mark(self, digest: Digest) -> None:
-        """Mark `digest` changed, before the change commits: its change is *pending*.
+    async def mark(self, digest: Digest) -> int:
+        """Mark `digest` changed, before the change commits: its change is *pending* until
+        `settle(digest, m)` with the `m` returned here. Each mark lives its own lifetime.
 
         Never fails: what cannot be shared now is retried."""
 
-    async def settle(self, digest: Digest) -> None:
-        """The change `mark` announced has committed (called after the commit): *settled*.
+    async def settle(self, digest: Digest, mark: int) -> None:
+        """The change that `mark` announced has ended (called once its transaction has
+        committed or rolled back): *settled*. Settles only that mark.
 
-        Never fails. A change that rolls back never settles; its mark stays pending until it
-        expires."""
+        Never fails. A mark never settled (its process died) stays pending until it expires."""
 
     async def is_marked(self, digest: Digest, read_since: float) -> bool | None:
         """Whether a cached verification of `digest`, from a database read that began at
         `read_since` (`time.monotonic()`), must not be trusted.
 
-        False if `digest` is not marked, or no change to it is pending and the last settled
-        strictly before `read_since` (that read saw every committed change); True otherwise;
-        None if unknown (then check the database)."""
+        False if `digest` is not marked, or none of its marks is pending and the last settle
+        was strictly before `read_since` (that read saw every change ended so far); True
+        otherwise; None if unknown (then check the database)."""
 
     @property
     def epoch(self) -> int:
@@ -70,50 +73,49 @@ class RevocationLedger(Protocol):
 
 @dataclass(slots=True)
 class _Changes:
-    expiry: float = -math.inf
-    pending: int = 0
+    pending: dict[int, float] = field(default_factory=dict)
+    """The expiry of each mark not settled yet, by its token."""
     settled_at: float = -math.inf
+    settled_until: float = -math.inf
+    """When the last settle's record expires."""
 
 
 class Marks:
-    """Marks and settles folded per digest: how many changes are pending, when the last
-    settled. A digest's record lives until its latest mark or settle expires; a mark never
-    settled (its process died, its change rolled back) keeps it pending until then."""
+    """Marks and settles folded per digest: the marks pending, each with its own expiry, and
+    when the last settle was. A settle ends only its own mark; a mark never settled (its
+    process died) is pending until its expiry, which later changes do not extend."""
 
     def __init__(self) -> None:
         self._digests: dict[bytes, _Changes] = {}
 
-    def mark(self, digest: bytes, expiry: float, now: float) -> None:
-        changes = self._live(digest, now)
-        changes.pending += 1
-        changes.expiry = max(changes.expiry, expiry)
+    def mark(self, digest: bytes, token: int, expiry: float) -> None:
+        self._digests.setdefault(digest, _Changes()).pending[token] = expiry
 
-    def settle(self, digest: bytes, at: float, expiry: float, now: float) -> None:
-        changes = self._live(digest, now)
-        # Not below 0: a settle whose mark expired first (its change was held open longer
-        # than a mark lives) must not cancel a later mark in advance.
-        changes.pending = max(0, changes.pending - 1)
+    def settle(self, digest: bytes, token: int, at: float, expiry: float) -> None:
+        """Settle mark `token` of `digest` at `at`; an unknown or expired token (its mark
+        was lost or expired first) only records the settle."""
+        changes = self._digests.setdefault(digest, _Changes())
+        changes.pending.pop(token, None)
         changes.settled_at = max(changes.settled_at, at)
-        changes.expiry = max(changes.expiry, expiry)
+        changes.settled_until = max(changes.settled_until, expiry)
 
     def distrusts(self, digest: bytes, read_since: float, now: float) -> bool:
         changes = self._digests.get(digest)
-        if changes is None or changes.expiry <= now:
+        if changes is None:
             return False
-        return changes.pending > 0 or changes.settled_at >= read_since
+        if changes.pending and max(changes.pending.values()) > now:
+            return True
+        return changes.settled_until > now and changes.settled_at >= read_since
 
     def prune(self, now: float) -> None:
-        """Forget the expired records."""
-        self._digests = {d: c for d, c in self._digests.items() if c.expiry > now}
+        """Forget the expired marks and settles."""
+        for digest, changes in list(self._digests.items()):
+            changes.pending = {t: e for t, e in changes.pending.items() if e > now}
+            if not changes.pending and changes.settled_until <= now:
+                del self._digests[digest]
 
     def __len__(self) -> int:
         return len(self._digests)
-
-    def _live(self, digest: bytes, now: float) -> _Changes:
-        changes = self._digests.get(digest)
-        if changes is None or changes.expiry <= now:
-            changes = self._digests[digest] = _Changes()
-        return changes
 
 
 class MemoryRevocationLedger:
@@ -122,16 +124,19 @@ class MemoryRevocationLedger:
     def __init__(self, ttl: float) -> None:
         self._ttl = ttl
         self._marks = Marks()
+        self._tokens = itertools.count()
 
-    async def mark(self, digest: Digest) -> None:
+    async def mark(self, digest: Digest) -> int:
         now = time.monotonic()
         if len(self._marks) > 10_000:
             self._marks.prune(now)
-        self._marks.mark(digest, now + self._ttl, now)
+        token = next(self._tokens)
+        self._marks.mark(digest, token, now + self._ttl)
+        return token
 
-    async def settle(self, digest: Digest) -> None:
+    async def settle(self, digest: Digest, mark: int) -> None:
         now = time.monotonic()
-        self._marks.settle(digest, now, now + self._ttl, now)
+        self._marks.settle(digest, mark, now, now + self._ttl)
 
     async def is_marked(self, digest: Digest, read_since: float) -> bool | None:
         return self._marks.distrusts(digest, read_since, time.monotonic())
@@ -180,13 +185,14 @@ class RedisRevocationLedger:
     def epoch(self) -> int:
         return self._epoch
 
-    async def mark(self, digest: Digest) -> None:
+    async def mark(self, digest: Digest) -> int:
         if not await self._send(digest):
             self._unsent.add(digest)
             if self._retrying is None or self._retrying.done():
                 self._retrying = asyncio.create_task(self._retry(), name="revocation-retry")
+        return 0  # settle ignores it
 
-    async def settle(self, digest: Digest) -> None:
+    async def settle(self, digest: Digest, mark: int) -> None:
         return None
 
     async def is_marked(self, digest: Digest, read_since: float) -> bool | None:

@@ -268,9 +268,9 @@ class KeyService:
         the mark (a cache fill that begins after it may be trusted again), forget it here
         and wait until no replica can trust a cached verification of it
         (`docs/design/leases.md`): only then may the response go out."""
-        await self._ledger.mark(digest)
+        mark = await self._ledger.mark(digest)
         announced = await self._lease.announce(digest)
-        self._unit.after_commit(partial(self._ledger.settle, digest))
+        self._unit.after_commit(partial(self._ledger.settle, digest, mark))
         self._unit.after_commit(partial(self._verifier.forget, digest))
         self._unit.after_commit(partial(self._lease.settle, announced))
 
