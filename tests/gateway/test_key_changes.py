@@ -1,5 +1,6 @@
 """A key changed but still valid (new limits, credit topped up) is served from the verification
-cache again at once, with what changed; a regenerated key's old secret is refused at once.
+cache again at once, with what changed; so is a key whose change was refused (rolled back);
+a regenerated key's old secret is refused at once.
 
 Which source verified each request shows on `/metrics`
 (`modelport_key_verifications_total{source}`). A hub on SQLite with no Redis caches
@@ -79,3 +80,29 @@ def test_a_changed_key_is_cached_again_at_once_with_its_change(
     before = _verified(hub)
     assert [_state(hub, new).status_code for _ in range(3)] == [200] * 3
     assert _grew(before, _verified(hub)) == _sources(backend, 3, first_read=False)
+
+
+def test_a_refused_top_up_leaves_the_key_cached_again_at_once(
+    hub: Hub, api: httpx.Client, backend: str
+) -> None:
+    """A top-up past the credit ceiling marks the key, then is refused and rolls back: its
+    mark settles at the rollback, not 11 minutes later."""
+    created = api.post(KEYS, json={"name": "full"})
+    assert created.status_code == 200, created.text
+    key: dict[str, Any] = created.json()["api_key_info"]
+    secret = key["secret_key"]
+    credit = f"{KEYS}/{key['uuid']}/credit"
+    for _ in range(5):
+        assert api.post(credit, json={"amount_usd": "1000000"}).status_code == 200
+    assert _state(hub, secret).status_code == 200  # cached now
+    refused = api.post(credit, json={"amount_usd": "0.000001"})
+    assert refused.status_code == 400, refused.text
+    assert "past 5000000 USD" in refused.json()["message"]
+
+    before = _verified(hub)
+    states = [_state(hub, secret) for _ in range(5)]
+    grew = _grew(before, _verified(hub))
+    assert grew == _sources(backend, 5, first_read=True), "read once after the refusal, then cached"
+    for state in states:
+        assert state.status_code == 200, state.text
+        assert state.json()["credit"]["granted_usd"] == "5000000.0"

@@ -182,7 +182,8 @@ class Database:
         """A unit of work for changes: commits when the block ends, rolls back if it raises.
 
         On SQLite it holds the write lock from its first statement. After-commit hooks run
-        once the commit has succeeded, before control returns to the caller.
+        once the commit has succeeded, before control returns to the caller; after-end hooks
+        then too, or once the rollback is done, before the exception reaches the caller.
         """
         return self._unit(self._writes)
 
@@ -191,8 +192,17 @@ class Database:
         try:
             async with maker() as session:
                 unit = UnitOfWork(session)
-                async with session.begin():
-                    yield unit
+                failed = False
+                try:
+                    async with session.begin():
+                        try:
+                            yield unit
+                        except BaseException:
+                            failed = True  # so `begin` rolls back: nothing is committed
+                            raise
+                finally:
+                    if failed:  # not a failed commit: that one may have happened
+                        await unit.rolled_back()
         except (OperationalError, InterfaceError, OSError) as exc:
             raise StorageUnavailable(UNAVAILABLE) from exc
         except DBAPIError as exc:

@@ -264,13 +264,14 @@ class KeyService:
         return digests[0]
 
     async def _distrust(self, digest: Digest) -> None:
-        """Mark `digest` and announce it to every replica's lease now; once committed, settle
-        the mark (a cache fill that begins after it may be trusted again), forget it here
-        and wait until no replica can trust a cached verification of it
-        (`docs/design/leases.md`): only then may the response go out."""
+        """Mark `digest` and announce it to every replica's lease now. Once the transaction
+        has ended, committed or rolled back, settle the mark (a cache fill that begins after
+        it may be trusted again); once committed, also forget it here and wait until no
+        replica can trust a cached verification of it (`docs/design/leases.md`): only then
+        may the response go out."""
         mark = await self._ledger.mark(digest)
+        self._unit.after_end(partial(self._ledger.settle, digest, mark))
         announced = await self._lease.announce(digest)
-        self._unit.after_commit(partial(self._ledger.settle, digest, mark))
         self._unit.after_commit(partial(self._verifier.forget, digest))
         self._unit.after_commit(partial(self._lease.settle, announced))
 
