@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from modelport.core.addresses import Networks, texts
@@ -38,6 +38,36 @@ class VerifiedKeyRow:
     limits: KeyLimits
     secret_expires_at: datetime | None = None
     """Set when the digest is the key's previous one: the end of its overlap."""
+
+
+# Statements of the key operations, built once: building one cost more CPU than running it
+# (docs/benchmarks.md, "Keys"). Bound parameters are named unlike any column, since an UPDATE
+# would set a column named by one.
+_LIVE_KEY = (
+    ModelKey.id == bindparam("p_key_id"),
+    ModelKey.team_id == bindparam("p_team_id"),
+    ModelKey.deleted_at.is_(None),
+)
+_SET_LIVE_KEY = update(ModelKey).where(*_LIVE_KEY).returning(ModelKey)
+_LOCKED_DIGESTS = (
+    select(ModelKey.digest, ModelKey.previous_digest).where(*_LIVE_KEY).with_for_update()
+)
+# deleted_at leads the order though it is NULL in every row read: PostgreSQL walks
+# ix_model_keys_team_live (team_id, deleted_at, created_at, id) in order only if the ORDER BY
+# names it (`IS NULL` is no equality to its planner). Without it, it reads and sorts every
+# live key of the team (docs/benchmarks.md, Design decisions).
+_LIVE_PAGE = (
+    select(ModelKey)
+    .where(ModelKey.team_id == bindparam("p_team_id"), ModelKey.deleted_at.is_(None))
+    .offset(bindparam("p_offset"))
+    .limit(bindparam("p_limit"))
+)
+_NEWEST_FIRST = _LIVE_PAGE.order_by(
+    ModelKey.deleted_at.desc(), ModelKey.created_at.desc(), ModelKey.id.desc()
+)
+_OLDEST_FIRST = _LIVE_PAGE.order_by(
+    ModelKey.deleted_at.asc(), ModelKey.created_at.asc(), ModelKey.id.asc()
+)
 
 
 class KeyRepository:
@@ -78,21 +108,9 @@ class KeyRepository:
         """Live keys of a team, newest first, read from whichever end is nearer."""
         if limit == 0:
             return []
-        # deleted_at leads the order though it is NULL in every row read: PostgreSQL walks
-        # ix_model_keys_team_live (team_id, deleted_at, created_at, id) in order only if the
-        # ORDER BY names it (`IS NULL` is no equality to its planner). Without it, it reads
-        # and sorts every live key of the team (docs/benchmarks.md, Design decisions).
-        order = (
-            (ModelKey.deleted_at.asc(), ModelKey.created_at.asc(), ModelKey.id.asc())
-            if oldest_first
-            else (ModelKey.deleted_at.desc(), ModelKey.created_at.desc(), ModelKey.id.desc())
-        )
         result = await self._session.execute(
-            select(ModelKey)
-            .where(ModelKey.team_id == team_id, ModelKey.deleted_at.is_(None))
-            .order_by(*order)
-            .offset(offset)
-            .limit(limit)
+            _OLDEST_FIRST if oldest_first else _NEWEST_FIRST,
+            {"p_team_id": team_id, "p_offset": offset, "p_limit": limit},
         )
         rows = list(result.scalars())
         return rows[::-1] if oldest_first else rows
@@ -109,12 +127,8 @@ class KeyRepository:
         self, team_id: uuid.UUID, key_id: uuid.UUID, values: Mapping[Any, Any]
     ) -> ModelKey | None:
         result = await self._session.execute(
-            update(ModelKey)
-            .where(
-                ModelKey.id == key_id, ModelKey.team_id == team_id, ModelKey.deleted_at.is_(None)
-            )
-            .values(values)
-            .returning(ModelKey),
+            _SET_LIVE_KEY.values(values),
+            {"p_key_id": key_id, "p_team_id": team_id},
             execution_options={"synchronize_session": False, "populate_existing": True},
         )
         return result.scalar_one_or_none()
@@ -144,11 +158,7 @@ class KeyRepository:
         SQLite's write transaction already holds the database lock.
         """
         result = await self._session.execute(
-            select(ModelKey.digest, ModelKey.previous_digest)
-            .where(
-                ModelKey.id == key_id, ModelKey.team_id == team_id, ModelKey.deleted_at.is_(None)
-            )
-            .with_for_update()
+            _LOCKED_DIGESTS, {"p_key_id": key_id, "p_team_id": team_id}
         )
         row = result.one_or_none()
         if row is None:
