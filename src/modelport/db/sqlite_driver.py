@@ -6,8 +6,10 @@ cost more than SQLite's own work on a key operation (docs/benchmarks.md, "Keys")
 statement is one trip: the thread opens a cursor, executes, fetches every row and closes the
 cursor, and the loop gets the rows with the cursor's description, row count and last row id.
 SQLAlchemy reads every row of a result at once on aiosqlite anyway (no server-side cursors
-are used). A rollback with no transaction open, which the pool issues on every return, is
-no trip at all: sqlite3 would do nothing with it either.
+are used). A transaction's BEGIN goes with its first statement, in the same trip (SQLAlchemy
+begins just before that statement anyway; a BEGIN that fails raises from it). A rollback
+with no transaction open, which the pool issues on every return, is no trip at all: sqlite3
+would do nothing with it either.
 """
 
 from __future__ import annotations
@@ -21,14 +23,20 @@ import aiosqlite
 from sqlalchemy import Engine
 
 _Result = tuple[Any, int, int | None, list[Any]]
+_NOTHING: _Result = (None, -1, None, [])
+_BEGINS = frozenset({"BEGIN", "BEGIN IMMEDIATE"})
+"""What `db/engine.py` begins a transaction with."""
 
 
 def _run(
-    connection: aiosqlite.Connection, sql: str, parameters: Any, many: bool = False
+    connection: aiosqlite.Connection, begin: str | None, sql: str, parameters: Any, many: bool
 ) -> _Result:
-    """On the connection's thread: the statement's description, row count, last row id and
-    rows, its cursor closed."""
-    cursor = connection._conn.cursor()
+    """On the connection's thread: `begin` if given, then the statement; the statement's
+    description, row count, last row id and rows, its cursor closed."""
+    driver = connection._conn
+    if begin is not None:
+        driver.execute(begin)
+    cursor = driver.cursor()
     try:
         if many:
             cursor.executemany(sql, parameters)
@@ -90,15 +98,29 @@ class OneTripCursor:
 class OneTripConnection(aiosqlite.Connection):
     """An aiosqlite connection whose cursors take one trip per statement."""
 
+    _begin: str | None = None
+    """A BEGIN not sent yet: it goes with the next statement."""
+
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
 
     async def run(self, sql: str, parameters: Any, many: bool = False) -> _Result:
-        """One statement on the connection's thread: see `_run`."""
-        result: _Result = await self._execute(_run, self, sql, parameters, many)  # type: ignore[no-untyped-call]
+        """One statement on the connection's thread (see `_run`); a BEGIN waits for the next."""
+        if sql in _BEGINS and not parameters:
+            self._begin = sql
+            return _NOTHING
+        begin, self._begin = self._begin, None
+        result: _Result = await self._execute(_run, self, begin, sql, parameters, many)  # type: ignore[no-untyped-call]
         return result
 
+    async def commit(self) -> None:
+        if self._begin is not None:  # nothing ran: there is nothing to commit
+            self._begin = None
+            return
+        await super().commit()
+
     async def rollback(self) -> None:
+        self._begin = None
         connection = self._connection
         if connection is not None and connection.in_transaction:
             await super().rollback()
