@@ -68,6 +68,15 @@ _NEWEST_FIRST = _LIVE_PAGE.order_by(
 _OLDEST_FIRST = _LIVE_PAGE.order_by(
     ModelKey.deleted_at.asc(), ModelKey.created_at.asc(), ModelKey.id.asc()
 )
+_FIRST_PAGE = (
+    select(
+        ModelKey,
+        select(Team.live_key_count).where(Team.id == bindparam("p_team_id")).scalar_subquery(),
+    )
+    .where(ModelKey.team_id == bindparam("p_team_id"), ModelKey.deleted_at.is_(None))
+    .order_by(ModelKey.deleted_at.desc(), ModelKey.created_at.desc(), ModelKey.id.desc())
+    .limit(bindparam("p_limit"))
+)
 
 
 class KeyRepository:
@@ -114,6 +123,15 @@ class KeyRepository:
         )
         rows = list(result.scalars())
         return rows[::-1] if oldest_first else rows
+
+    async def first_page(self, team_id: uuid.UUID, limit: int) -> tuple[list[ModelKey], int] | None:
+        """The newest `limit` live keys of a team and its count of live keys, read together
+        in one statement; None if it has no live key (nothing then tells the count)."""
+        result = await self._session.execute(_FIRST_PAGE, {"p_team_id": team_id, "p_limit": limit})
+        rows = result.all()
+        if not rows:
+            return None
+        return [key for key, _ in rows], rows[0][1]
 
     async def change(self, team_id: uuid.UUID, key_id: uuid.UUID, **values: Any) -> ModelKey | None:
         """Set `values` on a live key of this team; the updated row, or None if there is none.
