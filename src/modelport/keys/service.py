@@ -105,7 +105,7 @@ class KeyService:
         )
         await self._keys.add(key)
         await self._teams.adjust_key_count(caller.team_id, +1)
-        self._audit.record(caller, "key.create", target_id=key.id, target_name=key.name)
+        await self._audit.record(caller, "key.create", target_id=key.id, target_name=key.name)
         return key, secret
 
     async def page(self, team_id: uuid.UUID, request: PageRequest) -> Page[ModelKey]:
@@ -165,7 +165,7 @@ class KeyService:
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
         action = "key.rename" if limits.empty else "key.update"
-        self._audit.record(caller, action, target_id=key.id, target_name=key.name)
+        await self._audit.record(caller, action, target_id=key.id, target_name=key.name)
         return key
 
     async def regenerate(
@@ -186,7 +186,7 @@ class KeyService:
         )
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
-        self._audit.record(caller, "key.regenerate", target_id=key.id, target_name=key.name)
+        await self._audit.record(caller, "key.regenerate", target_id=key.id, target_name=key.name)
         return key, secret
 
     async def delete(self, caller: Caller, key_id: uuid.UUID) -> ModelKey:
@@ -198,7 +198,7 @@ class KeyService:
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
         await self._teams.adjust_key_count(caller.team_id, -1)
-        self._audit.record(caller, "key.delete", target_id=key.id, target_name=key.name)
+        await self._audit.record(caller, "key.delete", target_id=key.id, target_name=key.name)
         return key
 
     async def top_up(
@@ -226,7 +226,7 @@ class KeyService:
         key = await self._keys.add_credit(caller.team_id, key_id, top_up)
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
-        self._audit.record(
+        await self._audit.record(
             caller,
             "key.credit_topped_up",
             target_id=key.id,
