@@ -15,7 +15,7 @@ from modelport.db.tables import ApiToken, Team
 # Statements that run on most control-plane requests, built once: building one cost more CPU
 # than running it. Bound parameters are named unlike any column, since an UPDATE would set a
 # column named by one.
-_ADJUST_KEY_COUNT = (
+ADJUST_KEY_COUNT = (
     update(Team)
     .where(Team.id == bindparam("p_team_id"))
     .values(live_key_count=Team.live_key_count + bindparam("p_delta"))
@@ -46,7 +46,7 @@ class TeamRepository:
         return team
 
     async def adjust_key_count(self, team_id: uuid.UUID, delta: int) -> None:
-        await self._session.execute(_ADJUST_KEY_COUNT, {"p_team_id": team_id, "p_delta": delta})
+        await self._session.execute(ADJUST_KEY_COUNT, {"p_team_id": team_id, "p_delta": delta})
 
     async def key_count(self, team_id: uuid.UUID) -> int:
         result = await self._session.execute(_KEY_COUNT, {"p_team_id": team_id})

@@ -10,11 +10,24 @@ import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    Insert,
+    Result,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelport.auth.repository import ADJUST_KEY_COUNT
 from modelport.core.addresses import Networks, texts
 from modelport.core.digest import Digest
 from modelport.db.tables import KeyCreditTopUp, ModelKey, Team, UsageRecord
@@ -49,6 +62,12 @@ _LIVE_KEY = (
     ModelKey.deleted_at.is_(None),
 )
 _SET_LIVE_KEY = update(ModelKey).where(*_LIVE_KEY).returning(ModelKey)
+_KEYS = cast(Table, ModelKey.__table__)
+_INSERT_KEY = insert(_KEYS).values({c: bindparam(f"k_{c.key}") for c in _KEYS.columns})
+_COUNTED = ADJUST_KEY_COUNT.cte("counted")
+"""The team's count of live keys, moved in the same statement as the key on PostgreSQL (a
+data-modifying WITH): one round trip fewer for create and delete. SQLite has no such WITH:
+there it is a statement of its own, in the same transaction."""
 _LOCKED_DIGESTS = (
     select(ModelKey.digest, ModelKey.previous_digest).where(*_LIVE_KEY).with_for_update()
 )
@@ -79,13 +98,48 @@ _FIRST_PAGE = (
 )
 
 
+_CHANGED = {"synchronize_session": False, "populate_existing": True}
+"""A key this session loaded earlier is refreshed in place by an UPDATE ... RETURNING."""
+
+
 class KeyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def add(self, key: ModelKey) -> None:
-        self._session.add(key)
-        await self._session.flush()  # the INSERT goes first: SQLite takes its write lock here
+        """Insert the key and count it among its team's live keys."""
+        row = {f"k_{column.key}": getattr(key, column.key) for column in _KEYS.columns}
+        await self._counting(_INSERT_KEY, row, key.team_id, +1, {})
+
+    async def remove(self, team_id: uuid.UUID, key_id: uuid.UUID, **values: Any) -> ModelKey | None:
+        """As `change`, and no longer count the key among its team's live keys."""
+        statement = _SET_LIVE_KEY.values(values)
+        result = await self._counting(
+            statement, {"p_key_id": key_id, "p_team_id": team_id}, team_id, -1, _CHANGED
+        )
+        key: ModelKey | None = result.scalar_one_or_none()
+        return key
+
+    async def _counting(
+        self,
+        statement: Insert | Update,
+        params: dict[str, Any],
+        team_id: uuid.UUID,
+        delta: int,
+        options: Mapping[str, Any],
+    ) -> Result[Any]:
+        """Run `statement` and move the team's count of live keys by `delta`.
+
+        No key of `params` may name a column of teams: the WITH's UPDATE would set it.
+        """
+        counted = {"p_team_id": team_id, "p_delta": delta}
+        if self._session.bind is not None and self._session.bind.dialect.name == "postgresql":
+            return await self._session.execute(
+                statement.add_cte(_COUNTED), {**params, **counted}, execution_options=options
+            )
+        result = await self._session.execute(statement, params, execution_options=options)
+        await self._session.execute(ADJUST_KEY_COUNT, counted)
+        return result
 
     async def live(self, team_id: uuid.UUID, key_id: uuid.UUID) -> ModelKey | None:
         result = await self._session.execute(
@@ -147,7 +201,7 @@ class KeyRepository:
         result = await self._session.execute(
             _SET_LIVE_KEY.values(values),
             {"p_key_id": key_id, "p_team_id": team_id},
-            execution_options={"synchronize_session": False, "populate_existing": True},
+            execution_options=_CHANGED,
         )
         return result.scalar_one_or_none()
 

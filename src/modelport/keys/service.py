@@ -104,7 +104,6 @@ class KeyService:
             allowed_ips=None if given.allowed_ips is None else texts(given.allowed_ips),
         )
         await self._keys.add(key)
-        await self._teams.adjust_key_count(caller.team_id, +1)
         await self._audit.record(caller, "key.create", target_id=key.id, target_name=key.name)
         return key, secret
 
@@ -192,12 +191,11 @@ class KeyService:
     async def delete(self, caller: Caller, key_id: uuid.UUID) -> ModelKey:
         """The deleted key, `deleted_at` set; its secret is refused once this commits."""
         await self._distrust_cached(caller.team_id, key_id)
-        key = await self._keys.change(
+        key = await self._keys.remove(
             caller.team_id, key_id, deleted_at=utcnow(), digest=None, **IMMEDIATE.columns()
         )
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
-        await self._teams.adjust_key_count(caller.team_id, -1)
         await self._audit.record(caller, "key.delete", target_id=key.id, target_name=key.name)
         return key
 
