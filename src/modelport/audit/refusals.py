@@ -21,7 +21,6 @@ from datetime import datetime
 from modelport.audit.repository import AuditRepository
 from modelport.core.clock import utcnow
 from modelport.db.engine import Database
-from modelport.db.tables import AuditEvent
 from modelport.keys.repository import KeyRepository
 
 log = logging.getLogger("modelport.audit")
@@ -90,17 +89,16 @@ class RefusalAudit:
                     for refusal in batch:
                         found = await keys.by_ids(refusal.team_id, [refusal.key_id])
                         name = found[0].name if found else None
-                        events.add(
-                            AuditEvent(
-                                team_id=refusal.team_id,
-                                at=refusal.at,
-                                actor=f"key:{name}" if name else "key",
-                                action=ACTION,
-                                target_id=refusal.key_id,
-                                target_name=name,
-                                client_addr=refusal.client_addr,
-                                request_id=refusal.request_id,
-                            )
+                        await events.add(
+                            team_id=refusal.team_id,
+                            at=refusal.at,
+                            actor=f"key:{name}" if name else "key",
+                            action=ACTION,
+                            target_id=refusal.key_id,
+                            target_name=name,
+                            client_addr=refusal.client_addr,
+                            request_id=refusal.request_id,
+                            detail=None,
                         )
             except Exception as exc:  # best effort: a failure must not end the writer
                 log.warning(

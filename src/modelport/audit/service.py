@@ -16,7 +16,7 @@ class AuditService:
     def __init__(self, unit: UnitOfWork) -> None:
         self._events = AuditRepository(unit.session)
 
-    def record(
+    async def record(
         self,
         caller: Caller,
         action: str,
@@ -25,19 +25,17 @@ class AuditService:
         target_name: str | None = None,
         detail: str | None = None,
     ) -> None:
-        """Add an event to the current transaction: it commits or rolls back with the change."""
-        self._events.add(
-            AuditEvent(
-                team_id=caller.team_id,
-                at=utcnow(),
-                actor=caller.principal.actor,
-                action=action,
-                target_id=target_id,
-                target_name=target_name,
-                client_addr=caller.client_addr,
-                request_id=caller.request_id,
-                detail=detail,
-            )
+        """Write an event in the current transaction: it commits or rolls back with the change."""
+        await self._events.add(
+            team_id=caller.team_id,
+            at=utcnow(),
+            actor=caller.principal.actor,
+            action=action,
+            target_id=target_id,
+            target_name=target_name,
+            client_addr=caller.client_addr,
+            request_id=caller.request_id,
+            detail=detail,
         )
 
     async def page(self, team_id: uuid.UUID, request: PageRequest) -> Page[AuditEvent]:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from modelport.db.files import private_sqlite_files
+from modelport.db.sqlite_driver import connect
 from modelport.db.uow import UnitOfWork
 from modelport.errors import StorageUnavailable
 
@@ -35,11 +36,14 @@ T = TypeVar("T")
 
 
 def _sqlite_engine(url: str) -> AsyncEngine:
-    """An engine on a SQLite file that only this user can read (see `db/files.py`)."""
+    """An engine on a SQLite file that only this user can read (see `db/files.py`), each
+    statement one trip to its connection's thread (`db/sqlite_driver.py`)."""
     path = make_url(url).database
     if path and path != ":memory:" and not path.startswith("file:"):
         private_sqlite_files(Path(path))
-    engine = create_async_engine(url, pool_size=5, max_overflow=10)
+    engine: AsyncEngine = create_async_engine(
+        url, pool_size=5, max_overflow=10, async_creator=lambda: connect(engine.sync_engine)
+    )
     _configure_sqlite(engine.sync_engine)
     return engine
 

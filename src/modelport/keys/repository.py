@@ -10,11 +10,24 @@ import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import (
+    Insert,
+    Result,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from modelport.auth.repository import ADJUST_KEY_COUNT
 from modelport.core.addresses import Networks, texts
 from modelport.core.digest import Digest
 from modelport.db.tables import KeyCreditTopUp, ModelKey, Team, UsageRecord
@@ -40,13 +53,93 @@ class VerifiedKeyRow:
     """Set when the digest is the key's previous one: the end of its overlap."""
 
 
+# Statements of the key operations, built once: building one cost more CPU than running it
+# (docs/benchmarks.md, "Keys"). Bound parameters are named unlike any column, since an UPDATE
+# would set a column named by one.
+_LIVE_KEY = (
+    ModelKey.id == bindparam("p_key_id"),
+    ModelKey.team_id == bindparam("p_team_id"),
+    ModelKey.deleted_at.is_(None),
+)
+_SET_LIVE_KEY = update(ModelKey).where(*_LIVE_KEY).returning(ModelKey)
+_KEYS = cast(Table, ModelKey.__table__)
+_INSERT_KEY = insert(_KEYS).values({c: bindparam(f"k_{c.key}") for c in _KEYS.columns})
+_COUNTED = ADJUST_KEY_COUNT.cte("counted")
+"""The team's count of live keys, moved in the same statement as the key on PostgreSQL (a
+data-modifying WITH): one round trip fewer for create and delete. SQLite has no such WITH:
+there it is a statement of its own, in the same transaction."""
+_LOCKED_DIGESTS = (
+    select(ModelKey.digest, ModelKey.previous_digest).where(*_LIVE_KEY).with_for_update()
+)
+# deleted_at leads the order though it is NULL in every row read: PostgreSQL walks
+# ix_model_keys_team_live (team_id, deleted_at, created_at, id) in order only if the ORDER BY
+# names it (`IS NULL` is no equality to its planner). Without it, it reads and sorts every
+# live key of the team (docs/benchmarks.md, Design decisions).
+_LIVE_PAGE = (
+    select(ModelKey)
+    .where(ModelKey.team_id == bindparam("p_team_id"), ModelKey.deleted_at.is_(None))
+    .offset(bindparam("p_offset"))
+    .limit(bindparam("p_limit"))
+)
+_NEWEST_FIRST = _LIVE_PAGE.order_by(
+    ModelKey.deleted_at.desc(), ModelKey.created_at.desc(), ModelKey.id.desc()
+)
+_OLDEST_FIRST = _LIVE_PAGE.order_by(
+    ModelKey.deleted_at.asc(), ModelKey.created_at.asc(), ModelKey.id.asc()
+)
+_FIRST_PAGE = (
+    select(
+        ModelKey,
+        select(Team.live_key_count).where(Team.id == bindparam("p_team_id")).scalar_subquery(),
+    )
+    .where(ModelKey.team_id == bindparam("p_team_id"), ModelKey.deleted_at.is_(None))
+    .order_by(ModelKey.deleted_at.desc(), ModelKey.created_at.desc(), ModelKey.id.desc())
+    .limit(bindparam("p_limit"))
+)
+
+
+_CHANGED = {"synchronize_session": False, "populate_existing": True}
+"""A key this session loaded earlier is refreshed in place by an UPDATE ... RETURNING."""
+
+
 class KeyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def add(self, key: ModelKey) -> None:
-        self._session.add(key)
-        await self._session.flush()  # the INSERT goes first: SQLite takes its write lock here
+        """Insert the key and count it among its team's live keys."""
+        row = {f"k_{column.key}": getattr(key, column.key) for column in _KEYS.columns}
+        await self._counting(_INSERT_KEY, row, key.team_id, +1, {})
+
+    async def remove(self, team_id: uuid.UUID, key_id: uuid.UUID, **values: Any) -> ModelKey | None:
+        """As `change`, and no longer count the key among its team's live keys."""
+        statement = _SET_LIVE_KEY.values(values)
+        result = await self._counting(
+            statement, {"p_key_id": key_id, "p_team_id": team_id}, team_id, -1, _CHANGED
+        )
+        key: ModelKey | None = result.scalar_one_or_none()
+        return key
+
+    async def _counting(
+        self,
+        statement: Insert | Update,
+        params: dict[str, Any],
+        team_id: uuid.UUID,
+        delta: int,
+        options: Mapping[str, Any],
+    ) -> Result[Any]:
+        """Run `statement` and move the team's count of live keys by `delta`.
+
+        No key of `params` may name a column of teams: the WITH's UPDATE would set it.
+        """
+        counted = {"p_team_id": team_id, "p_delta": delta}
+        if self._session.bind is not None and self._session.bind.dialect.name == "postgresql":
+            return await self._session.execute(
+                statement.add_cte(_COUNTED), {**params, **counted}, execution_options=options
+            )
+        result = await self._session.execute(statement, params, execution_options=options)
+        await self._session.execute(ADJUST_KEY_COUNT, counted)
+        return result
 
     async def live(self, team_id: uuid.UUID, key_id: uuid.UUID) -> ModelKey | None:
         result = await self._session.execute(
@@ -78,24 +171,21 @@ class KeyRepository:
         """Live keys of a team, newest first, read from whichever end is nearer."""
         if limit == 0:
             return []
-        # deleted_at leads the order though it is NULL in every row read: PostgreSQL walks
-        # ix_model_keys_team_live (team_id, deleted_at, created_at, id) in order only if the
-        # ORDER BY names it (`IS NULL` is no equality to its planner). Without it, it reads
-        # and sorts every live key of the team (docs/benchmarks.md, Design decisions).
-        order = (
-            (ModelKey.deleted_at.asc(), ModelKey.created_at.asc(), ModelKey.id.asc())
-            if oldest_first
-            else (ModelKey.deleted_at.desc(), ModelKey.created_at.desc(), ModelKey.id.desc())
-        )
         result = await self._session.execute(
-            select(ModelKey)
-            .where(ModelKey.team_id == team_id, ModelKey.deleted_at.is_(None))
-            .order_by(*order)
-            .offset(offset)
-            .limit(limit)
+            _OLDEST_FIRST if oldest_first else _NEWEST_FIRST,
+            {"p_team_id": team_id, "p_offset": offset, "p_limit": limit},
         )
         rows = list(result.scalars())
         return rows[::-1] if oldest_first else rows
+
+    async def first_page(self, team_id: uuid.UUID, limit: int) -> tuple[list[ModelKey], int] | None:
+        """The newest `limit` live keys of a team and its count of live keys, read together
+        in one statement; None if it has no live key (nothing then tells the count)."""
+        result = await self._session.execute(_FIRST_PAGE, {"p_team_id": team_id, "p_limit": limit})
+        rows = result.all()
+        if not rows:
+            return None
+        return [key for key, _ in rows], rows[0][1]
 
     async def change(self, team_id: uuid.UUID, key_id: uuid.UUID, **values: Any) -> ModelKey | None:
         """Set `values` on a live key of this team; the updated row, or None if there is none.
@@ -109,13 +199,9 @@ class KeyRepository:
         self, team_id: uuid.UUID, key_id: uuid.UUID, values: Mapping[Any, Any]
     ) -> ModelKey | None:
         result = await self._session.execute(
-            update(ModelKey)
-            .where(
-                ModelKey.id == key_id, ModelKey.team_id == team_id, ModelKey.deleted_at.is_(None)
-            )
-            .values(values)
-            .returning(ModelKey),
-            execution_options={"synchronize_session": False, "populate_existing": True},
+            _SET_LIVE_KEY.values(values),
+            {"p_key_id": key_id, "p_team_id": team_id},
+            execution_options=_CHANGED,
         )
         return result.scalar_one_or_none()
 
@@ -144,11 +230,7 @@ class KeyRepository:
         SQLite's write transaction already holds the database lock.
         """
         result = await self._session.execute(
-            select(ModelKey.digest, ModelKey.previous_digest)
-            .where(
-                ModelKey.id == key_id, ModelKey.team_id == team_id, ModelKey.deleted_at.is_(None)
-            )
-            .with_for_update()
+            _LOCKED_DIGESTS, {"p_key_id": key_id, "p_team_id": team_id}
         )
         row = result.one_or_none()
         if row is None:

@@ -104,12 +104,16 @@ class KeyService:
             allowed_ips=None if given.allowed_ips is None else texts(given.allowed_ips),
         )
         await self._keys.add(key)
-        await self._teams.adjust_key_count(caller.team_id, +1)
-        self._audit.record(caller, "key.create", target_id=key.id, target_name=key.name)
+        await self._audit.record(caller, "key.create", target_id=key.id, target_name=key.name)
         return key, secret
 
     async def page(self, team_id: uuid.UUID, request: PageRequest) -> Page[ModelKey]:
         """One page of the team's live keys, newest first."""
+        if request.offset == 0:  # the first page, the one most read, in one statement
+            first = await self._keys.first_page(team_id, request.per_page)
+            if first is not None:
+                keys, total = first
+                return Page(keys[:total], total)
         total = await self._teams.key_count(team_id)
         where = window(request, total)
         keys = await self._keys.live_page(
@@ -160,7 +164,7 @@ class KeyService:
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
         action = "key.rename" if limits.empty else "key.update"
-        self._audit.record(caller, action, target_id=key.id, target_name=key.name)
+        await self._audit.record(caller, action, target_id=key.id, target_name=key.name)
         return key
 
     async def regenerate(
@@ -181,19 +185,18 @@ class KeyService:
         )
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
-        self._audit.record(caller, "key.regenerate", target_id=key.id, target_name=key.name)
+        await self._audit.record(caller, "key.regenerate", target_id=key.id, target_name=key.name)
         return key, secret
 
     async def delete(self, caller: Caller, key_id: uuid.UUID) -> ModelKey:
         """The deleted key, `deleted_at` set; its secret is refused once this commits."""
         await self._distrust_cached(caller.team_id, key_id)
-        key = await self._keys.change(
+        key = await self._keys.remove(
             caller.team_id, key_id, deleted_at=utcnow(), digest=None, **IMMEDIATE.columns()
         )
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
-        await self._teams.adjust_key_count(caller.team_id, -1)
-        self._audit.record(caller, "key.delete", target_id=key.id, target_name=key.name)
+        await self._audit.record(caller, "key.delete", target_id=key.id, target_name=key.name)
         return key
 
     async def top_up(
@@ -221,7 +224,7 @@ class KeyService:
         key = await self._keys.add_credit(caller.team_id, key_id, top_up)
         if key is None:
             raise NotFound(KEY_NOT_FOUND)
-        self._audit.record(
+        await self._audit.record(
             caller,
             "key.credit_topped_up",
             target_id=key.id,

@@ -102,7 +102,7 @@ class LeakService:
                 return None  # revoked meanwhile, by a report racing this one
             action = "revoked"
         where = None if url is None else url[:MAX_URL]
-        self._audit.record(
+        await self._audit.record(
             caller,
             LEAK_REVOKED if revoke else LEAK_REPORTED,
             target_id=key.id,
@@ -140,7 +140,7 @@ class LeakService:
         """Set (or, with None, clear) the team's webhook; InvalidInput unless http(s)."""
         checked = None if url is None else _valid_webhook(url)
         await self._repo.set_webhook_url(caller.team_id, checked)
-        self._audit.record(caller, "team.webhook", detail=None if checked is None else "set")
+        await self._audit.record(caller, "team.webhook", detail=None if checked is None else "set")
         return checked
 
 
