@@ -18,20 +18,16 @@ import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 
-from modelport.config import Settings
 from modelport.core.clock import utcnow
 from modelport.db.engine import Database
-from modelport.db.migrate import upgrade_to_head
 from modelport.db.tables import Team
-from tests.support.databases import sqlite_url
+from tests.support.databases import migrated_sqlite
 
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(Settings(database_url=sqlite_url(tmp_path)).sqlalchemy_url)
-    await upgrade_to_head(database)
-    yield database
-    await database.dispose()
+    async with migrated_sqlite(tmp_path) as database:
+        yield database
 
 
 @pytest.fixture

@@ -49,6 +49,17 @@ def _sources(backend: str, requests: int, *, first_read: bool) -> dict[str, floa
     return {"cache": requests - read, "database": read}
 
 
+def _read_once_then_cached(hub: Hub, secret: str, backend: str) -> list[httpx.Response]:
+    """Five requests with `secret`, all served: after a change, one database read and then
+    the cache on SQLite; the database every time on PostgreSQL."""
+    before = _verified(hub)
+    states = [_state(hub, secret) for _ in range(5)]
+    assert _grew(before, _verified(hub)) == _sources(backend, 5, first_read=True)
+    for state in states:
+        assert state.status_code == 200, state.text
+    return states
+
+
 def test_a_changed_key_is_cached_again_at_once_with_its_change(
     hub: Hub, api: httpx.Client, backend: str
 ) -> None:
@@ -62,12 +73,7 @@ def test_a_changed_key_is_cached_again_at_once_with_its_change(
     topped = api.post(f"{KEYS}/{key['uuid']}/credit", json={"amount_usd": "2.5"})
     assert topped.status_code == 200, topped.text
 
-    before = _verified(hub)
-    states = [_state(hub, secret) for _ in range(5)]
-    grew = _grew(before, _verified(hub))
-    assert grew == _sources(backend, 5, first_read=True), "read once after the change, then cached"
-    for state in states:
-        assert state.status_code == 200, state.text
+    for state in _read_once_then_cached(hub, secret, backend):
         body = state.json()
         assert body["rate_limits"]["requests"]["limit"] == 7
         assert body["credit"]["granted_usd"] == "2.5"
@@ -99,10 +105,5 @@ def test_a_refused_top_up_leaves_the_key_cached_again_at_once(
     assert refused.status_code == 400, refused.text
     assert "past 5000000 USD" in refused.json()["message"]
 
-    before = _verified(hub)
-    states = [_state(hub, secret) for _ in range(5)]
-    grew = _grew(before, _verified(hub))
-    assert grew == _sources(backend, 5, first_read=True), "read once after the refusal, then cached"
-    for state in states:
-        assert state.status_code == 200, state.text
+    for state in _read_once_then_cached(hub, secret, backend):
         assert state.json()["credit"]["granted_usd"] == "5000000.0"

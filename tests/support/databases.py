@@ -10,13 +10,17 @@ import secrets
 import sqlite3
 import subprocess
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
 import asyncpg
 from sqlalchemy import insert
 
+from modelport.config import Settings
 from modelport.db.engine import Database
+from modelport.db.migrate import upgrade_to_head
 from modelport.db.tables import ModelKey, Team
 
 PG_HOST = "127.0.0.1"
@@ -67,6 +71,17 @@ def dump(database_url: str) -> str:
 
 def sqlite_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'modelport.db'}"
+
+
+@asynccontextmanager
+async def migrated_sqlite(folder: Path) -> AsyncIterator[Database]:
+    """A SQLite database in `folder` at the schema's head, disposed after."""
+    database = Database(Settings(database_url=sqlite_url(folder)).sqlalchemy_url)
+    await upgrade_to_head(database)
+    try:
+        yield database
+    finally:
+        await database.dispose()
 
 
 async def team_and_key(database: Database, when: datetime) -> tuple[uuid.UUID, uuid.UUID]:

@@ -20,25 +20,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url, select, text
 
-from modelport.config import Settings
 from modelport.db.engine import Database
-from modelport.db.migrate import upgrade_to_head
 from modelport.db.tables import UsageRecord
 from modelport.errors import StorageUnavailable
 from modelport.usage.recorder import UsageRecorder
 from modelport.usage.repository import UsageRepository, insert_once_sqlite
 from modelport.usage.row import UsageRow
-from tests.support.databases import sqlite_url, team_and_key
+from tests.support.databases import migrated_sqlite, team_and_key
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(Settings(database_url=sqlite_url(tmp_path)).sqlalchemy_url)
-    await upgrade_to_head(database)
-    yield database
-    await database.dispose()
+    async with migrated_sqlite(tmp_path) as database:
+        yield database
 
 
 async def _key(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
