@@ -25,7 +25,7 @@ PIP_COMPILE = $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-uns
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test suite lint checks lock soak bench clean screenshots
+.PHONY: serve test lint lock soak bench clean screenshots
 
 $(SERVE_STAMP): pyproject.toml $(SERVE_LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -52,11 +52,6 @@ serve: $(SERVE_STAMP)
 	$(BIN)/modelport serve --host $(HOST) --port $(PORT) --data-dir .modelport
 
 lint: $(DEV_STAMP)
-	$(MAKE) --no-print-directory checks
-
-# `checks` and `suite` take the virtual environment as built: `make lint` and `make test`
-# build it first.
-checks:
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
@@ -67,12 +62,7 @@ $(CHROMIUM):
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
-# The lint runs beside the suite: mypy's cold start on a fresh clone (about 35 s) takes the
-# core the suite leaves idle. `make test` fails if either fails.
-test: $(DEV_STAMP) $(CHROMIUM)
-	$(MAKE) --no-print-directory -j2 checks suite
-
-suite:
+test: lint $(CHROMIUM)
 	$(BIN)/pytest -m "not soak"
 
 # Ten minutes of steady load through three replicas, with figures (tests/faults/test_soak.py).
