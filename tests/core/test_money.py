@@ -20,6 +20,8 @@ def test_an_amount_is_exact_picodollars(written: str | int, picousd: int) -> Non
     [
         ("1822884382872E138426349509026093834", "must be at most 100000 USD"),
         ("1E-99999999999999999999", "must have at most 12 decimal places"),
+        (".0323E77586590724523321755513", "must be at most 100000 USD"),
+        (".5e-99999999999999999999", "must have at most 12 decimal places"),
         ("100001", "must be at most 100000 USD"),
         ("0.0000000000001", "must have at most 12 decimal places"),
         ("-1", "must be a non-negative amount in USD"),

@@ -31,7 +31,8 @@ def usd(picousd: int) -> str:
     return text + "0" if text.endswith(".") else text
 
 
-EXPONENT = re.compile(r"[0-9]+(?:\.[0-9]*)?[eE]([+-]?)[0-9]+")
+# A number in exponent form, its mantissa as AMOUNT_PATTERN takes it: `.5E9` as well as `5.E9`.
+EXPONENT = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE]([+-]?)[0-9]+")
 
 
 def parse_usd(value: str | int | float | Decimal, *, at_most: int) -> int:
