@@ -68,7 +68,7 @@ def test_make_test_adds_the_test_tools_and_says_before_it_installs_chromium() ->
     for words in ("Debian's chromium", "apt-get", "sudo"):
         assert words in said
     assert commands[apt].startswith("sudo apt-get")
-    assert commands[-1] == '.venv/bin/pytest -m "not soak"'
+    assert commands[-1] == '.venv/bin/pytest -m "not soak" -n 2'
 
 
 def test_an_install_reruns_when_its_lock_file_changes() -> None:
