@@ -31,8 +31,10 @@ def usd(picousd: int) -> str:
     return text + "0" if text.endswith(".") else text
 
 
-# A number in exponent form, its mantissa as AMOUNT_PATTERN takes it: `.5E9` as well as `5.E9`.
-EXPONENT = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE]([+-]?)[0-9]+")
+MANTISSA = r"[0-9]+\.?[0-9]*|\.[0-9]+"
+"""An amount's digits before any exponent, `5`, `5.`, `5.25` or `.25`: the one definition
+that the API's pattern for amounts (`keys.limits.AMOUNT_PATTERN`) and `EXPONENT` share."""
+EXPONENT = re.compile(rf"(?:{MANTISSA})[eE]([+-]?)[0-9]+")
 
 
 def parse_usd(value: str | int | float | Decimal, *, at_most: int) -> int:

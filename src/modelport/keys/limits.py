@@ -19,7 +19,7 @@ from typing import Final, TypeVar
 
 from modelport.core.addresses import Networks, parse_networks
 from modelport.core.clock import utcnow
-from modelport.core.money import parse_usd
+from modelport.core.money import MANTISSA, parse_usd
 from modelport.db.tables import ModelKey
 from modelport.errors import InvalidInput
 
@@ -42,7 +42,7 @@ TOP_UP_DECIMALS = 6
 """A top-up is whole micro-dollars: what a card or an invoice can carry, and then some."""
 MAX_MONTHLY_SPEND_USD = 1_000_000
 """Far above any real budget, and in picodollars well inside the database's 64-bit integers."""
-AMOUNT_PATTERN = r"^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?(?!\n)$"
+AMOUNT_PATTERN = rf"^({MANTISSA})([eE][+-]?[0-9]+)?(?!\n)$"
 """An amount as text: a plain decimal number, as `str(Decimal)` writes one (`6.25E-7`).
 `(?!\n)` makes Python's `$` mean what JSON Schema's (ECMA-262) does: the very end, not
 before a final line feed; clients generating from the document would send "5\n" otherwise."""
