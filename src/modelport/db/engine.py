@@ -155,6 +155,19 @@ def _ping_on_checkout(engine: Engine) -> None:
 _IDLE_SINCE = "modelport_idle_since"
 
 
+def _reading(engine: AsyncEngine, is_sqlite: bool) -> AsyncEngine:
+    """The engine read units run on: on PostgreSQL, with no transaction around their statements.
+
+    Under READ COMMITTED, PostgreSQL's level here, every statement takes its own snapshot in a
+    transaction or out of one, so a transaction of reads promised nothing more; its BEGIN and
+    COMMIT were two of a key list's four round trips to PostgreSQL (docs/benchmarks.md,
+    "Keys"), and a read unit held a transaction open while its caller worked (a password
+    check) between statements. On SQLite a read transaction is one snapshot of the database,
+    kept.
+    """
+    return engine if is_sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 class Database:
     """Owns the engine; hands out read sessions and units of work.
 
@@ -166,7 +179,9 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.engine = _sqlite_engine(url) if self.is_sqlite else _postgres_engine(url, pool_size)
-        self._reads = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._reads = async_sessionmaker(
+            _reading(self.engine, self.is_sqlite), expire_on_commit=False
+        )
         self._writes = async_sessionmaker(
             self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False
         )
@@ -179,7 +194,8 @@ class Database:
         self._checkpoint: asyncio.Future[None] | None = None
 
     def read(self) -> AbstractAsyncContextManager[UnitOfWork]:
-        """A unit of work for reads: a plain transaction, committed when the block ends."""
+        """A unit of work for reads. On SQLite a plain transaction, one snapshot for all its
+        statements; on PostgreSQL each statement on its own (`_reading`). Never for writes."""
         return self._unit(self._reads)
 
     def write(self) -> AbstractAsyncContextManager[UnitOfWork]:
