@@ -23,6 +23,7 @@ from modelport.core.addresses import Networks, parse_networks
 SECRET_FILE = "server-secret"  # noqa: S105 (a file name)
 MIN_SECRET_LENGTH = 32
 MAX_WORKERS = 64
+MIN_WORKER_TIMEOUT = 2.0
 ENV_FILE = ".env"
 """Read from the working folder; a variable set in the real environment wins over it."""
 FROM_FILE = ("secret", "database_url", "redis_url", "metrics_token", "token")
@@ -53,6 +54,10 @@ class Settings(BaseSettings):
     """Processes serving the one port (`MODELPORT_WORKERS`, `serve --workers`): a number, or
     `auto` for this machine's cores. One is a single process, as before; more share their
     limits and revocations through the parent (docs/design/workers.md)."""
+    worker_timeout: float = Field(30.0, ge=0)
+    """Seconds a worker's event loop may go without a turn before the parent kills it with -9
+    and starts another (`MODELPORT_WORKER_TIMEOUT`); 0: never. With more than one worker only;
+    at least 2 (four of its beats), so that a long pause is not taken for a hang."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_file: Path | None = None
     log_format: Literal["json", "text"] = "json"
@@ -216,6 +221,13 @@ class Settings(BaseSettings):
             return cores()
         if not value.strip().isdigit():
             raise ValueError("must be a number of processes, or auto")
+        return value
+
+    @field_validator("worker_timeout")
+    @classmethod
+    def _timeout_or_never(cls, value: float) -> float:
+        if 0 < value < MIN_WORKER_TIMEOUT:
+            raise ValueError(f"must be 0 (never) or at least {MIN_WORKER_TIMEOUT:g} seconds")
         return value
 
     @field_validator("trusted_proxies")

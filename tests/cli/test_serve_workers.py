@@ -1,8 +1,9 @@
 """`serve --workers`: a number or `auto`, refused in one line otherwise; one is one process;
-and workers never outlive their parent."""
+workers never outlive their parent; a hung worker is killed and replaced."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -11,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+import orjson
 import pytest
 
 from modelport.cli.workers import FAST_DEATHS, _spawn, _Supervisor, _Worker
@@ -46,6 +49,21 @@ def test_a_bad_workers_variable_is_refused_in_one_line(tmp_path: Path) -> None:
     assert done.stderr.splitlines() == [
         "modelport: bad setting: MODELPORT_WORKERS: must be a number of processes, or auto"
     ]
+
+
+@pytest.mark.parametrize("value", ["1", "-1", "soon"])
+def test_a_bad_worker_timeout_is_refused_in_one_line(value: str, tmp_path: Path) -> None:
+    env = clean_env(MODELPORT_DATA_DIR=str(tmp_path), MODELPORT_WORKER_TIMEOUT=value)
+    done = _serve(env, "--workers", "2")
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith("modelport: bad setting: MODELPORT_WORKER_TIMEOUT: ")
+
+
+def test_a_worker_timeout_is_0_for_never_or_at_least_2_seconds() -> None:
+    assert Settings().worker_timeout == 30
+    assert Settings(worker_timeout="0").worker_timeout == 0
+    assert Settings(worker_timeout="2").worker_timeout == 2
 
 
 def test_auto_is_the_cores_this_process_may_use() -> None:
@@ -85,6 +103,70 @@ def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
     while any(_alive(pid) for pid in workers):
         assert time.monotonic() < deadline, "a worker outlived its parent"
         time.sleep(0.1)
+
+
+def _log_entries(log: Path) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def _workers_of(parent: int) -> list[int]:
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    return sorted(int(pid) for pid in children if b"spawn_main" in _cmdline(int(pid)))
+
+
+def test_a_hung_worker_is_killed_and_replaced(tmp_path: Path) -> None:
+    """A worker whose event loop stops taking turns (SIGSTOP here: alive, and serving nothing)
+    is killed with -9 once its heartbeat is older than the worker timeout, and replaced; the
+    server serves on. Workers that are only idle keep beating and are left alone."""
+    log = tmp_path / "server.log"
+    port = free_port()
+    env = clean_env(
+        MODELPORT_DATA_DIR=str(tmp_path / "data"),
+        MODELPORT_LOG_FILE=str(log),
+        MODELPORT_WORKER_TIMEOUT="2",
+    )
+    command = [sys.executable, "-m", "modelport", "serve", "--workers", "2", "--port", str(port)]
+    parent = subprocess.Popen(command, env=env)
+    victim = None
+    try:
+        wait_until_logged = time.monotonic() + 60
+        while not any(e["message"] == "workers ready" for e in _log_entries(log)):
+            assert parent.poll() is None, "the server exited"
+            assert time.monotonic() < wait_until_logged, "no workers"
+            time.sleep(0.1)
+        workers = _workers_of(parent.pid)
+        assert len(workers) == 2
+
+        time.sleep(3 * 2)  # idle for three timeouts
+        assert _workers_of(parent.pid) == workers
+        assert not any(
+            e["message"] == "worker stopped answering; killing it" for e in _log_entries(log)
+        )
+
+        victim = workers[0]
+        os.kill(victim, signal.SIGSTOP)
+        deadline = time.monotonic() + 20
+        while True:
+            entries = _log_entries(log)
+            killed = [e for e in entries if e["message"] == "worker stopped answering; killing it"]
+            if killed and any(e["message"] == "worker ready" for e in entries):
+                break
+            assert time.monotonic() < deadline, "the hung worker was not replaced"
+            time.sleep(0.1)
+        assert [e["pid"] for e in killed] == [victim]
+        assert float(str(killed[0]["silent_seconds"])) >= 2
+        assert not _alive(victim)
+        now = _workers_of(parent.pid)
+        assert len(now) == 2
+        assert victim not in now
+        for _ in range(20):  # each on a fresh connection, to whichever worker accepts it
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        if victim is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+        parent.terminate()
+        parent.wait(30)
 
 
 def _cmdline(pid: int) -> bytes:

@@ -6,6 +6,8 @@ all map, and the counters they reach on a Unix socket: `infra/shared_*.py`), the
 the workers and watches them:
 - a worker that dies (kill -9, a crash) is replaced at once; a worker that keeps dying
   right after its start (a broken setting) stops the server instead;
+- a worker whose event loop stops taking turns (it hangs without dying) is killed with -9
+  once its heartbeat is older than the worker timeout, then replaced (`cli/heartbeats.py`);
 - each signal the parent gets is passed to every worker, whose own `DrainingServer` acts on
   it: the first SIGTERM (or SIGINT) drains every worker, requests in flight finish and are
   billed; a second cuts them; a third stops them at once. The parent exits after the last.
@@ -38,6 +40,8 @@ from types import FrameType
 
 import uvloop
 
+from modelport.cli import heartbeats
+from modelport.cli.heartbeats import Heartbeats, keep_beating
 from modelport.config import Settings
 from modelport.infra import shared_revocations
 from modelport.infra.shared_state import StateServer, WorkerLink
@@ -137,6 +141,10 @@ class _Worker:
         self.serving = False
         """Whether it said it is ready (only its message counts: a pipe that ends without
         one is a worker that died before it was ready)."""
+        self.serving_since = 0.0
+        """When the parent heard it was ready (monotonic): its heartbeat counts from then."""
+        self.killed = False
+        """Whether the parent killed it for hanging (its death is then on its way)."""
 
 
 class _Supervisor:
@@ -149,6 +157,8 @@ class _Supervisor:
         self._fast_deaths = 0
         self._announced = False
         self._stop_logged = False
+        heartbeats.create(link.heartbeats)  # before any worker starts: they map it
+        self._heartbeats = Heartbeats(link.heartbeats)
 
     def run(self) -> int:
         for sig in _STOPPING:
@@ -159,12 +169,14 @@ class _Supervisor:
         while self._workers:
             self._log_stop()
             self._note_ready()
+            self._kill_hung()
             waiting: list[int | Connection] = [w.process.sentinel for w in self._workers.values()]
             waiting += [w.ready for w in self._workers.values() if not w.ready.closed]
             multiprocessing.connection.wait(waiting, timeout=0.5)
             for worker in [w for w in self._workers.values() if not w.process.is_alive()]:
                 if not self._replace(worker):
                     code = 1
+        self._heartbeats.close()
         return code
 
     def _on_signal(self, sig: int, frame: FrameType | None) -> None:
@@ -202,6 +214,7 @@ class _Supervisor:
             finally:
                 worker.ready.close()
             worker.serving = True
+            worker.serving_since = time.monotonic()
             self._fast_deaths = 0
             if self._announced:  # a replacement
                 log.info("worker ready", extra={"worker": worker.index, "pid": worker.process.pid})
@@ -209,6 +222,32 @@ class _Supervisor:
             self._announced = True
             pids = sorted(w.process.pid or 0 for w in self._workers.values())
             log.info("workers ready", extra={"workers": len(pids), "pids": pids})
+
+    def _kill_hung(self) -> None:
+        """Kill with -9 each serving worker silent for longer than the worker timeout, while
+        serving or draining alike: a hung worker would otherwise hold its connections, and
+        the server's stop, for ever. Its death then replaces it as any other."""
+        timeout = self._settings.worker_timeout
+        if not timeout:
+            return
+        now = time.monotonic()
+        for worker in self._workers.values():
+            if not worker.serving or worker.killed:
+                continue
+            silent = now - max(worker.serving_since, self._heartbeats.last(worker.index))
+            if silent <= timeout:
+                continue
+            log.error(
+                "worker stopped answering; killing it",
+                extra={
+                    "worker": worker.index,
+                    "pid": worker.process.pid,
+                    "silent_seconds": round(silent, 1),
+                },
+            )
+            worker.killed = True
+            with contextlib.suppress(ProcessLookupError, TypeError):
+                os.kill(worker.process.pid, signal.SIGKILL)  # type: ignore[arg-type]
 
     def _start(self, index: int) -> None:
         """Start worker `index`, unless stopping. Signals wait meanwhile: their handler
@@ -279,7 +318,13 @@ def work(
     components = build_components(settings, worker_of=link)
     app = create_app(settings, components, migrate=False, announce=False)
     server = DrainingServer(uvicorn_config(app, settings), components.drain)
-    server.on_started = lambda: _send_ready(ready)
+    beats = Heartbeats(link.heartbeats)
+
+    def started() -> None:
+        keep_beating(beats, link.index)
+        _send_ready(ready)
+
+    server.on_started = started
     server.run(sockets=[sock])
 
 

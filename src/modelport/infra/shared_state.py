@@ -131,6 +131,10 @@ class WorkerLink:
     def revocations(self) -> Path:
         return self.folder / "revocations"
 
+    @property
+    def heartbeats(self) -> Path:
+        return self.folder / "heartbeats"
+
     def metrics(self, index: int) -> Path:
         """Where worker `index` answers the others' scrapes."""
         return self.folder / f"metrics-{index}.sock"
