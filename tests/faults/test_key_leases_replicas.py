@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from modelport.infra.leases import FORGET_SECONDS, LEASE_SECONDS, MARGIN_SECONDS
 from tests.faults.conftest import REPLICAS, Cluster
@@ -115,6 +116,39 @@ def test_control_replicas_hold_leases_and_answer_revokes_at_once(leased: LeaseCl
     took = [leased.revoke_round(i % REPLICAS, seen) for i in range(ROUNDS)]
     seen.assert_held(ROUNDS)
     assert max(took) < LEASE_SECONDS / 2, f"revokes took {took}"
+
+
+def _verified(client: httpx.Client, url: str) -> dict[str, float]:
+    """Accepted verifications of a replica so far, by source (cache, database)."""
+    return {
+        sample.labels["source"]: sample.value
+        for family in text_string_to_metric_families(client.get(url + "/metrics").text)
+        if family.name == "modelport_key_verifications"
+        for sample in family.samples
+        if sample.name == "modelport_key_verifications_total"
+    }
+
+
+def test_a_changed_key_is_read_once_by_each_replica_then_cached(leased: LeaseCluster) -> None:
+    """A limit change through one replica marks the key on all; its settle, announced before
+    its response, lets each replica trust its cache again after one read of the key (with
+    the new limit), not after the mark's 11 minutes of database reads."""
+    key = create_key(leased.apis[0], "changing", rpm_limit=100)
+    leased.warm(key["secret_key"])
+    changed = leased.apis[1].put(f"{KEYS}/{key['uuid']}", json={"rpm_limit": 7})
+    assert changed.status_code == 200, changed.text
+    time.sleep(0.5)  # each replica's stream reader takes the settle in (milliseconds)
+    before = [_verified(leased.v1, url) for url in leased.urls]
+    for url in leased.urls:
+        for _ in range(5):
+            assert models_status(leased.v1, url, key["secret_key"]) == 200
+    after = [_verified(leased.v1, url) for url in leased.urls]
+    grew = [
+        {source: count - was.get(source, 0.0) for source, count in now.items()}
+        for was, now in zip(before, after, strict=True)
+    ]
+    assert [g.get("database", 0.0) for g in grew] == [1.0] * REPLICAS, grew
+    assert [g.get("cache", 0.0) for g in grew] == [4.0] * REPLICAS, grew
 
 
 def test_a_replica_partitioned_from_redis_never_accepts_an_old_secret(

@@ -17,13 +17,23 @@ import redis.asyncio as aioredis
 from redis.asyncio import BlockingConnectionPool
 
 from modelport.core.digest import Digest, Digester
-from modelport.infra.leases import MARGIN_SECONDS, LocalLease, RedisLease
+from modelport.infra.leases import (
+    MARGIN_SECONDS,
+    PRUNE_ABOVE,
+    STREAM_KEY,
+    LocalLease,
+    RedisLease,
+    _entries,
+)
 from tests.support.relay import Relay, relay
 from tests.support.servers import PrivateRedis
 
 LEASE = 1.0
 TIMEOUT = 0.2
 DIGESTER = Digester(b"s" * 32)
+FILLED = time.monotonic()
+"""When the database reads of the cache entries these tests ask about began: before any
+change a test makes."""
 
 
 @pytest.fixture
@@ -96,14 +106,68 @@ async def test_a_settled_revoke_is_no_longer_vouched_for_by_any_lease(leases: Le
     await leases.past_boot()
     revoked, kept = digest("revoked"), digest("kept")
     epoch = other.epoch
-    assert other.vouches(revoked, epoch)
-    assert other.vouches(kept, epoch)
+    assert other.vouches(revoked, epoch, FILLED)
+    assert other.vouches(kept, epoch, FILLED)
     announced = await revoker.announce(revoked)
-    assert revoker.vouches(revoked, revoker.epoch) is False, "its own cache at once"
+    assert revoker.vouches(revoked, revoker.epoch, FILLED) is False, "its own cache at once"
     assert await timed(revoker.settle(announced)) < 0.5
-    assert other.vouches(revoked, epoch) is False, "the other's, once settled"
-    assert other.vouches(kept, epoch) is True
-    assert other.vouches(kept, epoch - 1) is False, "an entry of an earlier run"
+    assert other.vouches(revoked, epoch, FILLED) is False, "the other's, once settled"
+    assert other.vouches(kept, epoch, FILLED) is True
+    assert other.vouches(kept, epoch - 1, FILLED) is False, "an entry of an earlier run"
+
+
+async def test_a_settled_change_is_trusted_again_from_reads_begun_after_it(
+    leases: Leases,
+) -> None:
+    """A limit change or top-up marks the key on every replica; once it has settled (its
+    commit announced), each replica trusts a cache entry read after it took that in, and
+    only such: one key read per replica, not a read per request for the mark's lifetime."""
+    revoker, other = await leases.start(), await leases.start()
+    await leases.past_boot()
+    changed = digest("topped-up")
+    announced = await revoker.announce(changed)
+    await revoker.settle(announced)
+    await until(lambda: other.vouches(changed, other.epoch, time.monotonic()) is True, "the settle")
+    await until(
+        lambda: revoker.vouches(changed, revoker.epoch, time.monotonic()) is True, "its own"
+    )
+    assert other.vouches(changed, other.epoch, FILLED) is False, "a read from before it"
+    assert revoker.vouches(changed, revoker.epoch, FILLED) is False
+
+
+async def test_a_change_still_pending_is_distrusted_whatever_settled_before(
+    leases: Leases,
+) -> None:
+    """Two changes of one key, the first settled: the second, not yet committed, keeps every
+    cache entry of the key distrusted, however recent its read."""
+    revoker, other = await leases.start(), await leases.start()
+    await leases.past_boot()
+    changed = digest("changed twice")
+    first = await revoker.announce(changed)
+    second = await revoker.announce(changed)
+    await revoker.settle(first)
+    await asyncio.sleep(0.3)  # the other replica reads the first's settle meanwhile
+    assert other.vouches(changed, other.epoch, time.monotonic()) is False
+    assert revoker.vouches(changed, revoker.epoch, time.monotonic()) is False
+    await revoker.settle(second)
+    await until(lambda: other.vouches(changed, other.epoch, time.monotonic()) is True, "the second")
+
+
+async def test_a_mark_read_again_after_its_settle_stays_settled(leases: Leases) -> None:
+    """The stream reader and the renewer's catch-up both read the stream: one may take in a
+    mark and its settle while the other still holds an older read of the mark alone. Taken
+    in last, that stale mark must not make the settled change pending again for good."""
+    revoker, other = await leases.start(), await leases.start()
+    await leases.past_boot()
+    changed = digest("read twice")
+    assert other._boot is not None
+    boot, start = other._boot, other._position
+    announced = await revoker.announce(changed)
+    stale = await other._renewer.xread({STREAM_KEY: start}, count=1)  # the mark alone
+    await revoker.settle(announced)
+    await until(lambda: other.vouches(changed, other.epoch, time.monotonic()) is True, "the settle")
+    other._take_in(_entries(stale), boot)
+    assert other.vouches(changed, other.epoch, time.monotonic()) is True
 
 
 async def test_a_stopped_replica_delays_a_revoke_by_one_lease_at_most(leases: Leases) -> None:
@@ -115,8 +179,12 @@ async def test_a_stopped_replica_delays_a_revoke_by_one_lease_at_most(leases: Le
     announced = await revoker.announce(digest("revoked"))
     took = await timed(revoker.settle(announced))
     assert took < LEASE + 0.5
-    assert stuck.vouches(digest("revoked"), epoch) is False, "its lease lapsed before Redis's"
-    assert stuck.vouches(digest("other"), epoch) is False, "no lease: nothing is vouched for"
+    assert stuck.vouches(digest("revoked"), epoch, FILLED) is False, (
+        "its lease lapsed before Redis's"
+    )
+    assert stuck.vouches(digest("other"), epoch, FILLED) is False, (
+        "no lease: nothing is vouched for"
+    )
 
 
 async def test_while_a_peer_is_silent_no_lease_vouches_until_it_returns(leases: Leases) -> None:
@@ -125,11 +193,11 @@ async def test_while_a_peer_is_silent_no_lease_vouches_until_it_returns(leases: 
     epoch = present.epoch
     cut.cut()
     await until(lambda: present.silent_peers == 1, "the silent peer to be seen", LEASE * 3)
-    assert present.vouches(digest("any"), epoch) is False
+    assert present.vouches(digest("any"), epoch, FILLED) is False
     cut.restore()
     await until(lambda: silent.holds and present.holds, "both leases to hold again", LEASE * 3)
     assert present.epoch > epoch, "a new run: entries filled before are not vouched for"
-    assert present.vouches(digest("any"), present.epoch) is True
+    assert present.vouches(digest("any"), present.epoch, FILLED) is True
 
 
 async def test_a_revoker_cut_off_from_redis_returns_once_the_others_noticed(
@@ -144,10 +212,10 @@ async def test_a_revoker_cut_off_from_redis_returns_once_the_others_noticed(
     took = await timed(revoker.settle(announced))
     assert took >= LEASE, "waited for its lease to lapse and the others to notice"
     assert other.silent_peers == 1 or not other.holds
-    assert other.vouches(revoked, epoch) is False
+    assert other.vouches(revoked, epoch, FILLED) is False
     cut.restore()
     await until(lambda: revoker.holds and other.holds, "both leases to hold again", LEASE * 3)
-    assert other.vouches(revoked, other.epoch) is False, "the announcement arrived"
+    assert other.vouches(revoked, other.epoch, FILLED) is False, "the announcement arrived"
 
 
 async def test_after_redis_restarts_a_revoke_waits_out_the_leases_it_forgot(
@@ -162,17 +230,17 @@ async def test_after_redis_restarts_a_revoke_waits_out_the_leases_it_forgot(
     started = time.monotonic()
     await revoker.settle(announced)
     assert time.monotonic() - started >= LEASE - MARGIN_SECONDS - 0.1
-    assert other.vouches(digest("revoked"), epoch) is False
+    assert other.vouches(digest("revoked"), epoch, FILLED) is False
     await until(lambda: other.holds, "the other lease to hold on the new Redis", LEASE * 3)
     assert other.epoch > epoch, "everything cached before the restart is re-read"
-    assert other.vouches(digest("revoked"), other.epoch) is False
+    assert other.vouches(digest("revoked"), other.epoch, FILLED) is False
 
 
 async def test_the_local_lease_leaves_every_cache_hit_to_the_ledger() -> None:
     lease = LocalLease()
     announced = await lease.announce(digest("revoked"))
     await lease.settle(announced)
-    assert lease.vouches(digest("revoked"), lease.epoch) is None
+    assert lease.vouches(digest("revoked"), lease.epoch, FILLED) is None
     assert lease.holds is False
 
 
@@ -188,7 +256,7 @@ async def test_a_revoke_begun_while_redis_was_down_is_heard_on_the_redis_that_ca
     await asyncio.to_thread(leases.server.start)
     await until(lambda: other.holds, "the other lease to hold on the new Redis", LEASE * 5)
     await revoker.settle(announced)  # (the commit happened in between)
-    assert other.vouches(digest("revoked"), other.epoch) is False
+    assert other.vouches(digest("revoked"), other.epoch, FILLED) is False
 
 
 async def test_a_mark_stops_vouching_only_for_its_lifetime(redis_server: PrivateRedis) -> None:
@@ -202,30 +270,30 @@ async def test_a_mark_stops_vouching_only_for_its_lifetime(redis_server: Private
         await until(lambda: lease.holds, "the lease to hold")
         changed = digest("topped-up")
         announced = await lease.announce(changed)
-        assert lease.vouches(changed, lease.epoch) is False
+        assert lease.vouches(changed, lease.epoch, FILLED) is False
         await asyncio.sleep(0.25)
         await until(lambda: lease.holds, "the lease to hold")
-        assert lease.vouches(changed, lease.epoch) is True, "the mark has expired"
+        assert lease.vouches(changed, lease.epoch, FILLED) is True, "the mark has expired"
         await lease.settle(announced)
     finally:
         await lease.close()
         await client.aclose()
 
 
-def test_expired_marks_are_dropped_as_new_ones_arrive() -> None:
-    """Without Redis: only the local marks. Expired marks go as soon as a new mark comes, so
-    the marks stay few and marking never rebuilds them all (it used to, past 10,000)."""
+def test_expired_marks_are_pruned_once_per_doubling() -> None:
+    """Without Redis: only the local marks. Expired marks are dropped once the marks pass
+    PRUNE_ABOVE, or twice what the last prune left: they stay few, and marking never walks
+    them all on every mark (it used to, past 10,000)."""
     client = aioredis.Redis.from_url("redis://127.0.0.1:1/0")  # never connected
     lease = RedisLease(client, client, client, mark_seconds=0.3)
-    old = [digest(f"old-{n}") for n in range(20_000)]
-    for marked in old:
-        lease._mark(marked)
-    lease._mark(old[0])  # marked again: still one mark, now the newest
-    assert next(iter(lease._marks)) == old[1]
+    old = [digest(f"old-{n}") for n in range(PRUNE_ABOVE + 1)]
+    for n, marked in enumerate(old):
+        lease._mark(marked, n)
     assert len(lease._marks) == len(old)
     time.sleep(0.3)
-    lease._mark(digest("new"))
-    assert list(lease._marks) == [digest("new")]
+    lease._mark(digest("new"), b"1-0")
+    assert len(lease._marks) == 1, "the expired ones went"
+    assert lease._prune_above == PRUNE_ABOVE
 
 
 async def test_a_redis_refusing_an_announcement_keeps_the_revoke_waiting(leases: Leases) -> None:
@@ -247,7 +315,7 @@ async def test_a_redis_refusing_an_announcement_keeps_the_revoke_waiting(leases:
     assert not settling.done(), "answered while the other replica may trust its cache"
     await admin.acl_setuser("revoker", enabled=True, commands=["+xadd"])
     await asyncio.wait_for(settling, 3 * LEASE)
-    assert other.vouches(revoked, other.epoch) is False
+    assert other.vouches(revoked, other.epoch, FILLED) is False
     await admin.aclose()
 
 
@@ -260,11 +328,11 @@ async def test_a_redis_that_cannot_carry_leases_leaves_cache_hits_to_the_ledger(
     await admin.set("mp:revocations", "not a stream")
     leases.capable = False
     lease = await leases.start()
-    await until(lambda: lease.vouches(digest("any"), lease.epoch) is None, "the probe")
+    await until(lambda: lease.vouches(digest("any"), lease.epoch, FILLED) is None, "the probe")
     announced = await lease.announce(digest("revoked"))
     waited = await timed(lease.settle(announced))
     assert waited < 2 * LEASE + MARGIN_SECONDS + 0.3, "every lease lapsed by then"
-    assert lease.vouches(digest("revoked"), lease.epoch) is None
+    assert lease.vouches(digest("revoked"), lease.epoch, FILLED) is None
     announced = await lease.announce(digest("later"))
     assert await timed(lease.settle(announced)) < 0.1, "the others' leases are off already"
     await admin.aclose()
@@ -282,7 +350,7 @@ async def test_an_acl_refusing_info_makes_the_replica_incapable_not_stuck(
     )
     leases.capable = False
     lease = await leases.start(user="app:pw@")
-    await until(lambda: lease.vouches(digest("any"), lease.epoch) is None, "the probe")
+    await until(lambda: lease.vouches(digest("any"), lease.epoch, FILLED) is None, "the probe")
     announced = await lease.announce(digest("revoked"))
     await asyncio.wait_for(lease.settle(announced), 2 * LEASE + MARGIN_SECONDS + 0.5)
     await admin.aclose()
@@ -303,13 +371,13 @@ async def test_an_incapable_replica_stops_every_lease_before_its_revoke_answers(
     await leases.past_boot()
     revoked = digest("revoked")
     epoch = capable.epoch
-    assert capable.vouches(revoked, epoch)
+    assert capable.vouches(revoked, epoch, FILLED)
     leases.capable = False
     incapable = await leases.start(user="app:pw@")
-    await until(lambda: incapable.vouches(revoked, incapable.epoch) is None, "the probe")
+    await until(lambda: incapable.vouches(revoked, incapable.epoch, FILLED) is None, "the probe")
     announced = await incapable.announce(revoked)
     await incapable.settle(announced)
-    assert not capable.vouches(revoked, epoch), "trusted after the revoke answered"
+    assert not capable.vouches(revoked, epoch, FILLED), "trusted after the revoke answered"
     assert not capable.holds
     await admin.aclose()
 
@@ -347,7 +415,7 @@ async def test_an_entry_redis_lost_with_its_boot_marker_is_announced_again(
     await asyncio.to_thread(leases.server.start)
     cut.restore()
     await asyncio.wait_for(revoker.settle(announced), 3 * LEASE)
-    assert other.vouches(revoked, other.epoch) is False
+    assert other.vouches(revoked, other.epoch, FILLED) is False
 
 
 async def test_a_redis_restarted_from_a_snapshot_gives_everyone_a_new_boot_marker(
@@ -369,7 +437,7 @@ async def test_a_redis_restarted_from_a_snapshot_gives_everyone_a_new_boot_marke
     assert await timed(revoker.settle(announced)) >= LEASE - MARGIN_SECONDS - 0.1, (
         "waited out the leases the snapshot forgot"
     )
-    assert other.vouches(digest("after"), other.epoch) is False
+    assert other.vouches(digest("after"), other.epoch, FILLED) is False
 
 
 async def test_a_replica_past_the_end_of_the_stream_makes_everyone_start_over(
@@ -394,7 +462,7 @@ async def test_a_replica_past_the_end_of_the_stream_makes_everyone_start_over(
     await until(lambda: other.epoch > epoch and other.holds, "a new run on the new marker")
     announced = await revoker.announce(digest("after"))
     await revoker.settle(announced)
-    assert other.vouches(digest("after"), other.epoch) is False
+    assert other.vouches(digest("after"), other.epoch, FILLED) is False
 
 
 async def test_a_lease_renews_while_requests_hold_every_pooled_connection(

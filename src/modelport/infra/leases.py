@@ -13,7 +13,11 @@ not return until each replica that could trust its cache has taken it in.
   (`mp:acks`). A cache hit is trusted while the lease holds, the entry was filled in the
   current lease run, and its digest has no local mark: a dict look-up and two compares.
 - After its commit, a revoke **settles**: it waits until every replica with a live lease has
-  acknowledged its entry (a stopped replica's lease lapses within `LEASE_SECONDS`).
+  acknowledged its entry (a stopped replica's lease lapses within `LEASE_SECONDS`), then
+  adds a *settled* entry naming it. A replica that reads it trusts again a cache entry of
+  that digest filled by a database read that began after it did (the commit came before):
+  a change that leaves the key valid (limits, credit) costs one read per replica, not a
+  read per request for the mark's lifetime.
 - A replica whose lease lapsed in Redis without its saying goodbye is **silent**: it may be
   cut off from Redis and revoking keys nobody hears of. While a peer is silent, no replica
   trusts its cache (every key is checked in the database), until it returns or
@@ -33,10 +37,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -46,6 +50,7 @@ from redis.exceptions import NoPermissionError, RedisError, ResponseError
 
 from modelport.core.digest import Digest
 from modelport.infra.background import stop
+from modelport.infra.revocations import Marks
 
 log = logging.getLogger("modelport.revocation")
 
@@ -58,6 +63,9 @@ FORGET_SECONDS = 30.0
 FORGET_MS = int(FORGET_SECONDS * 1000)
 READ_BLOCK_MS = 1000
 """A blocking stream read returns at least this often, to notice a lost connection."""
+PRUNE_ABOVE = 10_000
+"""Local marks are pruned of expired ones when they pass this, or twice as many as the last
+prune left: each prune walks them all, so it happens once per doubling (O(1) amortised)."""
 
 BOOT_KEY = "mp:boot"
 BOOT_AT_KEY = "mp:boot:at"
@@ -130,6 +138,18 @@ local now = now_ms()
 local b = boot(now, ARGV[1])
 local id = redis.call('XADD', KEYS[3], 'MINID', '~', ms(now - tonumber(ARGV[3])), '*', 'd', ARGV[2])
 return {b, id}
+"""
+)
+
+_SETTLE = (
+    _LIB
+    + """
+-- KEYS: boot, boot_at, stream
+-- ARGV: fresh boot, digest hex, how long entries matter (ms), the id of the mark's entry
+local now = now_ms()
+boot(now, ARGV[1])
+return redis.call(
+  'XADD', KEYS[3], 'MINID', '~', ms(now - tonumber(ARGV[3])), '*', 's', ARGV[2], 'm', ARGV[4])
 """
 )
 
@@ -216,6 +236,8 @@ class Announcement:
     """A revoked digest on its way to every replica; `entry` None until Redis has it."""
 
     digest: Digest
+    token: int = 0
+    """Its mark among this replica's own marks (its stream entry is marked once read)."""
     boot: bytes | None = None
     entry: bytes | None = None
 
@@ -230,9 +252,10 @@ class CacheLease(Protocol):
         """The current lease run; a verifier notes it before a database read, and a cache
         entry is vouched for only within the run it was filled in."""
 
-    def vouches(self, digest: Digest, epoch: int) -> bool | None:
-        """True: trust a cache entry of `digest` filled in `epoch`, with no I/O. False: do not
-        (ask the database). None: the lease cannot tell; ask the revocation ledger."""
+    def vouches(self, digest: Digest, epoch: int, read_since: float) -> bool | None:
+        """True: trust a cache entry of `digest` filled in `epoch` by a database read that
+        began at `read_since` (`time.monotonic()`), with no I/O. False: do not (ask the
+        database). None: the lease cannot tell; ask the revocation ledger."""
 
     async def announce(self, digest: Digest) -> Announcement:
         """Before the revoke of `digest` commits: tell every replica. Never fails."""
@@ -257,7 +280,7 @@ class LocalLease:
     def epoch(self) -> int:
         return 0
 
-    def vouches(self, digest: Digest, epoch: int) -> bool | None:
+    def vouches(self, digest: Digest, epoch: int, read_since: float) -> bool | None:
         return None
 
     async def announce(self, digest: Digest) -> Announcement:
@@ -298,6 +321,7 @@ class RedisLease:
         self._announce = client.register_script(_ANNOUNCE)
         self._renew = client.register_script(_RENEW)
         self._settled = client.register_script(_SETTLED)
+        self._settle_entry = client.register_script(_SETTLE)
         self._probe = client.register_script(_PROBE)
         self._capable: bool | None = None
         """False: Redis refuses what leases need; every cache hit is left to the ledger."""
@@ -305,8 +329,12 @@ class RedisLease:
         """Incapable: when `mp:leases:off` was confirmed to hold our field, continuously
         since (None: not confirmed since the last failure)."""
         self._warned_at = -WARN_EVERY_SECONDS
-        self._marks: OrderedDict[Digest, float] = OrderedDict()
-        """Digest -> when its mark expires, oldest first (every mark lives as long)."""
+        self._marks = Marks()
+        """Each digest's pending marks (the stream entry of each, or for this replica's own
+        announcements a number of its own), and when their last settle was read; times are
+        `time.monotonic()`, the clock a verifier notes its reads on."""
+        self._tokens = itertools.count(1)
+        self._prune_above = PRUNE_ABOVE
         self._unsent: dict[Digest, Announcement] = {}
         self._boot: bytes | None = None
         self._position = b"0-0"
@@ -337,27 +365,29 @@ class RedisLease:
         """Replicas whose lease lapsed without goodbye, as of the last renewal."""
         return self._silent_peers
 
-    def vouches(self, digest: Digest, epoch: int) -> bool | None:
+    def vouches(self, digest: Digest, epoch: int, read_since: float) -> bool | None:
         if self._capable is False:
             return None
-        now = _now()
-        if epoch != self._epoch or now >= self._valid_until:
+        if epoch != self._epoch or _now() >= self._valid_until:
             return False
-        # A mark outlives every cache entry that could hold the old secret; once it has
-        # expired the key is back on the fast path (a top-up or a limit change marks too).
-        marked_until = self._marks.get(digest)
-        return marked_until is None or marked_until <= now
+        # A mark outlives every cache entry that could hold the old secret. A change that
+        # settled (committed) before the entry's read began is in what that read saw.
+        return not self._marks.distrusts(digest, read_since, time.monotonic())
 
     async def announce(self, digest: Digest) -> Announcement:
-        announcement = Announcement(digest)
+        announcement = Announcement(digest, next(self._tokens))
         if self._capable is False:
             return announcement  # the ledger's mark does it, as with LocalLease
-        self._mark(digest)
+        self._mark(digest, announcement.token)
         if not await self._try_send(announcement, self._client):
             self._unsent[digest] = announcement
         return announcement
 
     async def settle(self, announcement: Announcement) -> None:
+        if self._capable is not False:
+            # Committed: a read that begins from now sees it (this replica's own mark; its
+            # stream entry is settled here once the settled entry below is read).
+            self._settle_mark(announcement.digest, announcement.token)
         pause = 0.001
         refused = False
         unreachable = False  # counted in self._unreachable_settles while True
@@ -378,7 +408,7 @@ class RedisLease:
                         unreachable = False
                         self._unreachable_settles -= 1
                     if done == 0:
-                        return
+                        return await self._send_settled(announcement)
                     if done == -1:  # Redis lost the entry: announce it again
                         announcement.entry = None
                         continue
@@ -403,6 +433,25 @@ class RedisLease:
         finally:
             if unreachable:
                 self._unreachable_settles -= 1
+
+    async def _send_settled(self, announcement: Announcement) -> None:
+        """Tell every replica that the change of `announcement` has committed. Not sent, its
+        mark lives out its lifetime: slower, not wrong."""
+        if announcement.entry is None:
+            return
+        try:
+            await self._settle_entry(
+                keys=[BOOT_KEY, BOOT_AT_KEY, STREAM_KEY],
+                args=[
+                    _fresh_boot(),
+                    announcement.digest.hex(),
+                    int(self._mark_seconds * 1000),
+                    announcement.entry,
+                ],
+                client=self._client,
+            )
+        except (RedisError, OSError) as exc:
+            self._warn("a settled change not announced (its mark lives out its time): %s", exc)
 
     def _incapable(self) -> bool:
         return self._capable is False
@@ -473,19 +522,19 @@ class RedisLease:
         is down for all: the design note's exceptions.)"""
         return _now() >= self._renewed_at + 2 * self._lease + MARGIN_SECONDS
 
-    def _mark(self, digest: Digest) -> None:
-        """Mark `digest` and drop the expired marks, from the oldest: O(1) amortised (a
-        rebuild of the whole dict stalled the event loop half a second per stream batch at
-        10,000 marks)."""
-        now = _now()
-        marks = self._marks
-        while marks:
-            oldest, expires = next(iter(marks.items()))
-            if expires > now:
-                break
-            del marks[oldest]
-        marks.pop(digest, None)  # re-inserted last: the order stays that of expiry
-        marks[digest] = now + self._mark_seconds
+    def _mark(self, digest: Digest, token: int | bytes) -> None:
+        """Mark `digest` (`token`: its stream entry, or an own announcement's number); the
+        expired marks are dropped once per doubling (a prune on every mark stalled the event
+        loop half a second per stream batch at 10,000 marks)."""
+        now = time.monotonic()
+        if len(self._marks) > self._prune_above:
+            self._marks.prune(now)
+            self._prune_above = max(PRUNE_ABOVE, 2 * len(self._marks))
+        self._marks.mark(digest, token, now + self._mark_seconds)
+
+    def _settle_mark(self, digest: Digest, token: int | bytes) -> None:
+        now = time.monotonic()
+        self._marks.settle(digest, token, now, now + self._mark_seconds)
 
     async def _send(self, announcement: Announcement, client: aioredis.Redis) -> None:
         boot, entry = await self._announce(
@@ -615,11 +664,22 @@ class RedisLease:
             await asyncio.sleep(0.05)
             return False
         entries = _entries(await client.xread({STREAM_KEY: position}, count=1000, block=block))
-        for _, digest in entries:
-            self._mark(digest)
-        if entries and self._boot == boot and self._position == position:
-            self._position = entries[-1][0]
+        self._take_in(entries, boot)
         return bool(entries)
+
+    def _take_in(self, entries: list[tuple[bytes, Digest, bytes | None]], boot: bytes) -> None:
+        """Mark and settle what a read of the stream of `boot` found, moving the position."""
+        for entry, digest, settled in entries:
+            if self._boot == boot and _order(entry) <= _order(self._position):
+                # Taken in already by the other read of the stream (the reader's and the
+                # renewer's overlap): marked again after its settle, it would stay pending.
+                continue
+            if settled is None:
+                self._mark(digest, entry)
+            else:
+                self._settle_mark(digest, settled)
+            if self._boot == boot:
+                self._position = entry
 
 
 def _permanent(exc: ResponseError) -> bool:
@@ -629,16 +689,31 @@ def _permanent(exc: ResponseError) -> bool:
     return any(kind in message for kind in PERMANENT_ERRORS)
 
 
-def _entries(answer: object) -> list[tuple[bytes, Digest]]:
-    """(entry id, digest) of each entry in an XREAD answer on our one stream."""
+def _entries(answer: object) -> list[tuple[bytes, Digest, bytes | None]]:
+    """(entry id, digest, None) of each mark in an XREAD answer on our one stream, and
+    (entry id, digest, the mark's entry id) of each settle."""
     if not isinstance(answer, list) or not answer:
         return []
-    found: list[tuple[bytes, Digest]] = []
-    for entry, fields in answer[0][1]:
-        digest = fields.get(b"d") or fields.get("d")
-        if digest is not None:
-            found.append((_as_bytes(entry), Digest(bytes.fromhex(_as_bytes(digest).decode()))))
+    found: list[tuple[bytes, Digest, bytes | None]] = []
+    for raw_entry, fields in answer[0][1]:
+        entry = _as_bytes(raw_entry)
+        if (marked := fields.get(b"d") or fields.get("d")) is not None:
+            found.append((entry, _digest(marked), None))
+        elif (settled := fields.get(b"s") or fields.get("s")) is not None:
+            mark = fields.get(b"m") or fields.get("m")
+            if mark is not None:
+                found.append((entry, _digest(settled), _as_bytes(mark)))
     return found
+
+
+def _order(entry: bytes) -> tuple[int, int]:
+    """A stream entry id (`<ms>-<seq>`) as what orders it."""
+    ms, _, seq = entry.partition(b"-")
+    return int(ms), int(seq)
+
+
+def _digest(hex_text: bytes | str) -> Digest:
+    return Digest(bytes.fromhex(_as_bytes(hex_text).decode()))
 
 
 def _clock() -> Callable[[], float]:

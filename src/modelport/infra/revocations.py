@@ -71,9 +71,14 @@ class RevocationLedger(Protocol):
     async def close(self) -> None: ...
 
 
+Token = int | bytes
+"""Which mark a settle ends: a counter in memory, a ring index in the workers' file, a stream
+entry id with leases."""
+
+
 @dataclass(slots=True)
 class _Changes:
-    pending: dict[int, float] = field(default_factory=dict)
+    pending: dict[Token, float] = field(default_factory=dict)
     """The expiry of each mark not settled yet, by its token."""
     settled_at: float = -math.inf
     settled_until: float = -math.inf
@@ -88,10 +93,10 @@ class Marks:
     def __init__(self) -> None:
         self._digests: dict[bytes, _Changes] = {}
 
-    def mark(self, digest: bytes, token: int, expiry: float) -> None:
+    def mark(self, digest: bytes, token: Token, expiry: float) -> None:
         self._digests.setdefault(digest, _Changes()).pending[token] = expiry
 
-    def settle(self, digest: bytes, token: int, at: float, expiry: float) -> None:
+    def settle(self, digest: bytes, token: Token, at: float, expiry: float) -> None:
         """Settle mark `token` of `digest` at `at`; an unknown or expired token (its mark
         was lost or expired first) only records the settle."""
         changes = self._digests.setdefault(digest, _Changes())

@@ -91,7 +91,7 @@ class KeyVerifier:
             and entry.expires > time.monotonic()
             and (entry.secret_until is None or entry.secret_until > utcnow())
         ):
-            vouched = self._lease.vouches(digest, entry.lease_epoch)
+            vouched = self._lease.vouches(digest, entry.lease_epoch, entry.read_at)
             if vouched or (
                 vouched is None
                 and await self._ledger.is_marked(digest, entry.read_at) is False
