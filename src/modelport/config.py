@@ -23,7 +23,7 @@ from modelport.core.addresses import Networks, parse_networks
 SECRET_FILE = "server-secret"  # noqa: S105 (a file name)
 MIN_SECRET_LENGTH = 32
 MAX_WORKERS = 64
-MIN_WORKER_TIMEOUT = 2.0
+MIN_WORKER_TIMEOUT = 5.0
 ENV_FILE = ".env"
 """Read from the working folder; a variable set in the real environment wins over it."""
 FROM_FILE = ("secret", "database_url", "redis_url", "metrics_token", "token")
@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     worker_timeout: float = Field(30.0, ge=0)
     """Seconds a worker's event loop may go without a turn before the parent kills it with -9
     and starts another (`MODELPORT_WORKER_TIMEOUT`); 0: never. With more than one worker only;
-    at least 2 (four of its beats), so that a long pause is not taken for a hang."""
+    at least 5: on a loaded machine a worker that is only slow must not be taken for hung."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_file: Path | None = None
     log_format: Literal["json", "text"] = "json"

@@ -22,7 +22,7 @@ from pathlib import Path
 from modelport.config import MAX_WORKERS
 
 BEAT_SECONDS = 0.5
-"""How often a worker's loop writes its slot; the timeout is at least four beats."""
+"""How often a worker's loop writes its slot; the timeout is at least ten beats."""
 _SLOT = struct.Struct("<d")
 """The monotonic time of the worker's latest beat (0.0: none yet). An aligned 8-byte store:
 a reader never sees half of one."""
