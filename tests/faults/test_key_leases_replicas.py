@@ -24,7 +24,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from modelport.infra.leases import FORGET_SECONDS, LEASE_SECONDS, MARGIN_SECONDS
 from tests.faults.conftest import REPLICAS, Cluster
-from tests.faults.helpers import KEYS, create_key, models_status, v1_client, wait_until
+from tests.faults.helpers import (
+    CHAT,
+    KEYS,
+    bearer,
+    chat_body,
+    create_key,
+    models_status,
+    v1_client,
+    wait_until,
+)
 from tests.support.hub import Team
 
 ROUNDS = 6
@@ -131,17 +140,18 @@ def _verified(client: httpx.Client, url: str) -> dict[str, float]:
 
 def test_a_changed_key_is_read_once_by_each_replica_then_cached(leased: LeaseCluster) -> None:
     """A limit change through one replica marks the key on all; its settle, announced before
-    its response, lets each replica trust its cache again after one read of the key (with
-    the new limit), not after the mark's 11 minutes of database reads."""
+    its response, lets each replica trust its cache again after one read of the key, not
+    after the mark's 11 minutes of database reads; and what each caches is the new limit."""
     key = create_key(leased.apis[0], "changing", rpm_limit=100)
-    leased.warm(key["secret_key"])
-    changed = leased.apis[1].put(f"{KEYS}/{key['uuid']}", json={"rpm_limit": 7})
+    secret = key["secret_key"]
+    leased.warm(secret)
+    changed = leased.apis[1].put(f"{KEYS}/{key['uuid']}", json={"rpm_limit": 1})
     assert changed.status_code == 200, changed.text
     time.sleep(0.5)  # each replica's stream reader takes the settle in (milliseconds)
     before = [_verified(leased.v1, url) for url in leased.urls]
     for url in leased.urls:
         for _ in range(5):
-            assert models_status(leased.v1, url, key["secret_key"]) == 200
+            assert models_status(leased.v1, url, secret) == 200
     after = [_verified(leased.v1, url) for url in leased.urls]
     grew = [
         {source: count - was.get(source, 0.0) for source, count in now.items()}
@@ -149,6 +159,11 @@ def test_a_changed_key_is_read_once_by_each_replica_then_cached(leased: LeaseClu
     ]
     assert [g.get("database", 0.0) for g in grew] == [1.0] * REPLICAS, grew
     assert [g.get("cache", 0.0) for g in grew] == [4.0] * REPLICAS, grew
+    # One request a minute now, counted across the replicas (their cached limit is 1, not 100).
+    statuses = [
+        leased.v1.post(url + CHAT, json=chat_body(), headers=bearer(secret)) for url in leased.urls
+    ]
+    assert [s.status_code for s in statuses] == [200] + [429] * (REPLICAS - 1)
 
 
 def test_a_replica_partitioned_from_redis_never_accepts_an_old_secret(

@@ -18,6 +18,7 @@ from redis.asyncio import BlockingConnectionPool
 
 from modelport.core.digest import Digest, Digester
 from modelport.infra.leases import (
+    BOOT_KEY,
     MARGIN_SECONDS,
     PRUNE_ABOVE,
     STREAM_KEY,
@@ -146,11 +147,68 @@ async def test_a_change_still_pending_is_distrusted_whatever_settled_before(
     first = await revoker.announce(changed)
     second = await revoker.announce(changed)
     await revoker.settle(first)
-    await asyncio.sleep(0.3)  # the other replica reads the first's settle meanwhile
+    newest = await revoker._client.xrevrange(STREAM_KEY, count=1)  # the first's settle
+    assert newest is not None
+    [(tip, _)] = newest
+    await until(lambda: other._position == tip, "the other to read the first's settle")
     assert other.vouches(changed, other.epoch, time.monotonic()) is False
     assert revoker.vouches(changed, revoker.epoch, time.monotonic()) is False
     await revoker.settle(second)
     await until(lambda: other.vouches(changed, other.epoch, time.monotonic()) is True, "the second")
+
+
+async def test_a_change_rolled_back_is_released_at_once(leases: Leases) -> None:
+    """A change whose transaction rolled back (a top-up refused past the ceiling, after its
+    mark) left the database as it was: every replica trusts its reads again, without
+    waiting out the mark's lifetime."""
+    revoker, other = await leases.start(), await leases.start()
+    await leases.past_boot()
+    refused = digest("refused top-up")
+    announced = await revoker.announce(refused)
+    await until(lambda: other.vouches(refused, other.epoch, time.monotonic()) is False, "mark")
+    await revoker.release(announced)
+    await until(
+        lambda: other.vouches(refused, other.epoch, time.monotonic()) is True, "the release"
+    )
+    assert revoker.vouches(refused, revoker.epoch, time.monotonic()) is True
+    assert other.vouches(refused, other.epoch, FILLED) is False, "a read from before it"
+
+
+async def test_entries_of_other_kinds_are_passed_over_and_settles_read_as_marks_before(
+    leases: Leases,
+) -> None:
+    """A replica moves past an entry it does not know (a later version's), rather than read
+    it again and again; a settle carries its digest as a mark does, so a replica of the
+    code before settles took it for one mark more, and moved past it too."""
+    lease = await leases.start()
+    raw = lease._client
+    unknown = await raw.xadd(STREAM_KEY, {"x": "a later kind"})
+    await until(lambda: lease._position == unknown, "the position past it")
+    marked = digest("marked")
+    mark = await raw.xadd(STREAM_KEY, {"d": marked.hex()})
+    settle = await raw.xadd(STREAM_KEY, {"d": marked.hex(), "m": mark})
+    await until(lambda: lease._position == settle, "the mark and its settle")
+    assert lease.vouches(marked, lease.epoch, time.monotonic()) is True
+    assert lease.vouches(marked, lease.epoch, FILLED) is False
+    settled = digest("settled")
+    announced = await lease.announce(settled)
+    await lease.settle(announced)
+    newest = await raw.xrevrange(STREAM_KEY, count=1)
+    assert newest is not None
+    [(_, fields)] = newest
+    assert fields == {b"d": settled.hex().encode(), b"m": announced.entry}
+
+
+async def test_a_settle_goes_only_into_the_stream_that_holds_its_mark(leases: Leases) -> None:
+    """Entry ids of another Redis run may repeat (a failover's clock behind): a settle
+    written there could end another change's mark with the same id. So none is written."""
+    revoker = await leases.start()
+    await leases.past_boot()
+    announced = await revoker.announce(digest("across a restart"))
+    await revoker._client.set(BOOT_KEY, "another run")
+    written = await revoker._client.xlen(STREAM_KEY)
+    await revoker._send_settled(announced)
+    assert await revoker._client.xlen(STREAM_KEY) == written
 
 
 async def test_a_mark_read_again_after_its_settle_stays_settled(leases: Leases) -> None:

@@ -11,13 +11,14 @@ not return until each replica that could trust its cache has taken it in.
   replica reads the stream (a blocking read, and again before each renewal), keeps the
   digests as local marks, and then **acknowledges** the position it has taken in
   (`mp:acks`). A cache hit is trusted while the lease holds, the entry was filled in the
-  current lease run, and its digest has no local mark: a dict look-up and two compares.
+  current lease run, and its digest has no pending local mark, nor a settle read after the
+  entry's read began: a dict look-up and two compares.
 - After its commit, a revoke **settles**: it waits until every replica with a live lease has
   acknowledged its entry (a stopped replica's lease lapses within `LEASE_SECONDS`), then
-  adds a *settled* entry naming it. A replica that reads it trusts again a cache entry of
-  that digest filled by a database read that began after it did (the commit came before):
-  a change that leaves the key valid (limits, credit) costs one read per replica, not a
-  read per request for the mark's lifetime.
+  adds a *settled* entry naming it (a change rolled back adds it at once). A replica that
+  reads it trusts again a cache entry of that digest filled by a database read that began
+  after it did (the commit came before): a change that leaves the key valid (limits,
+  credit) costs one read per replica, not a read per request for the mark's lifetime.
 - A replica whose lease lapsed in Redis without its saying goodbye is **silent**: it may be
   cut off from Redis and revoking keys nobody hears of. While a peer is silent, no replica
   trusts its cache (every key is checked in the database), until it returns or
@@ -144,12 +145,17 @@ return {b, id}
 _SETTLE = (
     _LIB
     + """
--- KEYS: boot, boot_at, stream
--- ARGV: fresh boot, digest hex, how long entries matter (ms), the id of the mark's entry
+-- KEYS: boot, stream
+-- ARGV: digest hex, how long entries matter (ms), the id of the mark's entry, its boot
+-- Only into the stream that holds the mark: the entry ids of another Redis run may repeat
+-- (a failover's clock behind), and a settle there could end another change's mark.
+-- The digest goes in `d` too: code that predates settles takes the entry for a mark (it
+-- distrusts a little longer, and moves past it).
+local b = redis.call('GET', KEYS[1])
+if b ~= ARGV[4] or not this_run(b) then return false end
 local now = now_ms()
-boot(now, ARGV[1])
 return redis.call(
-  'XADD', KEYS[3], 'MINID', '~', ms(now - tonumber(ARGV[3])), '*', 's', ARGV[2], 'm', ARGV[4])
+  'XADD', KEYS[2], 'MINID', '~', ms(now - tonumber(ARGV[2])), '*', 'd', ARGV[1], 'm', ARGV[3])
 """
 )
 
@@ -240,6 +246,8 @@ class Announcement:
     """Its mark among this replica's own marks (its stream entry is marked once read)."""
     boot: bytes | None = None
     entry: bytes | None = None
+    settled: bool = False
+    """Whether `settle` or `release` has taken it (a change is settled once)."""
 
 
 class CacheLease(Protocol):
@@ -264,6 +272,10 @@ class CacheLease(Protocol):
         """After the commit, before the response: wait until no replica can trust a cached
         verification of the digest any more."""
 
+    async def release(self, announcement: Announcement) -> None:
+        """Once the transaction has ended: if it rolled back (nothing settled it), the
+        database holds the old state, so every replica may trust its reads again."""
+
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -287,6 +299,9 @@ class LocalLease:
         return Announcement(digest)
 
     async def settle(self, announcement: Announcement) -> None:
+        return None
+
+    async def release(self, announcement: Announcement) -> None:
         return None
 
     async def start(self) -> None:
@@ -384,6 +399,7 @@ class RedisLease:
         return announcement
 
     async def settle(self, announcement: Announcement) -> None:
+        announcement.settled = True
         if self._capable is not False:
             # Committed: a read that begins from now sees it (this replica's own mark; its
             # stream entry is settled here once the settled entry below is read).
@@ -434,19 +450,28 @@ class RedisLease:
             if unreachable:
                 self._unreachable_settles -= 1
 
+    async def release(self, announcement: Announcement) -> None:
+        if announcement.settled or self._capable is False:
+            return
+        announcement.settled = True  # rolled back: the database did not change
+        if self._unsent.get(announcement.digest) is announcement:
+            del self._unsent[announcement.digest]  # nothing to tell: no one need re-read
+        self._settle_mark(announcement.digest, announcement.token)
+        await self._send_settled(announcement)
+
     async def _send_settled(self, announcement: Announcement) -> None:
-        """Tell every replica that the change of `announcement` has committed. Not sent, its
-        mark lives out its lifetime: slower, not wrong."""
-        if announcement.entry is None:
+        """Tell every replica that the change of `announcement` has ended (committed, or
+        rolled back). Not sent, its mark lives out its lifetime: slower, not wrong."""
+        if announcement.entry is None or announcement.boot is None:
             return
         try:
             await self._settle_entry(
-                keys=[BOOT_KEY, BOOT_AT_KEY, STREAM_KEY],
+                keys=[BOOT_KEY, STREAM_KEY],
                 args=[
-                    _fresh_boot(),
                     announcement.digest.hex(),
                     int(self._mark_seconds * 1000),
                     announcement.entry,
+                    announcement.boot,
                 ],
                 client=self._client,
             )
@@ -667,19 +692,26 @@ class RedisLease:
         self._take_in(entries, boot)
         return bool(entries)
 
-    def _take_in(self, entries: list[tuple[bytes, Digest, bytes | None]], boot: bytes) -> None:
-        """Mark and settle what a read of the stream of `boot` found, moving the position."""
-        for entry, digest, settled in entries:
-            if self._boot == boot and _order(entry) <= _order(self._position):
-                # Taken in already by the other read of the stream (the reader's and the
-                # renewer's overlap): marked again after its settle, it would stay pending.
+    def _take_in(self, entries: list[Entry], boot: bytes) -> None:
+        """Mark and settle what a read of the stream of `boot` found, moving the position
+        past every entry, of a kind this code knows or not.
+
+        A read that began before the boot marker changed is dropped: the new stream is
+        read from its start, and the change of run already distrusts every cache entry.
+        An entry at or before the position was taken in by the other read of the stream
+        (the reader's and the renewer's overlap): marked again after its settle, it would
+        stay pending."""
+        if self._boot != boot:
+            return
+        for entry, digest, settles in entries:
+            if _order(entry) <= _order(self._position):
                 continue
-            if settled is None:
-                self._mark(digest, entry)
-            else:
-                self._settle_mark(digest, settled)
-            if self._boot == boot:
-                self._position = entry
+            if digest is not None:
+                if settles is None:
+                    self._mark(digest, boot + b"/" + entry)
+                else:
+                    self._settle_mark(digest, boot + b"/" + settles)
+            self._position = entry
 
 
 def _permanent(exc: ResponseError) -> bool:
@@ -689,20 +721,26 @@ def _permanent(exc: ResponseError) -> bool:
     return any(kind in message for kind in PERMANENT_ERRORS)
 
 
-def _entries(answer: object) -> list[tuple[bytes, Digest, bytes | None]]:
-    """(entry id, digest, None) of each mark in an XREAD answer on our one stream, and
-    (entry id, digest, the mark's entry id) of each settle."""
+Entry = tuple[bytes, Digest | None, bytes | None]
+"""A stream entry: its id; the digest (None: a kind of entry this code does not know); and
+for a settle, the id of the mark it settles (None: the entry is a mark)."""
+
+
+def _entries(answer: object) -> list[Entry]:
+    """Every entry of an XREAD answer on our one stream."""
     if not isinstance(answer, list) or not answer:
         return []
-    found: list[tuple[bytes, Digest, bytes | None]] = []
+    found: list[Entry] = []
     for raw_entry, fields in answer[0][1]:
-        entry = _as_bytes(raw_entry)
-        if (marked := fields.get(b"d") or fields.get("d")) is not None:
-            found.append((entry, _digest(marked), None))
-        elif (settled := fields.get(b"s") or fields.get("s")) is not None:
-            mark = fields.get(b"m") or fields.get("m")
-            if mark is not None:
-                found.append((entry, _digest(settled), _as_bytes(mark)))
+        digest = fields.get(b"d") or fields.get("d")
+        settles = fields.get(b"m") or fields.get("m")
+        found.append(
+            (
+                _as_bytes(raw_entry),
+                None if digest is None else _digest(digest),
+                None if settles is None else _as_bytes(settles),
+            )
+        )
     return found
 
 

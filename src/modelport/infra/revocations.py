@@ -168,8 +168,8 @@ class RedisRevocationLedger:
       the database; when it comes back, caches filled meanwhile are forgotten too.
     - A mark that cannot be written is retried until it is.
     - `settle` does nothing: a mark keeps its whole lifetime, since the replicas' monotonic
-      clocks are not one clock (with leases, `infra/leases.py`, a changed key is likewise
-      read from the database until its lease mark lapses).
+      clocks are not one clock (with leases, `infra/leases.py` settles through its stream:
+      each replica compares only its own instants).
     """
 
     def __init__(self, client: aioredis.Redis, ttl: float) -> None:

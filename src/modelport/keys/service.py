@@ -271,12 +271,13 @@ class KeyService:
         has ended, committed or rolled back, settle the mark (a cache fill that begins after
         it may be trusted again); once committed, also forget it here and wait until no
         replica can trust a cached verification of it (`docs/design/leases.md`): only then
-        may the response go out."""
+        may the response go out. Rolled back, the lease's mark is released at once."""
         mark = await self._ledger.mark(digest)
         self._unit.after_end(partial(self._ledger.settle, digest, mark))
         announced = await self._lease.announce(digest)
         self._unit.after_commit(partial(self._verifier.forget, digest))
         self._unit.after_commit(partial(self._lease.settle, announced))
+        self._unit.after_end(partial(self._lease.release, announced))  # after settle, if any
 
 
 def _valid_name(raw: object) -> str:
