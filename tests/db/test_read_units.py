@@ -37,20 +37,15 @@ async def _state(url: str, unit: UnitOfWork) -> str:
     return str(state)
 
 
-async def test_a_read_unit_on_postgresql_holds_no_transaction(
-    postgres: tuple[Database, str],
+@pytest.mark.parametrize(
+    ("writes", "state"), [(False, "idle"), (True, "idle in transaction")], ids=["read", "write"]
+)
+async def test_on_postgresql_only_a_write_unit_holds_a_transaction(
+    postgres: tuple[Database, str], writes: bool, state: str
 ) -> None:
     database, url = postgres
-    async with database.read() as unit:
-        assert await _state(url, unit) == "idle"
-
-
-async def test_a_write_unit_on_postgresql_is_one_transaction(
-    postgres: tuple[Database, str],
-) -> None:
-    database, url = postgres
-    async with database.write() as unit:
-        assert await _state(url, unit) == "idle in transaction"
+    async with database.write() if writes else database.read() as unit:
+        assert await _state(url, unit) == state
 
 
 async def test_a_read_unit_on_sqlite_reads_one_snapshot(tmp_path: Path) -> None:
