@@ -228,6 +228,28 @@ async def test_a_mark_read_again_after_its_settle_stays_settled(leases: Leases) 
     assert other.vouches(changed, other.epoch, time.monotonic()) is True
 
 
+async def test_a_read_begun_in_another_redis_run_is_dropped_whole(leases: Leases) -> None:
+    """Entry ids may repeat across Redis runs (a failover's clock behind). A read of the
+    stream begun before the boot marker changed, processed after, must not settle the
+    same-id mark of a change pending in the new run: it is dropped (the new stream is read
+    from its start), and marks are kept by run."""
+    revoker, other = await leases.start(), await leases.start()
+    await leases.past_boot()
+    changed = digest("across runs")
+    assert other._boot is not None
+    boot, start = other._boot, other._position
+    announced = await revoker.announce(changed)
+    await revoker.settle(announced)
+    stale = await other._renewer.xread({STREAM_KEY: start}, count=10)
+    assert len(_entries(stale)) == 2, "a mark and its settle"
+    other._boot, other._position = b"the next run", b"0-0"  # as a renewal finds it
+    assert announced.entry is not None
+    pending = [[STREAM_KEY, [(announced.entry, {b"d": changed.hex().encode()})]]]
+    other._take_in(_entries(pending), other._boot)  # a change of the new run, same entry id
+    other._take_in(_entries(stale), boot)
+    assert other.vouches(changed, other.epoch, time.monotonic()) is False
+
+
 async def test_a_stopped_replica_delays_a_revoke_by_one_lease_at_most(leases: Leases) -> None:
     revoker = await leases.start()
     stuck, cut = await leases.behind_relay()

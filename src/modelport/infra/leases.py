@@ -248,6 +248,8 @@ class Announcement:
     entry: bytes | None = None
     settled: bool = False
     """Whether `settle` or `release` has taken it (a change is settled once)."""
+    released: bool = False
+    """Rolled back: once its mark is in the stream, its settled entry must follow."""
 
 
 class CacheLease(Protocol):
@@ -453,11 +455,11 @@ class RedisLease:
     async def release(self, announcement: Announcement) -> None:
         if announcement.settled or self._capable is False:
             return
-        announcement.settled = True  # rolled back: the database did not change
+        announcement.settled = announcement.released = True  # the database did not change
         if self._unsent.get(announcement.digest) is announcement:
             del self._unsent[announcement.digest]  # nothing to tell: no one need re-read
         self._settle_mark(announcement.digest, announcement.token)
-        await self._send_settled(announcement)
+        await self._send_settled(announcement)  # if a send in flight lands, `_send` does
 
     async def _send_settled(self, announcement: Announcement) -> None:
         """Tell every replica that the change of `announcement` has ended (committed, or
@@ -568,7 +570,10 @@ class RedisLease:
             client=client,
         )
         announcement.boot, announcement.entry = _as_bytes(boot), _as_bytes(entry)
-        self._unsent.pop(announcement.digest, None)
+        if self._unsent.get(announcement.digest) is announcement:
+            del self._unsent[announcement.digest]  # not a later announcement of the digest
+        if announcement.released:  # rolled back while this was on its way
+            await self._send_settled(announcement)
 
     async def _try_send(self, announcement: Announcement, client: aioredis.Redis) -> bool:
         try:
