@@ -23,6 +23,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from modelport.infra.leases import FORGET_SECONDS, LEASE_SECONDS, MARGIN_SECONDS
+from modelport.keys.limits import MAX_CREDIT_USD, MAX_TOP_UP_USD
 from tests.faults.conftest import REPLICAS, Cluster
 from tests.faults.helpers import (
     CHAT,
@@ -148,15 +149,7 @@ def test_a_changed_key_is_read_once_by_each_replica_then_cached(leased: LeaseClu
     changed = leased.apis[1].put(f"{KEYS}/{key['uuid']}", json={"rpm_limit": 1})
     assert changed.status_code == 200, changed.text
     time.sleep(0.5)  # each replica's stream reader takes the settle in (milliseconds)
-    before = [_verified(leased.v1, url) for url in leased.urls]
-    for url in leased.urls:
-        for _ in range(5):
-            assert models_status(leased.v1, url, secret) == 200
-    after = [_verified(leased.v1, url) for url in leased.urls]
-    grew = [
-        {source: count - was.get(source, 0.0) for source, count in now.items()}
-        for was, now in zip(before, after, strict=True)
-    ]
+    grew = _checks_per_replica(leased, secret)
     assert [g.get("database", 0.0) for g in grew] == [1.0] * REPLICAS, grew
     assert [g.get("cache", 0.0) for g in grew] == [4.0] * REPLICAS, grew
     # One request a minute now, counted across the replicas (their cached limit is 1, not 100).
@@ -164,6 +157,35 @@ def test_a_changed_key_is_read_once_by_each_replica_then_cached(leased: LeaseClu
         leased.v1.post(url + CHAT, json=chat_body(), headers=bearer(secret)) for url in leased.urls
     ]
     assert [s.status_code for s in statuses] == [200] + [429] * (REPLICAS - 1)
+
+
+def _checks_per_replica(leased: LeaseCluster, secret: str) -> list[dict[str, float]]:
+    """Five key checks on each replica: the verifications each made, by source."""
+    before = [_verified(leased.v1, url) for url in leased.urls]
+    for url in leased.urls:
+        for _ in range(5):
+            assert models_status(leased.v1, url, secret) == 200
+    after = [_verified(leased.v1, url) for url in leased.urls]
+    return [
+        {source: count - was.get(source, 0.0) for source, count in now.items()}
+        for was, now in zip(before, after, strict=True)
+    ]
+
+
+def test_a_refused_top_up_is_released_at_once_on_every_replica(leased: LeaseCluster) -> None:
+    """A top-up past the credit ceiling marks the key, then rolls back: its release lets
+    each replica trust its cache again after one read, as a committed change does."""
+    key = create_key(leased.apis[0], "full")
+    credit = f"{KEYS}/{key['uuid']}/credit"
+    for _ in range(MAX_CREDIT_USD // MAX_TOP_UP_USD):
+        assert leased.apis[0].post(credit, json={"amount_usd": MAX_TOP_UP_USD}).status_code == 200
+    leased.warm(key["secret_key"])
+    refused = leased.apis[1].post(credit, json={"amount_usd": 1})
+    assert refused.status_code == 400, refused.text
+    time.sleep(0.5)  # each replica's stream reader takes the release in (milliseconds)
+    grew = _checks_per_replica(leased, key["secret_key"])
+    assert [g.get("database", 0.0) for g in grew] == [1.0] * REPLICAS, grew
+    assert [g.get("cache", 0.0) for g in grew] == [4.0] * REPLICAS, grew
 
 
 def test_a_replica_partitioned_from_redis_never_accepts_an_old_secret(
