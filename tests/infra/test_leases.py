@@ -211,15 +211,23 @@ async def test_a_settle_goes_only_into_the_stream_that_holds_its_mark(leases: Le
     assert await revoker._client.xlen(STREAM_KEY) == written
 
 
+async def _two_and_where_the_second_reads(
+    leases: Leases,
+) -> tuple[RedisLease, RedisLease, bytes, bytes]:
+    """A revoker and another lease, past the boot wait; the other's boot marker and stream
+    position, for a read of the stream to replay later."""
+    revoker, other = await leases.start(), await leases.start()
+    await leases.past_boot()
+    assert other._boot is not None
+    return revoker, other, other._boot, other._position
+
+
 async def test_a_mark_read_again_after_its_settle_stays_settled(leases: Leases) -> None:
     """The stream reader and the renewer's catch-up both read the stream: one may take in a
     mark and its settle while the other still holds an older read of the mark alone. Taken
     in last, that stale mark must not make the settled change pending again for good."""
-    revoker, other = await leases.start(), await leases.start()
-    await leases.past_boot()
+    revoker, other, boot, start = await _two_and_where_the_second_reads(leases)
     changed = digest("read twice")
-    assert other._boot is not None
-    boot, start = other._boot, other._position
     announced = await revoker.announce(changed)
     stale = await other._renewer.xread({STREAM_KEY: start}, count=1)  # the mark alone
     await revoker.settle(announced)
@@ -233,11 +241,8 @@ async def test_a_read_begun_in_another_redis_run_is_dropped_whole(leases: Leases
     stream begun before the boot marker changed, processed after, must not settle the
     same-id mark of a change pending in the new run: it is dropped (the new stream is read
     from its start), and marks are kept by run."""
-    revoker, other = await leases.start(), await leases.start()
-    await leases.past_boot()
+    revoker, other, boot, start = await _two_and_where_the_second_reads(leases)
     changed = digest("across runs")
-    assert other._boot is not None
-    boot, start = other._boot, other._position
     announced = await revoker.announce(changed)
     await revoker.settle(announced)
     stale = await other._renewer.xread({STREAM_KEY: start}, count=10)
