@@ -51,7 +51,7 @@ from redis.exceptions import NoPermissionError, RedisError, ResponseError
 
 from modelport.core.digest import Digest
 from modelport.infra.background import stop
-from modelport.infra.revocations import Marks
+from modelport.infra.revocations import Marks, Token
 
 log = logging.getLogger("modelport.revocation")
 
@@ -549,17 +549,17 @@ class RedisLease:
         is down for all: the design note's exceptions.)"""
         return _now() >= self._renewed_at + 2 * self._lease + MARGIN_SECONDS
 
-    def _mark(self, digest: Digest, token: int | bytes) -> None:
-        """Mark `digest` (`token`: its stream entry, or an own announcement's number); the
-        expired marks are dropped once per doubling (a prune on every mark stalled the event
-        loop half a second per stream batch at 10,000 marks)."""
+    def _mark(self, digest: Digest, token: Token) -> None:
+        """Mark `digest` (`token`: its Redis run and stream entry, or an own announcement's
+        number); the expired marks are dropped once per doubling (a prune on every mark
+        stalled the event loop half a second per stream batch at 10,000 marks)."""
         now = time.monotonic()
         if len(self._marks) > self._prune_above:
             self._marks.prune(now)
             self._prune_above = max(PRUNE_ABOVE, 2 * len(self._marks))
         self._marks.mark(digest, token, now + self._mark_seconds)
 
-    def _settle_mark(self, digest: Digest, token: int | bytes) -> None:
+    def _settle_mark(self, digest: Digest, token: Token) -> None:
         now = time.monotonic()
         self._marks.settle(digest, token, now, now + self._mark_seconds)
 
