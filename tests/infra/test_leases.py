@@ -196,7 +196,7 @@ async def test_entries_of_other_kinds_are_passed_over_and_settles_read_as_marks_
     newest = await raw.xrevrange(STREAM_KEY, count=1)
     assert newest is not None
     [(_, fields)] = newest
-    assert fields == {b"d": settled.hex().encode(), b"m": announced.entry}
+    assert fields == {b"d": settled.hex().encode(), b"m": announced.entry, b"b": lease._boot}
 
 
 async def test_a_settle_goes_only_into_the_stream_that_holds_its_mark(leases: Leases) -> None:
@@ -253,6 +253,27 @@ async def test_a_read_begun_in_another_redis_run_is_dropped_whole(leases: Leases
     other._take_in(_entries(pending), other._boot)  # a change of the new run, same entry id
     other._take_in(_entries(stale), boot)
     assert other.vouches(changed, other.epoch, time.monotonic()) is False
+
+
+async def test_a_read_answered_by_the_next_redis_run_is_dropped(leases: Leases) -> None:
+    """A read sent before Redis restarted can be answered after (redis-py retries it on a
+    fresh connection), before a renewal notices the new run. Marked under the old run, its
+    entries would never settle: the key read from the database for the mark's lifetime."""
+    revoker, other, old_boot, old_position = await _two_and_where_the_second_reads(leases)
+    await revoker._client.set(BOOT_KEY, "a run that lost its stream")
+    changed = digest("across a restart")
+    announced = await revoker.announce(changed)  # the next run's first entry
+    await until(lambda: other._boot != old_boot, "a renewal to notice the next run")
+    await until(lambda: other._position == announced.entry, "the mark taken in")
+    boot, position = other._boot, other._position
+    other._boot, other._position = old_boot, old_position  # as when the read was sent
+    await other._read(other._reader, block=None)
+    other._boot, other._position = boot, position
+    await revoker.settle(announced)
+    await until(
+        lambda: other.vouches(changed, other.epoch, time.monotonic()) is True,
+        "reads begun after the settle to be trusted",
+    )
 
 
 async def test_a_stopped_replica_delays_a_revoke_by_one_lease_at_most(leases: Leases) -> None:

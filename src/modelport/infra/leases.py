@@ -44,7 +44,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import NoPermissionError, RedisError, ResponseError
@@ -137,7 +137,8 @@ _ANNOUNCE = (
 -- KEYS: boot, boot_at, stream; ARGV: fresh boot, digest hex, how long entries matter (ms)
 local now = now_ms()
 local b = boot(now, ARGV[1])
-local id = redis.call('XADD', KEYS[3], 'MINID', '~', ms(now - tonumber(ARGV[3])), '*', 'd', ARGV[2])
+local id = redis.call(
+  'XADD', KEYS[3], 'MINID', '~', ms(now - tonumber(ARGV[3])), '*', 'd', ARGV[2], 'b', b)
 return {b, id}
 """
 )
@@ -155,7 +156,8 @@ local b = redis.call('GET', KEYS[1])
 if b ~= ARGV[4] or not this_run(b) then return false end
 local now = now_ms()
 return redis.call(
-  'XADD', KEYS[2], 'MINID', '~', ms(now - tonumber(ARGV[2])), '*', 'd', ARGV[1], 'm', ARGV[3])
+  'XADD', KEYS[2], 'MINID', '~', ms(now - tonumber(ARGV[2])), '*',
+  'd', ARGV[1], 'm', ARGV[3], 'b', b)
 """
 )
 
@@ -688,27 +690,30 @@ class RedisLease:
                 await asyncio.sleep(0.2)
 
     async def _read(self, client: aioredis.Redis, block: int | None) -> bool:
-        """Take in the entries after our position; whether there were any."""
+        """Take in the entries after our position; whether any were taken in."""
         boot, position = self._boot, self._position
         if boot is None:
             await asyncio.sleep(0.05)
             return False
         entries = _entries(await client.xread({STREAM_KEY: position}, count=1000, block=block))
-        self._take_in(entries, boot)
-        return bool(entries)
+        return self._take_in(entries, boot)
 
-    def _take_in(self, entries: list[Entry], boot: bytes) -> None:
+    def _take_in(self, entries: list[Entry], boot: bytes) -> bool:
         """Mark and settle what a read of the stream of `boot` found, moving the position
-        past every entry, of a kind this code knows or not.
+        past every entry, of a kind this code knows or not; whether any were taken in.
 
-        A read that began before the boot marker changed is dropped: the new stream is
-        read from its start, and the change of run already distrusts every cache entry.
+        A read is dropped whole if it began before the boot marker changed, or was answered
+        by another Redis run: redis-py retries a read cut by a restart on a fresh
+        connection, and a read sent after a reconnect reaches the new run before a renewal
+        notices it (each entry names the boot marker it was written under). The new stream
+        is read from its start, and the change of run already distrusts every cache entry;
+        marked under the old run, its entries would never see their settles.
         An entry at or before the position was taken in by the other read of the stream
         (the reader's and the renewer's overlap): marked again after its settle, it would
         stay pending."""
-        if self._boot != boot:
-            return
-        for entry, digest, settles in entries:
+        if self._boot != boot or any(e.boot not in (None, boot) for e in entries):
+            return False
+        for entry, digest, settles, _ in entries:
             if _order(entry) <= _order(self._position):
                 continue
             if digest is not None:
@@ -717,6 +722,7 @@ class RedisLease:
                 else:
                     self._settle_mark(digest, boot + b"/" + settles)
             self._position = entry
+        return bool(entries)
 
 
 def _permanent(exc: ResponseError) -> bool:
@@ -726,9 +732,16 @@ def _permanent(exc: ResponseError) -> bool:
     return any(kind in message for kind in PERMANENT_ERRORS)
 
 
-Entry = tuple[bytes, Digest | None, bytes | None]
-"""A stream entry: its id; the digest (None: a kind of entry this code does not know); and
-for a settle, the id of the mark it settles (None: the entry is a mark)."""
+class Entry(NamedTuple):
+    """A stream entry."""
+
+    id: bytes
+    digest: Digest | None
+    """None: a kind of entry this code does not know."""
+    settles: bytes | None
+    """For a settle, the id of the mark it settles; None: the entry is a mark."""
+    boot: bytes | None
+    """The boot marker it was written under (None: written by code that predates it)."""
 
 
 def _entries(answer: object) -> list[Entry]:
@@ -739,11 +752,13 @@ def _entries(answer: object) -> list[Entry]:
     for raw_entry, fields in answer[0][1]:
         digest = fields.get(b"d") or fields.get("d")
         settles = fields.get(b"m") or fields.get("m")
+        boot = fields.get(b"b") or fields.get("b")
         found.append(
-            (
+            Entry(
                 _as_bytes(raw_entry),
                 None if digest is None else _digest(digest),
                 None if settles is None else _as_bytes(settles),
+                None if boot is None else _as_bytes(boot),
             )
         )
     return found
