@@ -276,6 +276,33 @@ async def test_a_read_answered_by_the_next_redis_run_is_dropped(leases: Leases) 
     )
 
 
+@pytest.mark.parametrize("lost", ["restart from a snapshot", "marker deleted"])
+async def test_entries_of_an_earlier_marker_are_read_after_it_changed(
+    leases: Leases, lost: str
+) -> None:
+    """A restart from a snapshot, or a marker lost while Redis runs, leaves the stream with
+    entries written under the old marker. Read from the start under the new one, they are
+    taken in: a read that dropped them would never move on, and every revoke would wait."""
+    revoker, other = await leases.start(), await leases.start()
+    await leases.past_boot()
+    await revoker.settle(await revoker.announce(digest("before the change")))
+    admin = aioredis.Redis.from_url(leases.server.url)
+    if lost == "marker deleted":
+        await admin.delete(BOOT_KEY)
+    else:
+        await admin.save()
+        await asyncio.to_thread(leases.server.kill)
+        await asyncio.to_thread(leases.server.start)
+    assert await admin.xlen(STREAM_KEY) >= 2, "the old entries are still there"
+    await admin.aclose()
+    epoch = other.epoch
+    await until(lambda: other.epoch > epoch and other.holds, "a new run on the new marker")
+    revoked = digest("after the change")
+    announced = await revoker.announce(revoked)
+    await asyncio.wait_for(revoker.settle(announced), 3 * LEASE)
+    assert other.vouches(revoked, other.epoch, FILLED) is False
+
+
 async def test_a_stopped_replica_delays_a_revoke_by_one_lease_at_most(leases: Leases) -> None:
     revoker = await leases.start()
     stuck, cut = await leases.behind_relay()

@@ -215,6 +215,16 @@ return 0
 """
 )
 
+_CURRENT_BOOT = (
+    _LIB
+    + """
+-- KEYS: boot. The boot marker if it is this Redis run's, else nil.
+local b = redis.call('GET', KEYS[1])
+if this_run(b) then return b end
+return false
+"""
+)
+
 _SETTLED = (
     _LIB
     + """
@@ -342,6 +352,7 @@ class RedisLease:
         self._settled = client.register_script(_SETTLED)
         self._settle_entry = client.register_script(_SETTLE)
         self._probe = client.register_script(_PROBE)
+        self._current_boot = client.register_script(_CURRENT_BOOT)
         self._capable: bool | None = None
         """False: Redis refuses what leases need; every cache hit is left to the ledger."""
         self._off_since: float | None = None
@@ -696,22 +707,36 @@ class RedisLease:
             await asyncio.sleep(0.05)
             return False
         entries = _entries(await client.xread({STREAM_KEY: position}, count=1000, block=block))
+        if any(e.boot not in (None, boot) for e in entries) and not await self._current(
+            boot, client
+        ):
+            await asyncio.sleep(0.05)  # until a renewal reads the new stream from its start
+            return False
         return self._take_in(entries, boot)
+
+    async def _current(self, boot: bytes, client: aioredis.Redis) -> bool:
+        """Whether `boot` is still Redis's boot marker, after a read found an entry written
+        under another one.
+
+        Either the read was answered by a later Redis run, or under a later marker: redis-py
+        retries a read cut by a restart on a fresh connection, and a read sent after a
+        reconnect reaches the new run before a renewal notices it. Marked under our marker,
+        those entries would never see their settles (read under the new one), so the read is
+        dropped. Or the entries are older than our marker: a restart from a snapshot, or a
+        lost marker, leaves the stream as it was, and those are read as ours, as before."""
+        current = await self._current_boot(keys=[BOOT_KEY], client=client)
+        return current is not None and _as_bytes(current) == boot
 
     def _take_in(self, entries: list[Entry], boot: bytes) -> bool:
         """Mark and settle what a read of the stream of `boot` found, moving the position
         past every entry, of a kind this code knows or not; whether any were taken in.
 
-        A read is dropped whole if it began before the boot marker changed, or was answered
-        by another Redis run: redis-py retries a read cut by a restart on a fresh
-        connection, and a read sent after a reconnect reaches the new run before a renewal
-        notices it (each entry names the boot marker it was written under). The new stream
-        is read from its start, and the change of run already distrusts every cache entry;
-        marked under the old run, its entries would never see their settles.
+        A read that began before the boot marker changed is dropped: the new stream is read
+        from its start, and the change of run already distrusts every cache entry.
         An entry at or before the position was taken in by the other read of the stream
         (the reader's and the renewer's overlap): marked again after its settle, it would
         stay pending."""
-        if self._boot != boot or any(e.boot not in (None, boot) for e in entries):
+        if self._boot != boot:
             return False
         for entry, digest, settles, _ in entries:
             if _order(entry) <= _order(self._position):
