@@ -64,6 +64,9 @@ FORGET_SECONDS = 30.0
 FORGET_MS = int(FORGET_SECONDS * 1000)
 READ_BLOCK_MS = 1000
 """A blocking stream read returns at least this often, to notice a lost connection."""
+RENEWAL_WAIT_SECONDS = 0.05
+"""How long a read with no boot marker to read under (none yet, or one Redis has replaced)
+waits before it tries again: until a renewal has taken in Redis's marker."""
 PRUNE_ABOVE = 10_000
 """Local marks are pruned of expired ones when they pass this, or twice as many as the last
 prune left: each prune walks them all, so it happens once per doubling (O(1) amortised)."""
@@ -704,13 +707,13 @@ class RedisLease:
         """Take in the entries after our position; whether any were taken in."""
         boot, position = self._boot, self._position
         if boot is None:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(RENEWAL_WAIT_SECONDS)
             return False
         entries = _entries(await client.xread({STREAM_KEY: position}, count=1000, block=block))
         if any(e.boot not in (None, boot) for e in entries) and not await self._current(
             boot, client
         ):
-            await asyncio.sleep(0.05)  # until a renewal reads the new stream from its start
+            await asyncio.sleep(RENEWAL_WAIT_SECONDS)  # the new stream is read from its start
             return False
         return self._take_in(entries, boot)
 
