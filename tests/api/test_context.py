@@ -21,8 +21,9 @@ from modelport.logs import JsonFormatter
 from tests.support.catalog import write_test_catalog
 from tests.support.databases import sqlite_url
 from tests.support.dataplane import MESSAGES, create_key, sdk
-from tests.support.hub import Hub, free_port
+from tests.support.hub import Hub
 from tests.support.loop import BackgroundLoop
+from tests.support.ports import free_port
 from tests.support.upstream import FakeUpstream
 
 

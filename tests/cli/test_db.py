@@ -20,8 +20,9 @@ from sqlalchemy import create_engine
 from modelport.db import migrate
 from tests.support.cli import Ran, assert_clean_failure, clean_env, modelport, side_by_side
 from tests.support.databases import create_pg_database, drop_pg_database, sqlite_url
-from tests.support.hub import TEST_SECRET, free_port
+from tests.support.hub import TEST_SECRET
 from tests.support.loop import BackgroundLoop
+from tests.support.ports import free_port
 
 HEAD = migrate.head()
 UPGRADE = "modelport db upgrade"

@@ -16,7 +16,7 @@ import httpx
 import orjson
 
 from tests.support.cli import clean_env
-from tests.support.hub import free_port
+from tests.support.ports import free_port
 
 CALLS = (
     ("GET", "/healthz", 200),

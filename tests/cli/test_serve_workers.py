@@ -20,7 +20,8 @@ from modelport.cli.workers import FAST_DEATHS, _spawn, _Supervisor, _Worker
 from modelport.config import MIN_WORKER_TIMEOUT, Settings
 from modelport.infra.shared_state import WorkerLink
 from tests.support.cli import clean_env
-from tests.support.hub import Hub, free_port
+from tests.support.hub import Hub
+from tests.support.ports import free_port
 
 
 def _serve(env: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:

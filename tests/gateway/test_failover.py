@@ -20,8 +20,9 @@ import pytest
 from tests.support.catalog import CHAT_INPUT_PRICE, CHAT_OUTPUT_PRICE, CREDENTIAL_ENV
 from tests.support.databases import sqlite_url
 from tests.support.dataplane import MESSAGES, create_key, sdk
-from tests.support.hub import Hub, free_port
+from tests.support.hub import Hub
 from tests.support.loop import BackgroundLoop
+from tests.support.ports import free_port
 from tests.support.scripted_upstream import Script, ScriptedUpstream
 from tests.support.upstream import CREDENTIAL, FakeUpstream
 from tests.support.usage import UsageRows

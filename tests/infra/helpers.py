@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 
-from tests.support.hub import free_port
+from tests.support.ports import free_port
 from tests.support.servers import PrivateRedis
 
 RUNS = ["memory", "redis", "redis down", "workers", "parent gone"]

@@ -32,7 +32,8 @@ from modelport.infra.cooldown import (
 )
 from modelport.infra.shared_state import SharedDeploymentHealth
 from tests.support import shared_state
-from tests.support.hub import TEST_SECRET, free_port
+from tests.support.hub import TEST_SECRET
+from tests.support.ports import free_port
 from tests.support.servers import PrivateRedis
 
 POLICY = CooldownPolicy(failures=3, window=1.0, seconds=0.4)

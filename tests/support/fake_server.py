@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from tests.support.hub import free_port
 from tests.support.loop import BackgroundLoop
+from tests.support.ports import free_port
 
 TOOL_ARGUMENTS = {"city": "Paris", "unit": "celsius"}
 """The arguments every fake tool call carries."""

@@ -20,12 +20,15 @@ from modelport.config import Settings
 from modelport.core.digest import Digester
 from modelport.db.engine import Database
 from tests.support.loop import BackgroundLoop
+from tests.support.ports import free_port
 
 SECRET_PATTERN = re.compile(r"\bmp[a-z]?_[0-9A-Za-z]{38}\b")
 """A key, an API token, an invitation code or a session token: `mp`, a letter or not, `_`."""
 BODY_LENGTH = 38
 """What follows the prefix: the random body and its checksum, a secret all the same."""
 TEST_SECRET = "test-server-secret-" + "x" * 32
+LOG_LINES_SHOWN = 20
+"""How much of a hub's log a failed start shows."""
 
 HUBS: list[Hub] = []
 """Every hub made in this test run, whoever made it: their logs are all searched at the end."""
@@ -68,13 +71,6 @@ def _possible_bodies(text: str) -> set[str]:
         for run in BODY_RUN.findall(text)
         for start in range(len(run) - BODY_LENGTH + 1)
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -136,8 +132,8 @@ class Hub:
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"modelport serve exited: {self.stderr()}")
+            if (code := self._process.poll()) is not None:
+                raise RuntimeError(f"modelport serve exited with {code}: {self._why()}")
             # Asked only once the port takes connections: each refused httpx.get cost this
             # process ~20 ms of CPU (a new client), taken from the starting server on CI's
             # two cores, and a connection attempt costs nothing, so it can be made often.
@@ -148,7 +144,13 @@ class Hub:
                 except httpx.HTTPError:
                     pass
             time.sleep(0.02)
-        raise RuntimeError(f"modelport serve did not become healthy: {self.stderr()}")
+        raise RuntimeError(f"modelport serve did not become healthy: {self._why()}")
+
+    def _why(self) -> str:
+        """What the server printed, and the end of its log: it logs to a file, so a port
+        found taken or a failed start is told there, not on stderr."""
+        lines = self.logs().splitlines()[-LOG_LINES_SHOWN:]
+        return "\n".join([self.stderr(), f"last lines of {self.log_path}:", *lines])
 
     def _listening(self) -> bool:
         try:

@@ -19,8 +19,9 @@ from aiohttp import web
 
 from tests.support.catalog import CREDENTIAL_ENV, write_test_catalog
 from tests.support.databases import sqlite_url
-from tests.support.hub import Hub, free_port
+from tests.support.hub import Hub
 from tests.support.loop import BackgroundLoop
+from tests.support.ports import free_port
 from tests.support.upstream import CREDENTIAL
 
 

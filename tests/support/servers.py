@@ -19,7 +19,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support.hub import free_port
+from tests.support.ports import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_OS_USER = "postgres"
