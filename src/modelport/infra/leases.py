@@ -704,7 +704,7 @@ class RedisLease:
                 await asyncio.sleep(0.2)
 
     async def _read(self, client: aioredis.Redis, block: int | None) -> bool:
-        """Take in the entries after our position; whether any were taken in."""
+        """Take in the entries after our position; False if it found none or was dropped."""
         boot, position = self._boot, self._position
         if boot is None:
             await asyncio.sleep(RENEWAL_WAIT_SECONDS)
@@ -732,7 +732,8 @@ class RedisLease:
 
     def _take_in(self, entries: list[Entry], boot: bytes) -> bool:
         """Mark and settle what a read of the stream of `boot` found, moving the position
-        past every entry, of a kind this code knows or not; whether any were taken in.
+        past every entry, of a kind this code knows or not; False if there were none or
+        the read was dropped (True even if the other read had taken them all in already).
 
         A read that began before the boot marker changed is dropped: the new stream is read
         from its start, and the change of run already distrusts every cache entry.
