@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -261,7 +262,17 @@ def test_a_stopped_replica_delays_a_revoke_by_a_lease_and_refuses_when_resumed(
     wait_until(leased.all_hold_leases, "every lease to hold", 10)
     stopped = leased.replicas[1]
     key = create_key(leased.apis[0])
+    warmed_last = datetime.now(UTC)
     leased.warm(key["secret_key"])
+    # Each replica records the key's last use in the background, in a transaction that
+    # locks the key's row. Stopped inside it, the replica would hold the regenerate below
+    # on that lock, not on its lease. Once the newest use (the last replica warmed) is
+    # written, an older one updates nothing, so locks nothing.
+    wait_until(
+        lambda: _last_used(leased, key["uuid"]) >= warmed_last,
+        "the warm-up's last use to be written",
+        10,
+    )
     stopped.signal(signal.SIGSTOP)
     try:
         started = time.monotonic()
@@ -276,6 +287,12 @@ def test_a_stopped_replica_delays_a_revoke_by_a_lease_and_refuses_when_resumed(
     # Its very first request since it was resumed, before it could renew anything.
     assert models_status(leased.v1, stopped.url, key["secret_key"]) == 401
     wait_until(leased.all_hold_leases, "every lease to hold again", 10)
+
+
+def _last_used(leased: LeaseCluster, key_id: str) -> datetime:
+    info = leased.apis[0].get(f"{KEYS}/{key_id}").json()["api_key_info"]
+    value = info["last_used_at"]
+    return datetime.min.replace(tzinfo=UTC) if value is None else datetime.fromisoformat(value)
 
 
 def test_redis_killed_mid_run_never_lets_an_old_secret_through(leased: LeaseCluster) -> None:
